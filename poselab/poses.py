@@ -52,6 +52,7 @@ __all__ = [
     "provenance",
     "with_provenance",
     "select_frames",
+    "with_fps",
 ]
 
 
@@ -431,6 +432,10 @@ def _restore_types(ds: xr.Dataset) -> xr.Dataset:
             value = value.item()
         attrs[key] = value
     ds.attrs = attrs
+    for name, coord in list(ds.coords.items()):
+        # Zarr gives back object or numpy StringDType strings; the data model uses plain str.
+        if coord.dtype.kind in "OT" and all(isinstance(v, str) for v in coord.values.ravel().tolist()):
+            ds = ds.assign_coords({name: (coord.dims, np.asarray(coord.values.tolist(), dtype=str), coord.attrs)})
     if "width" in attrs:
         ds.attrs["width"] = int(attrs["width"])
         ds.attrs["height"] = int(attrs["height"])
