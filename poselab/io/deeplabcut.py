@@ -1,0 +1,481 @@
+"""DeepLabCut pose tables (``.h5`` and ``.csv``): predictions and label files.
+
+DeepLabCut stores poses as a pandas DataFrame whose columns are a MultiIndex with levels
+``scorer / bodyparts / coords`` (single animal) or ``scorer / individuals / bodyparts / coords``
+(multi-animal), coords ``x, y`` (label files) or ``x, y, likelihood`` (predictions). The rows
+are video frames (an integer index, predictions on a video) or labeled images (label files,
+and predictions on labeled images), indexed by the image path relative to the DeepLabCut
+project, either as one string ``labeled-data/<video>/img0042.png`` or as a 3-level MultiIndex
+``("labeled-data", "<video>", "img0042.png")``.
+
+:func:`read_deeplabcut` turns such a file into a pose Dataset (:mod:`poselab.poses`) and
+remembers what is needed to write the same table back (:func:`write_deeplabcut`) in
+JSON-serialisable attributes:
+
+``dlc_scorer``
+    the scorer level.
+``dlc_layout``
+    ``"single"`` or ``"multi"`` (column levels).
+``dlc_kind``
+    ``"predictions"`` (a likelihood column) or ``"labels"``.
+``dlc_index``
+    ``"frame"`` (integer index), ``"string"`` or ``"multiindex"`` (image paths).
+``dlc_unique_parts``
+    JSON list of the multi-animal "unique" body parts, stored under DeepLabCut's individual
+    ``"single"`` (kept as an animal named ``"single"`` whose other parts are NaN).
+``dlc_dtype``
+    the values' dtype when it is not float64 (``"float32"``, ``"int64"``).
+``dlc_columns``
+    JSON list of ``[animal, part]`` pairs, only when the column order cannot be rebuilt from
+    the animal and part order.
+
+For label files ``frame`` runs over the images 0..N-1 in file order and the coordinate
+``image`` (along ``frame``) holds each image path with forward slashes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from poselab import poses
+from poselab.poses import PoseDataError
+
+__all__ = ["read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table"]
+
+SINGLE_LEVELS = ("scorer", "bodyparts", "coords")
+MULTI_LEVELS = ("scorer", "individuals", "bodyparts", "coords")
+WRITE_KEY = "df_with_missing"
+UNIQUE_ANIMAL = "single"
+SINGLE_ANIMAL_NAME = "animal0"
+_COORD_NAMES = ("x", "y", "z")
+_EXPECTED = (
+    f"expected DeepLabCut column levels {SINGLE_LEVELS} (single animal) or {MULTI_LEVELS} "
+    "(multi-animal), with coords x, y and optionally likelihood"
+)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def read_deeplabcut(
+    path: str | os.PathLike, *, fps: float | None = None, video: str = ""
+) -> xr.Dataset:
+    """Read a DeepLabCut predictions or label file (``.h5`` or ``.csv``) as a pose Dataset.
+
+    Parameters
+    ----------
+    path
+        A DeepLabCut ``.h5`` (pandas HDF; any key, ``df_with_missing`` preferred) or ``.csv``
+        (3 header rows, or 4 for multi-animal files).
+    fps
+        Frame rate of the video in frames per second; ``None`` when unknown (``time`` is NaN).
+    video
+        Path of the video relative to the project, or "".
+
+    Returns
+    -------
+    xarray.Dataset
+        Positions in pixels. Predictions keep their likelihood; label files get likelihood 1
+        where a part is labelled and NaN where not. Label files (image index) get
+        ``frame`` = 0..N-1 and an ``image`` coordinate; video predictions keep the video's
+        frame index.
+
+    Raises
+    ------
+    PoseDataError
+        If the file is not a DeepLabCut table (the message says which column levels were
+        expected).
+    """
+    path = Path(path)
+    table = read_deeplabcut_table(path)
+    return _dataset_from_table(table, fps=fps, video=video, origin=str(path))
+
+
+def read_deeplabcut_table(path: str | os.PathLike) -> pd.DataFrame:
+    """The raw DeepLabCut DataFrame of a ``.h5`` or ``.csv`` file, exactly as stored."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no DeepLabCut file at {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5", ".hdf"):
+        return _read_h5(path)
+    if suffix == ".csv":
+        return _read_csv(path)
+    raise PoseDataError(f"{path}: a DeepLabCut file must end in .h5 or .csv; got {suffix!r}")
+
+
+def _read_h5(path: Path) -> pd.DataFrame:
+    try:
+        with pd.HDFStore(path, mode="r") as store:
+            keys = store.keys()
+            if not keys:
+                raise PoseDataError(
+                    f"{path} holds no pandas table: not a DeepLabCut file ({_EXPECTED})"
+                )
+            key = f"/{WRITE_KEY}" if f"/{WRITE_KEY}" in keys else keys[0]
+            if len(keys) > 1 and key != f"/{WRITE_KEY}":
+                raise PoseDataError(
+                    f"{path} holds several pandas tables {keys} and none is named "
+                    f"{WRITE_KEY!r}: not a DeepLabCut file"
+                )
+            table = store[key]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        if isinstance(error, PoseDataError):
+            raise
+        raise PoseDataError(
+            f"{path} is not a pandas HDF5 table written by DeepLabCut ({error})"
+        ) from error
+    if not isinstance(table, pd.DataFrame):
+        raise PoseDataError(f"{path}: the stored object is a {type(table).__name__}, not a table")
+    return table
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [row for _, row in zip(range(5), csv.reader(handle))]
+    levels = []
+    for row in rows:
+        if row and row[0] in MULTI_LEVELS and row[0] not in levels:
+            levels.append(row[0])
+        else:
+            break
+    if tuple(levels) not in (SINGLE_LEVELS, MULTI_LEVELS):
+        first = [row[0] if row else "" for row in rows[: len(MULTI_LEVELS)]]
+        raise PoseDataError(
+            f"{path} is not a DeepLabCut CSV: the header rows start with {first}; {_EXPECTED} "
+            "(one header row per level, its name in the first cell)"
+        )
+    # Files indexed by a MultiIndex leave the cells after 'scorer' empty, one per extra level.
+    first_row = rows[0]
+    n_index = 1
+    while n_index < len(first_row) and first_row[n_index] == "":
+        n_index += 1
+    kwargs: dict = {}
+    if int(pd.__version__.split(".")[0]) < 3:
+        kwargs["float_precision"] = "round_trip"  # pandas 3 parses floats exactly by default
+    table = pd.read_csv(
+        path,
+        header=list(range(len(levels))),
+        index_col=list(range(n_index)) if n_index > 1 else 0,
+        **kwargs,
+    )
+    if n_index > 1:
+        table.index = table.index.set_names([None] * n_index)
+    return table
+
+
+def _dataset_from_table(
+    table: pd.DataFrame, *, fps: float | None, video: str, origin: str
+) -> xr.Dataset:
+    columns = table.columns
+    if not isinstance(columns, pd.MultiIndex) or columns.nlevels not in (3, 4):
+        got = list(columns.names) if isinstance(columns, pd.MultiIndex) else "one level"
+        raise PoseDataError(f"{origin}: columns have levels {got}; {_EXPECTED}")
+    multi = columns.nlevels == 4
+    names = [str(v) for v in columns.names]
+    expected = MULTI_LEVELS if multi else SINGLE_LEVELS
+    if any(n not in ("None", e) for n, e in zip(names, expected)):
+        raise PoseDataError(f"{origin}: columns have levels {names}; {_EXPECTED}")
+    scorers = columns.get_level_values(0).unique().tolist()
+    if len(scorers) != 1:
+        raise PoseDataError(f"{origin}: one scorer expected in the columns; found {scorers}")
+    coords = [str(c) for c in columns.get_level_values(-1)]
+    unknown = sorted(set(coords) - {*_COORD_NAMES, "likelihood"})
+    if unknown or not {"x", "y"} <= set(coords):
+        raise PoseDataError(
+            f"{origin}: coords level holds {sorted(set(coords))}; {_EXPECTED}"
+        )
+    if columns.duplicated().any():
+        raise PoseDataError(f"{origin}: duplicate columns {columns[columns.duplicated()].tolist()}")
+    animal_of = (
+        [str(a) for a in columns.get_level_values(1)] if multi else [SINGLE_ANIMAL_NAME] * len(coords)
+    )
+    part_of = [str(p) for p in columns.get_level_values(-2)]
+    animals = list(dict.fromkeys(animal_of))
+    parts = list(dict.fromkeys(part_of))
+    space = [c for c in _COORD_NAMES if c in coords]
+    if space not in (["x", "y"], ["x", "y", "z"]):
+        raise PoseDataError(f"{origin}: coords {space} must be x, y or x, y, z")
+    has_likelihood = "likelihood" in coords
+
+    table, frames, image, index_form = _frames_of(table, origin)
+    values = table.to_numpy()
+    source_dtype = values.dtype
+    values = values.astype(np.float64)
+    n_frames = values.shape[0]
+    # One slot per coord plus one for the likelihood; scattered in one vectorised assignment.
+    slot = {name: i for i, name in enumerate([*space, "likelihood"])}
+    a_idx = np.array([animals.index(a) for a in animal_of], dtype=np.intp)
+    p_idx = np.array([parts.index(p) for p in part_of], dtype=np.intp)
+    c_idx = np.array([slot[c] for c in coords], dtype=np.intp)
+    grid = np.full((len(animals), len(parts), n_frames, len(space) + 1), np.nan)
+    grid[a_idx, p_idx, :, c_idx] = values.T
+    position = grid[..., : len(space)]
+    if has_likelihood:
+        likelihood = grid[..., -1]
+    else:
+        likelihood = np.where(np.isnan(position).any(axis=-1), np.nan, 1.0)
+
+    ds = poses.from_arrays(
+        position,
+        likelihood,
+        animals=animals,
+        parts=parts,
+        frames=frames,
+        fps=fps,
+        source=f"DeepLabCut ({scorers[0]})",
+        video=video,
+    )
+    attrs = {
+        "dlc_scorer": str(scorers[0]),
+        "dlc_layout": "multi" if multi else "single",
+        "dlc_kind": "predictions" if has_likelihood else "labels",
+        "dlc_index": index_form,
+    }
+    pairs = list(dict.fromkeys(zip(animal_of, part_of)))
+    unique: list[str] = []
+    if multi and UNIQUE_ANIMAL in animals:
+        unique = [p for a, p in pairs if a == UNIQUE_ANIMAL]
+        attrs["dlc_unique_parts"] = json.dumps(unique)
+    expected_coords = [*space, "likelihood"] if has_likelihood else list(space)
+    default = _default_pairs(animals, parts, unique if multi else [])
+    same_coords = coords == [c for _ in pairs for c in expected_coords]
+    if pairs != default or not same_coords:
+        attrs["dlc_columns"] = json.dumps([list(p) for p in pairs])
+        if not same_coords:
+            attrs["dlc_coords"] = json.dumps(coords)
+    if source_dtype != np.float64:
+        attrs["dlc_dtype"] = str(source_dtype)
+    ds.attrs.update(attrs)
+    if image is not None:
+        ds = ds.assign_coords(image=("frame", image))
+    return poses.with_provenance(ds, "read_deeplabcut", path=Path(origin).name)
+
+
+def _frames_of(
+    table: pd.DataFrame, origin: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, str]:
+    """Frame indices, image paths (or None) and the index form of a DeepLabCut table."""
+    index = table.index
+    n = len(index)
+    if isinstance(index, pd.MultiIndex):
+        parts = [index.get_level_values(i).astype(str) for i in range(index.nlevels)]
+        image = np.array(["/".join(p) for p in zip(*parts)], dtype=str) if n else np.array([], str)
+        return table, np.arange(n, dtype=np.int64), _forward_slashes(image), "multiindex"
+    if n == 0 or pd.api.types.is_integer_dtype(index.dtype):
+        frames = np.asarray(index, dtype=np.int64)
+        if n > 1 and not np.all(np.diff(frames) > 0):
+            if len(np.unique(frames)) != n:
+                raise PoseDataError(f"{origin}: the frame index has duplicate frames")
+            warnings.warn(f"{origin}: frames are not in increasing order; sorted", stacklevel=3)
+            table = table.sort_index()
+            frames = np.asarray(table.index, dtype=np.int64)
+        return table, frames, None, "frame"
+    image = np.array([str(v) for v in index], dtype=str)
+    return table, np.arange(n, dtype=np.int64), _forward_slashes(image), "string"
+
+
+def _forward_slashes(paths: np.ndarray) -> np.ndarray:
+    return np.char.replace(paths, "\\", "/") if paths.size else paths
+
+
+def _default_pairs(animals: Sequence[str], parts: Sequence[str], unique: Sequence[str]) -> list:
+    """DeepLabCut's column order: each individual's parts; 'single' holds the unique parts."""
+    pairs = []
+    for animal in animals:
+        for part in parts:
+            if unique and (animal == UNIQUE_ANIMAL) != (part in unique):
+                continue
+            pairs.append((animal, part))
+    return pairs
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def write_deeplabcut(
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    *,
+    scorer: str | None = None,
+    kind: Literal["auto", "predictions", "labels"] = "auto",
+) -> Path:
+    """Write a pose Dataset as a DeepLabCut ``.h5`` (key ``df_with_missing``) or ``.csv`` file.
+
+    A Dataset read with :func:`read_deeplabcut` is written back with the same columns, index
+    and values (``write_deeplabcut(read_deeplabcut(f), g)`` reproduces ``f``'s table).
+
+    Parameters
+    ----------
+    ds
+        A valid pose Dataset (positions in pixels).
+    path
+        Target ``.h5`` or ``.csv`` path. The write is atomic (temporary file, then rename).
+    scorer
+        The scorer level; defaults to ``ds.attrs["dlc_scorer"]`` or ``"poselab"``.
+    kind
+        ``"predictions"`` writes x, y, likelihood; ``"labels"`` writes x, y indexed by image
+        path. ``"auto"`` uses ``ds.attrs["dlc_kind"]`` when set, else ``"labels"`` when the
+        Dataset has an ``image`` coordinate and ``"predictions"`` otherwise.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".h5", ".hdf5", ".csv"):
+        raise PoseDataError(f"write a DeepLabCut file to a .h5 or .csv path; got {path.name!r}")
+    table = to_deeplabcut_table(ds, scorer=scorer, kind=kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        if suffix == ".csv":
+            table.to_csv(tmp)
+        else:
+            # pandas' "table" format (DeepLabCut's choice for predictions) cannot index rows
+            # with a MultiIndex; DeepLabCut writes those label files "fixed", and so do we.
+            fmt = "fixed" if isinstance(table.index, pd.MultiIndex) else "table"
+            table.to_hdf(tmp, key=WRITE_KEY, mode="w", format=fmt)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def to_deeplabcut_table(
+    ds: xr.Dataset,
+    *,
+    scorer: str | None = None,
+    kind: Literal["auto", "predictions", "labels"] = "auto",
+) -> pd.DataFrame:
+    """The DeepLabCut DataFrame of a pose Dataset (see :func:`write_deeplabcut`)."""
+    poses.validate(ds)
+    if kind not in ("auto", "predictions", "labels"):
+        raise ValueError(f"kind must be 'auto', 'predictions' or 'labels'; got {kind!r}")
+    attrs = ds.attrs
+    if kind == "auto":
+        kind = attrs.get("dlc_kind") or ("labels" if "image" in ds.coords else "predictions")
+    scorer = scorer if scorer is not None else str(attrs.get("dlc_scorer", "poselab"))
+    animals = [str(a) for a in ds["animal"].values]
+    parts = [str(p) for p in ds["part"].values]
+    space = [str(c) for c in ds["coord"].values]
+    layout = attrs.get("dlc_layout") or ("single" if len(animals) == 1 else "multi")
+    if layout == "single" and len(animals) != 1:
+        layout = "multi"
+    position = ds["position"].values
+    likelihood = ds["likelihood"].values
+    pairs = _pairs_to_write(ds, animals, parts, layout)
+    coords = [*space, "likelihood"] if kind == "predictions" else list(space)
+    stored_coords = json.loads(attrs["dlc_coords"]) if "dlc_coords" in attrs else None
+    if stored_coords is not None and len(stored_coords) == len(pairs) * len(coords):
+        column_coords = stored_coords  # an unusual coord order kept from the source file
+    else:
+        column_coords = [c for _ in pairs for c in coords]
+
+    # Gather every column in one fancy-indexing step from a (animal, part, frame, slot) grid.
+    grid = np.concatenate([position, likelihood[..., None]], axis=-1)
+    slot = {name: i for i, name in enumerate([*space, "likelihood"])}
+    n_coords = len(column_coords) // max(len(pairs), 1)
+    a_idx = np.repeat([animals.index(a) for a, _ in pairs], n_coords).astype(np.intp)
+    p_idx = np.repeat([parts.index(p) for _, p in pairs], n_coords).astype(np.intp)
+    c_idx = np.array([slot[c] for c in column_coords], dtype=np.intp)
+    values = grid[a_idx, p_idx, :, c_idx].T if len(c_idx) else np.empty((ds.sizes["frame"], 0))
+    values = _cast(values, attrs.get("dlc_dtype"))
+
+    per_column = [pair for pair in pairs for _ in range(n_coords)]
+    if layout == "single":
+        tuples = [(scorer, p, c) for (_, p), c in zip(per_column, column_coords)]
+        names = list(SINGLE_LEVELS)
+    else:
+        tuples = [(scorer, a, p, c) for (a, p), c in zip(per_column, column_coords)]
+        names = list(MULTI_LEVELS)
+    columns = pd.MultiIndex.from_tuples(tuples, names=names)
+    return pd.DataFrame(values, index=_index_to_write(ds, kind), columns=columns)
+
+
+def _pairs_to_write(
+    ds: xr.Dataset, animals: list[str], parts: list[str], layout: str
+) -> list[tuple[str, str]]:
+    if layout == "single":
+        return [(animals[0], p) for p in parts]
+    known = ~np.isnan(ds["position"].values).all(axis=(2, 3))  # (animal, part) with any data
+    if "dlc_columns" in ds.attrs:
+        stored = [tuple(p) for p in json.loads(ds.attrs["dlc_columns"])]
+        pairs = [(a, p) for a, p in stored if a in animals and p in parts]
+        # Data added since reading (new animals or parts) is written too, never dropped.
+        extra = [
+            (a, p)
+            for a, p in _default_pairs(animals, parts, [])
+            if (a, p) not in pairs and known[animals.index(a), parts.index(p)]
+        ]
+        return pairs + extra
+    if "dlc_unique_parts" in ds.attrs:
+        unique = [p for p in json.loads(ds.attrs["dlc_unique_parts"]) if p in parts]
+    elif UNIQUE_ANIMAL in animals:
+        # No record: unique parts are those only 'single' has data for.
+        others = [i for i, a in enumerate(animals) if a != UNIQUE_ANIMAL]
+        single = animals.index(UNIQUE_ANIMAL)
+        unique = [
+            p
+            for j, p in enumerate(parts)
+            if known[single, j] and not known[others, j].any()
+        ]
+    else:
+        unique = []
+    if UNIQUE_ANIMAL not in animals:
+        unique = []
+    return _default_pairs(animals, parts, unique)
+
+
+def _cast(values: np.ndarray, dtype: str | None) -> np.ndarray:
+    """Back to the source file's dtype when that loses nothing (else stay float64)."""
+    if not dtype or dtype == str(values.dtype):
+        return values
+    target = np.dtype(dtype)
+    if np.issubdtype(target, np.integer) and (np.isnan(values).any() or np.any(values % 1)):
+        return values
+    cast = values.astype(target)
+    if np.array_equal(cast.astype(values.dtype), values, equal_nan=True):
+        return cast
+    return values
+
+
+def _index_to_write(ds: xr.Dataset, kind: str) -> pd.Index:
+    frames = ds["frame"].values
+    form = ds.attrs.get("dlc_index")
+    if "image" in ds.coords:
+        images = [str(v) for v in ds["image"].values]
+    elif kind == "labels":
+        # DeepLabCut's own naming: labeled-data/<video>/img<frame, zero-padded>.png
+        stem = Path(str(ds.attrs.get("video") or "video")).stem
+        width = len(str(int(frames.max()))) if frames.size else 1
+        images = [f"labeled-data/{stem}/img{int(f):0{width}d}.png" for f in frames]
+    else:
+        return pd.Index(frames.astype(np.int64))
+    split = [tuple(i.split("/")) for i in images]
+    if form is None or form == "frame":
+        form = "multiindex" if split and all(len(s) == 3 for s in split) else "string"
+    if form == "multiindex":
+        lengths = {len(s) for s in split}
+        if len(lengths) > 1:
+            raise PoseDataError(
+                f"cannot write a MultiIndex of image paths with {sorted(lengths)} levels; "
+                "set ds.attrs['dlc_index'] = 'string'"
+            )
+        if not split:
+            return pd.MultiIndex.from_arrays([[], [], []])
+        return pd.MultiIndex.from_tuples(split)
+    return pd.Index(images, dtype=object if not images else None)
