@@ -1,7 +1,108 @@
-"""Reading and writing pose files: DeepLabCut, SLEAP analysis HDF5, the movement schema."""
+"""Reading and writing pose files: DeepLabCut, SLEAP analysis HDF5, the movement schema.
+
+Every reader returns a pose Dataset (:mod:`poselab.poses`); every writer takes one.
+
+- :func:`read_deeplabcut` / :func:`write_deeplabcut`: DeepLabCut ``.h5`` / ``.csv`` tables
+  (predictions and label files, single and multi-animal);
+- :func:`read_sleap_analysis` / :func:`write_sleap_analysis`: SLEAP analysis ``.h5``;
+- :func:`to_movement` / :func:`from_movement`: the ``movement`` package's Dataset schema;
+- :func:`read`: any of the above files, or a poselab ``.nc`` / ``.zarr``, told apart by content.
+"""
 
 from __future__ import annotations
 
-from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
+import os
+from pathlib import Path
 
-__all__ = ["read_deeplabcut", "write_deeplabcut"]
+import xarray as xr
+
+from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
+from poselab.io.movement import from_movement, to_movement
+from poselab.io.sleap import is_sleap_analysis, read_sleap_analysis, write_sleap_analysis
+from poselab.poses import PoseDataError
+
+__all__ = [
+    "read",
+    "read_deeplabcut",
+    "write_deeplabcut",
+    "read_sleap_analysis",
+    "write_sleap_analysis",
+    "to_movement",
+    "from_movement",
+]
+
+_NETCDF_SUFFIXES = (".nc", ".h5nc", ".netcdf")
+
+
+def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
+    """Read any pose file poselab knows, telling the format from the file's content.
+
+    Parameters
+    ----------
+    path
+        A DeepLabCut ``.h5`` / ``.csv``, a SLEAP analysis ``.h5`` (an HDF5 file with a
+        ``tracks`` dataset), or a poselab ``.nc`` / ``.zarr`` (from :func:`poselab.poses.save`).
+    fps
+        Frame rate in frames per second for formats that do not store it (DeepLabCut, SLEAP);
+        ignored for poselab files, which store their own.
+
+    Returns
+    -------
+    xarray.Dataset
+        A valid pose Dataset.
+
+    Raises
+    ------
+    PoseDataError
+        If the file is none of these formats (the message lists what is supported).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no pose file at {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".zarr" or suffix in _NETCDF_SUFFIXES:
+        from poselab import poses
+
+        return poses.load(path)
+    if suffix == ".csv":
+        return read_deeplabcut(path, fps=fps)
+    if suffix in (".h5", ".hdf5", ".hdf"):
+        kind = _hdf5_kind(path)
+        if kind == "sleap":
+            return read_sleap_analysis(path, fps=fps)
+        if kind == "netcdf":
+            from poselab import poses
+
+            return poses.load(path)
+        if kind == "pandas":
+            return read_deeplabcut(path, fps=fps)
+        raise PoseDataError(
+            f"{path} is an HDF5 file but neither a DeepLabCut table (pandas), a SLEAP analysis "
+            "file (a 'tracks' dataset) nor a poselab NetCDF file"
+        )
+    if suffix == ".slp":
+        raise PoseDataError(
+            f"{path}: SLEAP project files (.slp) are not read directly; export an analysis file "
+            "in SLEAP (File > Export Analysis HDF5) and read that"
+        )
+    raise PoseDataError(
+        f"{path}: unknown pose file type {suffix!r}; poselab reads DeepLabCut .h5/.csv, SLEAP "
+        "analysis .h5 and poselab .nc/.zarr files"
+    )
+
+
+def _hdf5_kind(path: Path) -> str | None:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if isinstance(f.get("tracks"), h5py.Dataset):
+                return "sleap"
+            if "_NCProperties" in f.attrs or "position" in f:
+                return "netcdf"
+            # pandas (PyTables) marks each stored object's group with a 'pandas_type'.
+            if any("pandas_type" in f[key].attrs for key in f.keys()):
+                return "pandas"
+    except OSError as error:
+        raise PoseDataError(f"{path} is not a readable HDF5 file: {error}") from error
+    return None
