@@ -342,6 +342,10 @@ def write_deeplabcut(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         if suffix == ".csv":
+            # Text keeps no dtype: float32 written in its own short form would read back as a
+            # different float64, so write the (exactly widened) float64 values.
+            if any(dtype == np.float32 for dtype in table.dtypes):
+                table = table.astype(np.float64)
             table.to_csv(tmp)
         else:
             # pandas' "table" format (DeepLabCut's choice for predictions) cannot index rows
