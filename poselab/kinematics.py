@@ -58,11 +58,6 @@ __all__ = [
     "to_units",
 ]
 
-# Frames processed at a time by the in-memory derivative kernel: keeps temporaries small
-# (cache friendly, low peak memory) without a per-frame Python loop.
-_BLOCK_FRAMES = 1 << 15
-
-
 class KinematicsError(ValueError):
     """The input to a kinematics function is not what it needs (missing dim, part, ...)."""
 
@@ -157,39 +152,82 @@ def _index(ndim: int, axis: int, index: slice | int) -> tuple:
     return tuple(index if i == axis else slice(None) for i in range(ndim))
 
 
-def _gradient_kernel(f: np.ndarray, t: np.ndarray, axis: int) -> np.ndarray:
-    """``numpy.gradient(f, t, axis=axis, edge_order=1)`` with the non-uniform formula always.
-
-    Operation order matches numpy's, so results are bit-identical for unevenly spaced ``t``
-    (e.g. ``arange(n) / 30``); with even spacing the middle weight is exactly 0, which equals
-    numpy's ``(f[i+1] - f[i-1]) / 2h`` and keeps a NaN at ``i`` in the result (``0 * NaN``).
-    Works in blocks of frames so temporaries stay small.
-    """
-    t = np.asarray(t, dtype=np.float64).reshape(-1)
+def _merged(f: np.ndarray, axis: int) -> tuple[np.ndarray, int, int]:
+    """``f`` as a C-contiguous ``(lead, n_frames * trail)`` array: frames and the axes after them
+    merged, so stencils run over long contiguous rows (not length-2 inner loops over coord)."""
+    f = np.ascontiguousarray(f)
     n = f.shape[axis]
+    lead = math.prod(f.shape[:axis])
+    trail = math.prod(f.shape[axis + 1 :])
+    return f.reshape(lead, n * trail), n, trail
+
+
+def _block_frames(lead: int, trail: int) -> int:
+    # About 2**18 elements (2 MB of float64) per temporary: fits in cache, no per-frame loop.
+    return max(64, (1 << 18) // max(lead * trail, 1))
+
+
+def _gradient_frames(
+    f2: np.ndarray, n: int, trail: int, dx: np.ndarray, start: int, stop: int
+) -> np.ndarray:
+    """Derivative at frames ``[start, stop)`` of merged ``f2`` (see :func:`_merged`).
+
+    ``numpy.gradient(f, t, edge_order=1)`` with the non-uniform formula always, in numpy's
+    operation order: bit-identical for unevenly spaced ``t`` (e.g. ``arange(n) / 30``); with even
+    spacing the middle weight is exactly 0, equal to numpy's ``(f[i+1] - f[i-1]) / 2h`` except
+    that a NaN at ``i`` stays NaN (``0 * NaN``).
+    """
+    out = np.empty((f2.shape[0], (stop - start) * trail), dtype=np.result_type(f2, np.float64))
+    lo, hi = max(start, 1), min(stop, n - 1)
+    if hi > lo:
+        dx1, dx2 = dx[lo - 1 : hi - 1], dx[lo:hi]
+        a = np.repeat(-dx2 / (dx1 * (dx1 + dx2)), trail)
+        b = np.repeat((dx2 - dx1) / (dx1 * dx2), trail)
+        c = np.repeat(dx1 / (dx2 * (dx1 + dx2)), trail)
+        dest = out[:, (lo - start) * trail : (hi - start) * trail]
+        np.multiply(f2[:, (lo - 1) * trail : (hi - 1) * trail], a, out=dest)
+        tmp = f2[:, lo * trail : hi * trail] * b
+        dest += tmp
+        np.multiply(f2[:, (lo + 1) * trail : (hi + 1) * trail], c, out=tmp)
+        dest += tmp
+    if start == 0:
+        out[:, :trail] = (f2[:, trail : 2 * trail] - f2[:, :trail]) / dx[0]
+    if stop == n:
+        out[:, -trail:] = (f2[:, (n - 1) * trail :] - f2[:, (n - 2) * trail : (n - 1) * trail]) / dx[
+            -1
+        ]
+    return out
+
+
+def _gradient_kernel(f: np.ndarray, t: np.ndarray, axis: int) -> np.ndarray:
+    """Time derivative along ``axis`` (see :func:`_gradient_frames`), in blocks of frames."""
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    f2, n, trail = _merged(f, axis)
     out = np.empty(f.shape, dtype=np.result_type(f.dtype, np.float64))
     if n < 2:
         out[...] = np.nan
         return out
+    o2 = out.reshape(f2.shape)
     dx = np.diff(t)
-    shape = [1] * f.ndim
-    for start in range(1, n - 1, _BLOCK_FRAMES):
-        stop = min(start + _BLOCK_FRAMES, n - 1)
-        dx1, dx2 = dx[start - 1 : stop - 1], dx[start:stop]
-        shape[axis] = stop - start
-        a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(shape)
-        b = ((dx2 - dx1) / (dx1 * dx2)).reshape(shape)
-        c = (dx1 / (dx2 * (dx1 + dx2))).reshape(shape)
-        dest = out[_index(f.ndim, axis, slice(start, stop))]
-        np.multiply(f[_index(f.ndim, axis, slice(start - 1, stop - 1))], a, out=dest)
-        tmp = f[_index(f.ndim, axis, slice(start, stop))] * b
-        dest += tmp
-        np.multiply(f[_index(f.ndim, axis, slice(start + 1, stop + 1))], c, out=tmp)
-        dest += tmp
-    first, second = _index(f.ndim, axis, 0), _index(f.ndim, axis, 1)
-    out[first] = (f[second] - f[first]) / dx[0]
-    last, before = _index(f.ndim, axis, -1), _index(f.ndim, axis, -2)
-    out[last] = (f[last] - f[before]) / dx[-1]
+    step = _block_frames(f2.shape[0], trail)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        o2[:, start * trail : stop * trail] = _gradient_frames(f2, n, trail, dx, start, stop)
+    return out
+
+
+def _speed_kernel(f: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Norm of the time derivative of ``f (..., frame, coord)`` without storing the velocity."""
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    f2, n, trail = _merged(f, f.ndim - 2)
+    out = np.empty(f.shape[:-1], dtype=np.result_type(f.dtype, np.float64))
+    o2 = out.reshape(f2.shape[0], n)
+    dx = np.diff(t)
+    step = _block_frames(f2.shape[0], trail)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        vel = _gradient_frames(f2, n, trail, dx, start, stop).reshape(f2.shape[0], -1, trail)
+        o2[:, start:stop] = _norm_last_axis(vel)
     return out
 
 
@@ -244,16 +282,6 @@ def _norm_last_axis(v: np.ndarray) -> np.ndarray:
     for i in range(1, v.shape[-1]):
         out += v[..., i] * v[..., i]
     return np.sqrt(out, out=out)
-
-
-def _ffill_numpy(a: np.ndarray, axis: int) -> np.ndarray:
-    """Forward fill NaN along ``axis`` (leading NaN stay NaN)."""
-    a = np.moveaxis(a, axis, -1)
-    n = a.shape[-1]
-    index = np.where(np.isnan(a), 0, np.arange(n))
-    np.maximum.accumulate(index, axis=-1, out=index)
-    filled = np.take_along_axis(a, index, axis=-1)
-    return np.moveaxis(filled, -1, axis)
 
 
 def _finish(result: xr.DataArray, name: str, units: str, **attrs: object) -> xr.DataArray:
@@ -377,8 +405,18 @@ def speed(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
         The input's dims without ``coord``, in ``<units>/s`` (``pixels/s``; ``<units>/frame``
         when the frame rate is unknown); ``name`` ``"speed"``.
     """
-    vel = velocity(data)
-    return _finish(_norm(vel), "speed", vel.attrs["units"])
+    da = _position(data, "speed")
+    t, time_unit = _time_axis(da, "speed")
+    if da.sizes["frame"] < 2:
+        raise KinematicsError("speed: at least 2 frames are needed")
+    units = f"{_units(da)}/{time_unit}"
+    if _is_lazy(da):
+        return _finish(_norm(_derivative(da, t)), "speed", units)
+    # In memory: velocity block by block, never the whole velocity array.
+    ordered = da.transpose(..., "frame", "coord")
+    values = _speed_kernel(np.asarray(ordered.data), t)
+    result = ordered.isel(coord=0, drop=True).copy(data=values)
+    return _finish(result, "speed", units)
 
 
 def path_length(
@@ -430,17 +468,25 @@ def path_length(
             f"path_length: at least 2 frames are needed; {n} found between start={start} and "
             f"stop={stop}"
         )
-    if nan_warn_threshold is not None and not _is_lazy(da):
-        _warn_nan_fraction(da, float(nan_warn_threshold))
+    if nan_warn_threshold is not None:
+        threshold = float(nan_warn_threshold)
+        if not 0 <= threshold <= 1:
+            raise KinematicsError(f"nan_warn_threshold must lie in [0, 1]; got {threshold}")
+    if not _is_lazy(da):
+        # In memory: one blocked pass (chords, their count and the unknown frames per track).
+        ordered = da.transpose(..., "frame", "coord")
+        total, count, unknown = _path_kernel(np.asarray(ordered.data), nan_policy == "ffill")
+        template = ordered.isel(frame=0, coord=0, drop=True)
+        if nan_warn_threshold is not None:
+            _warn_nan_fraction(template.copy(data=unknown / n), threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if nan_policy == "ffill":
+                values = np.where(count > 0, total, np.nan)
+            else:
+                values = total / (count / (n - 1))
+        return _finish(template.copy(data=values), "path_length", _units(da), nan_policy=nan_policy)
     if nan_policy == "ffill":
-        if _is_lazy(da):
-            filled = da.ffill("frame")  # dask-aware push (xarray)
-        else:
-            values = np.asarray(da.data)
-            filled = da
-            if np.isnan(values).any():
-                filled = da.copy(data=_ffill_numpy(values, da.get_axis_num("frame")))
-        chords = _norm(filled.diff("frame"))
+        chords = _norm(da.ffill("frame").diff("frame"))  # dask-aware push (xarray)
         result = chords.sum("frame", min_count=1)
     else:
         chords = _norm(da.diff("frame"))
@@ -449,10 +495,44 @@ def path_length(
     return _finish(result, "path_length", _units(da), nan_policy=nan_policy)
 
 
-def _warn_nan_fraction(da: xr.DataArray, threshold: float) -> None:
-    if not 0 <= threshold <= 1:
-        raise KinematicsError(f"nan_warn_threshold must lie in [0, 1]; got {threshold}")
-    unknown = da.isnull().any("coord").mean("frame")
+def _path_kernel(
+    f: np.ndarray, ffill: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chord sums of ``f (..., frame, coord)`` in blocks of frames.
+
+    Returns the sum of the known chord lengths, their number, and the number of frames with an
+    unknown coordinate, each of shape ``f.shape[:-2]``. With ``ffill`` each coordinate is forward
+    filled first (carried across blocks), as ``xarray.DataArray.ffill`` would.
+    """
+    f2, n, trail = _merged(f, f.ndim - 2)
+    lead = f2.shape[0]
+    rows = f2.reshape(lead, n, trail)
+    total = np.zeros(lead)
+    count = np.zeros(lead, dtype=np.int64)
+    unknown = np.isnan(rows[:, 0]).any(axis=-1).astype(np.int64)
+    previous = rows[:, 0].astype(np.float64)  # last (filled) row before the block
+    step = _block_frames(lead, trail)
+    for start in range(1, n, step):
+        stop = min(start + step, n)
+        block = rows[:, start:stop]
+        nan = np.isnan(block)
+        unknown += nan.any(axis=-1).sum(axis=-1)
+        ext = np.concatenate([previous[:, None], block], axis=1)
+        if ffill and nan.any():
+            index = np.where(np.isnan(ext), 0, np.arange(ext.shape[1])[None, :, None])
+            np.maximum.accumulate(index, axis=1, out=index)
+            ext = np.take_along_axis(ext, index, axis=1)
+        previous = ext[:, -1].copy()
+        chord = _norm_last_axis(np.diff(ext, axis=1))
+        valid = ~np.isnan(chord)
+        count += valid.sum(axis=-1)
+        total += np.where(valid, chord, 0.0).sum(axis=-1)
+    shape = f.shape[:-2]
+    return total.reshape(shape), count.reshape(shape), unknown.reshape(shape)
+
+
+def _warn_nan_fraction(unknown: xr.DataArray, threshold: float) -> None:
+    """Warn about tracks whose fraction of unknown frames (``unknown``) reaches ``threshold``."""
     bad = unknown >= threshold
     if bool(bad.any()):
         stacked = bad.stack(track=[d for d in bad.dims]) if bad.ndim else bad
