@@ -248,6 +248,20 @@ def test_not_a_deeplabcut_file_is_refused_with_the_expected_levels(tmp_path: Pat
         io.read_deeplabcut(plain)
     with pytest.raises(PoseDataError, match="neither a DeepLabCut"):
         io.read(plain)
+    not_hdf5 = tmp_path / "text.h5"
+    not_hdf5.write_text("hello")
+    with pytest.raises(PoseDataError, match="not a pandas HDF5 table"):
+        io.read_deeplabcut(not_hdf5)
+    with pytest.raises(PoseDataError, match="not a readable HDF5 file"):
+        io.read(not_hdf5)
+    words = tmp_path / "words.csv"
+    words.write_text("scorer,me,me\nbodyparts,nose,nose\ncoords,x,y\n0,abc,1.0\n")
+    with pytest.raises(PoseDataError, match="not numbers"):
+        io.read_deeplabcut(words)
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    with pytest.raises(PoseDataError, match="unknown pose file type"):
+        io.read(text)
 
 
 def test_write_refuses_unknown_kind_and_suffix(tmp_path: Path, rng: np.random.Generator) -> None:

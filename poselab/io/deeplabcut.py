@@ -129,11 +129,12 @@ def _read_h5(path: Path) -> pd.DataFrame:
                     f"{WRITE_KEY!r}: not a DeepLabCut file"
                 )
             table = store[key]
-    except (OSError, ValueError, TypeError, KeyError) as error:
-        if isinstance(error, PoseDataError):
-            raise
+    except PoseDataError:
+        raise
+    except Exception as error:  # PyTables raises its own HDF5ExtError (a RuntimeError) too
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()
         raise PoseDataError(
-            f"{path} is not a pandas HDF5 table written by DeepLabCut ({error})"
+            f"{path} is not a pandas HDF5 table written by DeepLabCut ({reason})"
         ) from error
     if not isinstance(table, pd.DataFrame):
         raise PoseDataError(f"{path}: the stored object is a {type(table).__name__}, not a table")
@@ -211,7 +212,10 @@ def _dataset_from_table(
     table, frames, image, index_form = _frames_of(table, origin)
     values = table.to_numpy()
     source_dtype = values.dtype
-    values = values.astype(np.float64)
+    try:
+        values = values.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise PoseDataError(f"{origin}: the table holds values that are not numbers ({error})") from error
     n_frames = values.shape[0]
     # One slot per coord plus one for the likelihood; scattered in one vectorised assignment.
     slot = {name: i for i, name in enumerate([*space, "likelihood"])}
