@@ -78,8 +78,9 @@ def test_movement_reads_our_file_to_the_same_numbers(tmp_path: Path, rng: np.ran
     ds = _dataset(rng)
     path = io.write_sleap_analysis(ds, tmp_path / "session.analysis.h5")
     mds = load_poses.from_sleap_file(path, fps=25.0)
-    assert mds["individuals"].values.tolist() == ["mouse_a", "mouse_b"]
-    assert mds["keypoints"].values.tolist() == ["nose", "ear", "tail"]
+    _, _, keypoints, individuals = mds["position"].dims  # plural before movement 0.17
+    assert mds[individuals].values.tolist() == ["mouse_a", "mouse_b"]
+    assert mds[keypoints].values.tolist() == ["nose", "ear", "tail"]
     frames = ds["frame"].values
     # movement: position (time, space, keypoints, individuals), float32
     got = mds["position"].values[frames]
