@@ -27,7 +27,7 @@ from poselab.poses import save as save_poses
 
 _SUBMODULES = {
     "config", "datasets", "filters", "frames", "io", "kinematics", "labels", "model", "project",
-    "video", "gait", "behaviour", "plots", "inference", "multianimal", "widgets", "cli",
+    "video", "render", "gait", "behaviour", "plots", "inference", "multianimal", "widgets", "cli",
 }
 _ATTRIBUTES = {
     "Project": ("poselab.project", "Project"),

@@ -1,0 +1,413 @@
+"""Video analysis: streaming, batched inference into the pose Dataset; resumable; on Dask.
+
+The pipeline overlaps its stages: a background thread decodes frames (OpenCV releases the GIL),
+crops and resizes them to the network's input, while the main thread runs the network and the
+decoder on the previous batch. Memory is bounded by a few batches, whatever the video's length.
+Results are written in chunks of ``chunk_frames`` frames to a Zarr checkpoint beside the output,
+so a killed job resumes from its last written chunk.
+
+Example
+-------
+>>> ds = analyze_video(model, "videos/mouse.mp4", out="poses/mouse.nc")
+>>> paths = analyze_videos(model, videos, out_dir="poses", client=Client("tcp://scheduler:8786"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import queue
+import shutil
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from poselab import poses
+from poselab._version import __version__
+
+__all__ = ["AnalysisError", "analyze_video", "analyze_videos"]
+
+
+class AnalysisError(ValueError):
+    """A video analysis cannot run as asked (the message says what to change)."""
+
+
+@dataclass(frozen=True)
+class _Options:
+    batch_size: int = 16
+    crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in pixels
+    downscale: float = 1.0
+    chunk_frames: int = 1024
+
+
+def analyze_video(
+    model: Any,
+    video: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    batch_size: int = 16,
+    crop: tuple[int, int, int, int] | None = None,
+    downscale: float = 1.0,
+    frames: tuple[int, int] | None = None,
+    chunk_frames: int = 1024,
+    device: str | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Predict the poses in every frame of a video.
+
+    Parameters
+    ----------
+    model
+        A :class:`poselab.model.PoseModel` (or a path to a saved one).
+    video
+        The video file.
+    out
+        Where to save the result: ``.nc`` (NetCDF, default choice) or ``.zarr`` (for long
+        videos). ``None``: only return it. While running, chunks go to ``<out>.partial.zarr``;
+        with ``resume=True`` a job that was killed continues from its last written chunk.
+    batch_size
+        Frames per forward pass.
+    crop
+        ``(x0, y0, x1, y1)`` in pixels: analyze only this region (positions stay in full-frame
+        pixels).
+    downscale
+        Extra factor (> 1 shrinks) applied before the network, for speed on large frames.
+    frames
+        ``(start, stop)`` frame range to analyze (default: the whole video).
+    chunk_frames
+        Frames per checkpoint chunk (a multiple of ``batch_size`` is used).
+    device
+        ``"cuda"``, ``"cpu"``...; default: CUDA when available.
+
+    Returns
+    -------
+    xarray.Dataset
+        The pose Dataset (one animal, the model's parts), with attrs ``bad_frames`` (number of
+        unreadable frames, which are NaN) and the model's card in the provenance.
+    """
+    from poselab.video import open_video
+
+    model = _as_model(model, device)
+    options = _Options(batch_size=int(batch_size), crop=_check_crop(crop), downscale=float(downscale),
+                       chunk_frames=max(int(batch_size), int(chunk_frames) // int(batch_size) * int(batch_size)))
+    if options.downscale <= 0:
+        raise AnalysisError(f"downscale must be positive; got {downscale}")
+    with open_video(video) as reader:
+        info = reader.info
+        n_total = len(reader)
+    start, stop = (0, n_total) if frames is None else (int(frames[0]), min(int(frames[1]), n_total))
+    if not 0 <= start < stop:
+        raise AnalysisError(f"frame range {frames} is empty or outside the video's {n_total} frames")
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and out_path.suffix.lower() not in (".nc", ".zarr"):
+        raise AnalysisError(f"save results as .nc or .zarr; got {out_path.name}")
+    signature = _signature(model, video, options, start, stop)
+    partial = out_path.with_name(out_path.name + ".partial.zarr") if out_path is not None else None
+    done_until = start
+    if partial is not None and partial.exists():
+        done_until = _resume_point(partial, signature, start) if resume else start
+        if done_until == start:
+            shutil.rmtree(partial)
+    attrs = dict(fps=info.fps if info.fps and math.isfinite(info.fps) else None, video=_relative_video(video, out_path),
+                 width=info.width, height=info.height, source=f"poselab {__version__}")
+    in_memory: list[xr.Dataset] = []
+    bad_total = 0
+    bar = tqdm(total=stop - start, initial=done_until - start, disable=not progress,
+               desc=f"analyze {Path(video).name}", unit="frame", smoothing=0.1)
+    try:
+        for chunk in _run(model, video, options, done_until, stop):
+            chunk_ds = _to_dataset(model, chunk, attrs)
+            bad_total += int((~chunk["valid"]).sum())
+            if partial is not None:
+                chunk_ds.attrs["analysis_signature"] = signature
+                poses.append_zarr(chunk_ds, partial, chunk_frames=options.chunk_frames)
+            else:
+                in_memory.append(chunk_ds)
+            bar.update(len(chunk["frames"]))
+    finally:
+        bar.close()
+    if partial is not None:
+        ds = poses.load(partial, lazy=False)
+        bad_total = int((~np.isfinite(ds["likelihood"]).any(["animal", "part"])).sum())
+    else:
+        ds = xr.concat(in_memory, dim="frame") if len(in_memory) > 1 else in_memory[0]
+    ds.attrs.pop("analysis_signature", None)
+    ds.attrs["bad_frames"] = bad_total
+    ds = poses.with_provenance(ds, "analyze_video", model=_card_summary(model), video=str(Path(video).name),
+                               batch_size=options.batch_size, crop=options.crop, downscale=options.downscale,
+                               frames=[start, stop])
+    if bad_total:
+        warnings.warn(f"{video}: {bad_total} unreadable frames were left as NaN", stacklevel=2)
+    if out_path is not None:
+        if out_path.suffix.lower() == ".zarr":
+            ds = ds.chunk({"frame": options.chunk_frames})
+        poses.save(ds, out_path)
+        shutil.rmtree(partial, ignore_errors=True)
+        ds = poses.load(out_path, lazy=False)
+    return ds
+
+
+def analyze_videos(
+    model: Any,
+    videos: Sequence[str | os.PathLike],
+    *,
+    out_dir: str | os.PathLike | None = None,
+    suffix: str = ".nc",
+    client: Any = None,
+    split_frames: int | None = None,
+    **options: Any,
+) -> list[xr.Dataset] | list[Path]:
+    """Analyze several videos, locally or on a Dask cluster.
+
+    Parameters
+    ----------
+    model
+        A :class:`poselab.model.PoseModel` or the path of a saved model. With a ``client`` the
+        workers load it once each from a file (a saved model's path is used as it is; an
+        in-memory model is saved to ``out_dir`` first, which the workers must be able to read).
+    videos
+        Video files.
+    out_dir
+        Folder for the results, named ``<video stem><suffix>``; ``None`` returns Datasets.
+    client
+        A ``distributed.Client``: videos (or frame ranges of them, see ``split_frames``) run on
+        its workers. Results are identical to a local run.
+    split_frames
+        With a client, cut each video into ranges of this many frames (rounded to whole
+        batches) so that one long video is spread over many workers.
+    **options
+        Passed to :func:`analyze_video` (``batch_size``, ``crop``, ``downscale``, ``device``...).
+
+    Returns
+    -------
+    list
+        The Datasets (``out_dir=None``) or the written paths, in the order of ``videos``.
+    """
+    videos = [Path(v) for v in videos]
+    out_paths = [None if out_dir is None else Path(out_dir) / f"{v.stem}{suffix}" for v in videos]
+    if client is None:
+        results = []
+        for video, out in zip(videos, out_paths):
+            ds = analyze_video(model, video, out=out, **options)
+            results.append(ds if out is None else out)
+        return results
+    model_path = _model_file(model, out_dir)
+    batch = int(options.get("batch_size", _Options.batch_size))
+    tasks = []
+    for video in videos:
+        from poselab.video import open_video
+
+        with open_video(video) as reader:
+            n = len(reader)
+        step = n if not split_frames else max(batch, int(split_frames) // batch * batch)
+        ranges = [(s, min(s + step, n)) for s in range(0, n, step)]
+        tasks.append([client.submit(_remote_range, str(model_path), str(video.resolve()), r, options,
+                                    pure=False) for r in ranges])
+    results = []
+    for video, out, futures in zip(videos, out_paths, tasks):
+        parts = client.gather(futures)
+        ds = xr.concat(parts, dim="frame") if len(parts) > 1 else parts[0]
+        ds.attrs = dict(parts[0].attrs)
+        ds.attrs["bad_frames"] = int(sum(p.attrs.get("bad_frames", 0) for p in parts))
+        # Record the run as the local one would: one analysis of the whole range.
+        history = poses.provenance(parts[0])
+        history[-1]["parameters"]["frames"] = [int(parts[0]["frame"][0]), int(parts[-1]["frame"][-1]) + 1]
+        ds.attrs["provenance"] = json.dumps(history, default=str)
+        if out is not None:
+            ds.attrs["video"] = _relative_video(video, out)
+            poses.save(ds, out)
+            results.append(out)
+        else:
+            results.append(ds)
+    return results
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+def _run(model: Any, video: str | os.PathLike, options: _Options, start: int, stop: int) -> Iterator[dict]:
+    """Yield result chunks ``{frames, xy (F, P, 2) image px, likelihood (F, P), valid (F,)}``."""
+    import torch
+
+    device = model.device
+    scale = model.scale / options.downscale
+    x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    stop_event = threading.Event()
+    thread = threading.Thread(target=_decode_batches, args=(video, options, start, stop, scale, batches, stop_event),
+                              name="poselab-decode", daemon=True)
+    thread.start()
+    buffers: dict[str, list] = {"frames": [], "xy": [], "likelihood": [], "valid": []}
+    buffered = 0
+    was_training = model.net.training
+    model.net.eval()
+    try:
+        with torch.inference_mode():
+            while True:
+                item = batches.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                indices, images, valid = item
+                tensor = torch.from_numpy(images)
+                if device.type == "cuda":
+                    tensor = tensor.pin_memory().to(device, non_blocking=True)
+                tensor = tensor.permute(0, 3, 1, 2).float().div_(255)
+                xy, likelihood = model.forward_pixels(tensor)
+                xy = ((xy.float().cpu().numpy().astype(np.float64) + 0.5) / scale - 0.5)
+                xy[..., 0] += x0
+                xy[..., 1] += y0
+                likelihood = likelihood.float().cpu().numpy().astype(np.float64)
+                xy[~valid] = np.nan
+                likelihood[~valid] = np.nan
+                for key, value in (("frames", indices), ("xy", xy), ("likelihood", likelihood), ("valid", valid)):
+                    buffers[key].append(value)
+                buffered += len(indices)
+                if buffered >= options.chunk_frames:
+                    yield {k: np.concatenate(v) for k, v in buffers.items()}
+                    buffers = {k: [] for k in buffers}
+                    buffered = 0
+        if buffered:
+            yield {k: np.concatenate(v) for k, v in buffers.items()}
+    finally:
+        stop_event.set()
+        while thread.is_alive():  # unblock the decoder if it waits on a full queue
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+        model.net.train(was_training)
+
+
+def _decode_batches(video, options: _Options, start: int, stop: int, scale: float, out: queue.Queue,
+                    stop_event: threading.Event) -> None:
+    import cv2
+
+    from poselab.video import open_video
+
+    try:
+        with open_video(video) as reader:
+            for batch in reader.iter_batches(options.batch_size, start=start, stop=stop):
+                if stop_event.is_set():
+                    return
+                images = batch.frames
+                if options.crop:
+                    x0, y0, x1, y1 = options.crop
+                    images = images[:, y0:y1, x0:x1]
+                if scale != 1.0:
+                    h, w = images.shape[1:3]
+                    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+                    images = np.stack([cv2.resize(im, size, interpolation=interp) for im in images])
+                out.put((np.asarray(batch.indices), np.ascontiguousarray(images), np.asarray(batch.valid, bool)))
+        out.put(None)
+    except BaseException as error:  # surfaced in the main thread
+        out.put(error)
+
+
+def _to_dataset(model: Any, chunk: dict, attrs: dict) -> xr.Dataset:
+    position = chunk["xy"].transpose(1, 0, 2)[None]  # (1, P, F, 2)
+    likelihood = chunk["likelihood"].T[None]
+    return poses.from_arrays(position, likelihood, animals=["animal0"], parts=model.parts,
+                             frames=chunk["frames"], **attrs)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _as_model(model: Any, device: str | None) -> Any:
+    from poselab.model import PoseModel, load_model
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    if not isinstance(model, PoseModel):
+        raise AnalysisError(f"expected a poselab PoseModel or a model file; got {type(model).__name__}")
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else str(model.device)
+    return model.to(device)
+
+
+def _check_crop(crop: Sequence[int] | None) -> tuple[int, int, int, int] | None:
+    if crop is None:
+        return None
+    if len(crop) != 4:
+        raise AnalysisError(f"crop is (x0, y0, x1, y1) in pixels; got {crop}")
+    x0, y0, x1, y1 = (int(v) for v in crop)
+    if not (0 <= x0 < x1 and 0 <= y0 < y1):
+        raise AnalysisError(f"crop (x0, y0, x1, y1) must have x0 < x1 and y0 < y1, all >= 0; got {crop}")
+    return (x0, y0, x1, y1)
+
+
+def _card_summary(model: Any) -> dict:
+    card = model.card
+    return {k: card.get(k) for k in ("backbone", "parts", "stride", "scale", "input_size", "data_hash")}
+
+
+def _signature(model: Any, video, options: _Options, start: int, stop: int) -> str:
+    """What a checkpoint must match to be resumed: model weights, video, options, range."""
+    import torch
+
+    digest = hashlib.sha256()
+    for tensor in model.net.state_dict().values():
+        if torch.is_floating_point(tensor):
+            digest.update(tensor.detach().float().cpu().numpy().tobytes()[:4096])
+    path = Path(video)
+    stat = path.stat()
+    payload = json.dumps([_card_summary(model), path.name, stat.st_size, asdict(options), start, stop],
+                         default=str)
+    digest.update(payload.encode())
+    return digest.hexdigest()[:32]
+
+
+def _resume_point(partial: Path, signature: str, start: int) -> int:
+    try:
+        stored = xr.open_zarr(partial, consolidated=False)
+    except Exception:  # a checkpoint cut mid-write: start again rather than trust it
+        return start
+    if stored.attrs.get("analysis_signature") != signature or stored.sizes.get("frame", 0) == 0:
+        return start
+    return int(stored["frame"].values[-1]) + 1
+
+
+def _relative_video(video, out: Path | None) -> str:
+    base = out.parent if out is not None else Path.cwd()
+    try:
+        return Path(os.path.relpath(Path(video).resolve(), base.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(video).name
+
+
+def _model_file(model: Any, out_dir) -> Path:
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).resolve()
+    folder = Path(out_dir) if out_dir is not None else Path.cwd()
+    folder.mkdir(parents=True, exist_ok=True)
+    return model.save(folder / "analysis-model.safetensors").resolve()
+
+
+_WORKER_MODELS: dict[str, Any] = {}
+
+
+def _remote_range(model_path: str, video: str, frames: tuple[int, int], options: dict) -> xr.Dataset:
+    """Runs on a Dask worker: the model is loaded once per worker process and kept."""
+    model = _WORKER_MODELS.get(model_path)
+    if model is None:
+        from poselab.model import load_model
+
+        model = _WORKER_MODELS[model_path] = load_model(model_path)
+    options = {k: v for k, v in options.items() if k not in ("out", "frames", "progress")}
+    return analyze_video(model, video, frames=frames, progress=False, **options)
+

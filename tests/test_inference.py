@@ -1,0 +1,153 @@
+"""Video analysis: values, chunked checkpoints and resume, bad frames, Dask equality, labeled video."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from poselab import poses
+from poselab.inference import analyze_video, analyze_videos
+from poselab.model import create_model
+from poselab.video import open_video, write_video
+
+PARTS = ["head", "tail"]
+
+
+def _frames(n: int, width: int = 96, height: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        image = np.full((height, width, 3), 40, np.uint8)
+        x, y = 10 + (i * 3) % (width - 20), 10 + (i * 2) % (height - 20)
+        image[y - 3 : y + 4, x - 3 : x + 4] = (250, 80, 80)
+        image[height - y - 4 : height - y + 3, width - x - 4 : width - x + 3] = (80, 80, 250)
+        yield np.clip(image + rng.integers(0, 8, image.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("video") / "clip.mp4", _frames(70), fps=25.0)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    torch.manual_seed(0)
+    model = create_model("tf_efficientnet_lite0", PARTS, pretrained=False, head_channels=32, input_size=64)
+    path = model.save(tmp_path_factory.mktemp("model") / "model.safetensors")
+    return model, path
+
+
+def test_results_equal_direct_prediction(video, model):
+    model, _ = model
+    ds = analyze_video(model, video, batch_size=8, progress=False)
+    poses.validate(ds)
+    assert ds.sizes == {"animal": 1, "part": 2, "frame": 70, "coord": 2}
+    assert ds.attrs["fps"] == 25.0 and ds.attrs["width"] == 96 and ds.attrs["bad_frames"] == 0
+    with open_video(video) as reader:
+        frames = np.stack([reader.read(i) for i in (0, 33, 69)])
+    xy, likelihood = model.predict(frames, batch_size=8)
+    got = ds["position"].sel(animal="animal0", frame=[0, 33, 69]).transpose("frame", "part", "coord").values
+    np.testing.assert_allclose(got, xy, atol=1e-4)
+    np.testing.assert_allclose(ds["likelihood"].sel(frame=[0, 33, 69]).values[0].T, likelihood, atol=1e-6)
+    assert [p["operation"] for p in poses.provenance(ds)] == ["analyze_video"]
+
+
+def test_crop_and_downscale_report_full_frame_pixels(video, model):
+    model, _ = model
+    full = analyze_video(model, video, batch_size=8, progress=False, frames=(0, 8))
+    cropped = analyze_video(model, video, batch_size=8, progress=False, frames=(0, 8), crop=(8, 4, 96, 64))
+    assert cropped.sizes["frame"] == 8
+    # Positions are in full-frame pixels: the crop offset is added back.
+    assert np.nanmin(cropped["position"].sel(coord="x").values) >= 8 - 0.5
+    small = analyze_video(model, video, batch_size=8, progress=False, frames=(0, 8), downscale=2.0)
+    assert np.isfinite(small["position"]).all() and np.isfinite(full["position"]).all()
+
+
+def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model):
+    model, model_path = model
+    whole = analyze_video(model, video, out=tmp_path / "whole.nc", batch_size=8, chunk_frames=16, progress=False)
+    # Kill a job after its first chunks are on disk, then resume it.
+    out = tmp_path / "resumed.nc"
+    script = textwrap.dedent(
+        f"""
+        import poselab.inference as inference
+        from poselab.model import load_model
+        import poselab.poses as poses, os, signal
+        original = poses.append_zarr
+        count = 0
+        def append_then_die(ds, path, **kw):
+            global count
+            original(ds, path, **kw)
+            count += 1
+            if count == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        poses.append_zarr = append_then_die
+        inference.analyze_video(load_model({str(model_path)!r}), {str(video)!r}, out={str(out)!r},
+                                batch_size=8, chunk_frames=16, progress=False)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], timeout=300)
+    assert result.returncode == -signal.SIGKILL
+    partial = tmp_path / "resumed.nc.partial.zarr"
+    assert partial.exists() and not out.exists()
+    assert xr.open_zarr(partial, consolidated=False).sizes["frame"] == 32
+    resumed = analyze_video(model, video, out=out, batch_size=8, chunk_frames=16, progress=False)
+    assert not partial.exists()
+    xr.testing.assert_identical(resumed, whole)
+    np.testing.assert_array_equal(resumed["position"].values, whole["position"].values)
+
+
+def test_truncated_video_gives_nan_frames_and_a_warning(tmp_path, model):
+    model, _ = model
+    source = write_video(tmp_path / "full.avi", _frames(60), fps=25.0, codec="MJPG")
+    data = source.read_bytes()
+    truncated = tmp_path / "truncated.avi"
+    truncated.write_bytes(data[: int(len(data) * 0.6)])
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ds = analyze_video(model, truncated, batch_size=8, progress=False)
+    readable = np.isfinite(ds["likelihood"].values[0]).all(axis=0)
+    assert 0 < readable.sum() < 60
+    assert ds.attrs["bad_frames"] == int((~readable).sum())
+
+
+def test_dask_cluster_gives_identical_results(tmp_path, video, model):
+    distributed = pytest.importorskip("distributed")
+    model, model_path = model
+    local = analyze_video(model, video, batch_size=8, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        (remote,) = analyze_videos(model_path, [video], client=client, split_frames=24, batch_size=8)
+    np.testing.assert_array_equal(remote["position"].values, local["position"].values)
+    np.testing.assert_array_equal(remote["likelihood"].values, local["likelihood"].values)
+    assert remote["frame"].values.tolist() == list(range(70))
+    assert poses.provenance(remote) == poses.provenance(local)
+
+
+def test_labeled_video_has_the_marker_at_the_predicted_pixel(tmp_path, video, model):
+    from poselab.render import labeled_video, part_colours
+
+    model, _ = model
+    ds = analyze_video(model, video, batch_size=8, progress=False)
+    # Known positions make the check independent of what the (untrained) network predicts.
+    position = ds["position"].values.copy()
+    position[0, 0, :, :] = [30.0, 20.0]
+    position[0, 1, :, :] = [70.0, 45.0]
+    ds = ds.assign(position=(ds["position"].dims, position)).assign(likelihood=ds["likelihood"] * 0 + 1)
+    out = labeled_video(ds, video, tmp_path / "labeled.mp4", skeleton=[PARTS], radius=4, progress=False)
+    colours = part_colours(2).astype(int)
+    with open_video(out) as reader:
+        assert len(reader) == 70
+        frame = reader.read(35).astype(int)
+    for (x, y), colour in zip([(30, 20), (70, 45)], colours):
+        patch = frame[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).mean(axis=0)
+        assert np.abs(patch - colour).max() < 40, (patch, colour)
