@@ -500,35 +500,80 @@ def _path_kernel(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chord sums of ``f (..., frame, coord)`` in blocks of frames.
 
-    Returns the sum of the known chord lengths, their number, and the number of frames with an
-    unknown coordinate, each of shape ``f.shape[:-2]``. With ``ffill`` each coordinate is forward
-    filled first (carried across blocks), as ``xarray.DataArray.ffill`` would.
+    Returns the sum of the known chord lengths, their number (with ``ffill``: 1 if any chord is
+    known, else 0), and the number of frames with an unknown coordinate, each of shape
+    ``f.shape[:-2]``. With ``ffill`` each coordinate is forward filled first, as
+    ``xarray.DataArray.ffill`` would: chords inside a gap are 0 and the chord that ends a gap starts
+    at the last known position (carried across blocks).
     """
     f2, n, trail = _merged(f, f.ndim - 2)
     lead = f2.shape[0]
     rows = f2.reshape(lead, n, trail)
     total = np.zeros(lead)
     count = np.zeros(lead, dtype=np.int64)
-    unknown = np.isnan(rows[:, 0]).any(axis=-1).astype(np.int64)
-    previous = rows[:, 0].astype(np.float64)  # last (filled) row before the block
+    unknown = _nan_masks(rows[:, :1])[0][:, 0].astype(np.int64)
+    previous = rows[:, 0].astype(np.float64)  # last row before the block (filled for ffill)
     step = _block_frames(lead, trail)
     for start in range(1, n, step):
         stop = min(start + step, n)
-        block = rows[:, start:stop]
-        nan = np.isnan(block)
-        unknown += nan.any(axis=-1).sum(axis=-1)
-        ext = np.concatenate([previous[:, None], block], axis=1)
-        if ffill and nan.any():
+        ext = np.concatenate([previous[:, None], rows[:, start:stop]], axis=1)
+        any_nan, all_nan = _nan_masks(ext)
+        unknown += np.count_nonzero(any_nan[:, 1:], axis=1)
+        chord = _norm_last_axis(np.diff(ext, axis=1))
+        bad = np.isnan(chord)
+        if not ffill:
+            count += bad.shape[1] - np.count_nonzero(bad, axis=1)
+            chord[bad] = 0.0
+            total += chord.sum(axis=1)
+            previous = ext[:, -1].copy()
+            continue
+        known = ~any_nan
+        count |= known[:, :-1].any(axis=1)  # some known frame before this block's last one
+        if bad.any() and not np.array_equal(any_nan, all_nan):
+            # Coordinates unknown separately: fill each one (rare; full-block gather).
             index = np.where(np.isnan(ext), 0, np.arange(ext.shape[1])[None, :, None])
             np.maximum.accumulate(index, axis=1, out=index)
             ext = np.take_along_axis(ext, index, axis=1)
-        previous = ext[:, -1].copy()
-        chord = _norm_last_axis(np.diff(ext, axis=1))
-        valid = ~np.isnan(chord)
-        count += valid.sum(axis=-1)
-        total += np.where(valid, chord, 0.0).sum(axis=-1)
+            chord = _norm_last_axis(np.diff(ext, axis=1))
+            chord[np.isnan(chord)] = 0.0
+            total += chord.sum(axis=1)
+            previous = ext[:, -1].copy()
+            continue
+        chord[bad] = 0.0  # inside a gap the filled position does not move
+        total += chord.sum(axis=1)
+        if bad.any():
+            # Bridge each gap: from the last known frame before it to the frame that ends it.
+            width = ext.shape[1]
+            end_row, end_at = np.nonzero(known[:, 1:] & ~known[:, :-1])
+            start_row, last_known = np.nonzero(known[:, :-1] & ~known[:, 1:])
+            end_at = end_at + 1
+            k = np.searchsorted(start_row * width + last_known, end_row * width + end_at) - 1
+            safe = np.maximum(k, 0)
+            if start_row.size:
+                ok = (k >= 0) & (start_row[safe] == end_row)
+            else:  # every gap here is a leading one (nothing known before it)
+                ok = np.zeros(k.shape, dtype=bool)
+                safe = np.zeros(k.shape, dtype=np.int64)
+            row, j = end_row[ok], last_known[safe[ok]]
+            bridge = _norm_last_axis(ext[row, end_at[ok]] - ext[row, j])
+            np.add.at(total, row, bridge)
+        has = known.any(axis=1)
+        last = ext.shape[1] - 1 - np.argmax(known[:, ::-1], axis=1)
+        previous = previous.copy()
+        previous[has] = ext[has, last[has]]
     shape = f.shape[:-2]
     return total.reshape(shape), count.reshape(shape), unknown.reshape(shape)
+
+
+def _nan_masks(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether any / all coordinates (last axis) of each point are NaN."""
+    any_nan = np.isnan(a[..., 0])
+    all_nan = any_nan.copy()
+    for i in range(1, a.shape[-1]):
+        nan = np.isnan(a[..., i])
+        any_nan |= nan
+        all_nan &= nan
+    return any_nan, all_nan
 
 
 def _warn_nan_fraction(unknown: xr.DataArray, threshold: float) -> None:

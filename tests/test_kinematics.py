@@ -384,3 +384,37 @@ def test_movement_fails_on_chunked_data_where_poselab_works(mkin):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         np.testing.assert_allclose(lazy.values, K.path_length(ds).values, rtol=1e-12)
+
+
+# --- blocked in-memory kernels ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", [64, 7, 1])
+@pytest.mark.parametrize("coordwise", [False, True])
+def test_blocked_kernels_match_reference(monkeypatch, block, coordwise):
+    """Gaps crossing block edges, leading/trailing gaps, coordinates unknown separately."""
+    monkeypatch.setattr(K, "_block_frames", lambda lead, trail: block)
+    rng = np.random.default_rng(block)
+    position = 50 + rng.normal(size=(2, 3, 90, 2)).cumsum(axis=2)
+    unknown = rng.random(position.shape[:3]) < 0.2
+    position[unknown] = np.nan
+    position[0, 0, :9] = np.nan  # leading gap
+    position[0, 1, 70:] = np.nan  # trailing gap
+    position[1, 2, :] = np.nan  # never seen
+    position[1, 1, 5:60] = np.nan  # long gap
+    if coordwise:
+        position[1, 0, rng.random(90) < 0.2, 0] = np.nan  # x unknown, y known
+    ds = poses.from_arrays(position, fps=30.0)
+    ref = ds["position"]
+    reference = {
+        "ffill": K._norm(ref.ffill("frame").diff("frame")).sum("frame", min_count=1),
+        "scale": K._norm(ref.diff("frame")).sum("frame")
+        / (K._norm(ref.diff("frame")).notnull().sum("frame") / 89),
+    }
+    for policy, expected in reference.items():
+        got = K.path_length(ds, nan_policy=policy, nan_warn_threshold=None)
+        np.testing.assert_allclose(got.values, expected.values, rtol=1e-12, err_msg=policy)
+    assert np.isnan(K.path_length(ds, nan_warn_threshold=None).values[1, 2])
+    grad = np.gradient(position, ds["time"].values, axis=2)
+    np.testing.assert_array_equal(K.velocity(ds).values, grad)
+    np.testing.assert_array_equal(K.speed(ds).values, np.sqrt((grad**2).sum(-1)))
