@@ -90,7 +90,9 @@ def test_movement_loader_agrees_with_read_deeplabcut_single(shared_data: Path) -
 
 
 @pytest.mark.parametrize("name", [TRIMOUSE, EL])
-def test_movement_loader_agrees_with_read_deeplabcut_multi(shared_data: Path, tmp_path: Path, name: str) -> None:
+def test_movement_loader_agrees_with_read_deeplabcut_multi(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
     ours = io.read_deeplabcut(shared_data / name)
     if "single" in ours["animal"].values:
         # movement 0.15 cannot load DeepLabCut's unique body parts: drop them for this check
@@ -107,7 +109,9 @@ def test_movement_loader_agrees_with_read_deeplabcut_multi(shared_data: Path, tm
     assert converted["frame"].values.tolist() == ours["frame"].values.tolist()
     assert np.array_equal(converted["position"].values, ours["position"].values, equal_nan=True)
     if ours.attrs["dlc_kind"] == "predictions":
-        assert np.array_equal(converted["likelihood"].values, ours["likelihood"].values, equal_nan=True)
+        assert np.array_equal(
+            converted["likelihood"].values, ours["likelihood"].values, equal_nan=True
+        )
 
 
 def test_from_movement_on_a_movement_dataset_with_fps(rng: np.random.Generator) -> None:
@@ -130,4 +134,4 @@ def test_from_movement_refuses_other_datasets() -> None:
     with pytest.raises(PoseDataError, match="xarray.Dataset"):
         io.from_movement(np.zeros(3))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="dims"):
-        to_movement(poses.from_arrays(np.zeros((1, 1, 2, 2))), dims="other")  # type: ignore[arg-type]
+        to_movement(poses.from_arrays(np.zeros((1, 1, 2, 2))), dims="x")  # type: ignore[arg-type]

@@ -65,7 +65,8 @@ def test_file_follows_sleaps_transposed_layout(tmp_path: Path, rng: np.random.Ge
         occupancy = f["track_occupancy"][()]
         scores = f["point_scores"][()]
     # mouse_b, tail, y at the dataset's 3rd frame (video frame 9)
-    assert tracks[1, 1, 2, 9] == ds["position"].sel(animal="mouse_b", part="tail", coord="y").values[2]
+    tail_y = ds["position"].sel(animal="mouse_b", part="tail", coord="y").values
+    assert tracks[1, 1, 2, 9] == tail_y[2]
     assert scores[0, 0, 5] == ds["likelihood"].sel(animal="mouse_a", part="nose").values[0]
     assert np.isnan(tracks[:, :, :, :5]).all()  # frames before the first are empty
     assert occupancy[:5].sum() == 0
@@ -73,7 +74,9 @@ def test_file_follows_sleaps_transposed_layout(tmp_path: Path, rng: np.random.Ge
     assert occupancy[5].tolist() == [1, 1]
 
 
-def test_movement_reads_our_file_to_the_same_numbers(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_movement_reads_our_file_to_the_same_numbers(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
     load_poses = pytest.importorskip("movement.io.load_poses")
     ds = _dataset(rng)
     path = io.write_sleap_analysis(ds, tmp_path / "session.analysis.h5")
@@ -84,7 +87,8 @@ def test_movement_reads_our_file_to_the_same_numbers(tmp_path: Path, rng: np.ran
     frames = ds["frame"].values
     # movement: position (time, space, keypoints, individuals), float32
     got = mds["position"].values[frames]
-    expected = ds["position"].transpose("frame", "coord", "part", "animal").values.astype(np.float32)
+    expected = ds["position"].transpose("frame", "coord", "part", "animal").values
+    expected = expected.astype(np.float32)
     assert np.array_equal(got, expected, equal_nan=True)
     got_conf = mds["confidence"].values[frames]
     expected_conf = ds["likelihood"].transpose("frame", "part", "animal").values.astype(np.float32)
@@ -100,14 +104,19 @@ def test_sleap_io_reads_our_file(tmp_path: Path, rng: np.random.Generator) -> No
     assert [t.name for t in labels.tracks] == ["mouse_a", "mouse_b"]
     assert [n.name for n in labels.skeletons[0].nodes] == ["nose", "ear", "tail"]
     array = labels.numpy()  # (frames, tracks, nodes, xy), float32 in sleap-io
-    expected = ds["position"].transpose("frame", "animal", "part", "coord").values.astype(array.dtype)
+    expected = ds["position"].transpose("frame", "animal", "part", "coord").values
+    expected = expected.astype(array.dtype)
     assert np.array_equal(array[ds["frame"].values], expected, equal_nan=True)
 
 
 @pytest.mark.parametrize("preset", ["matlab", "standard"])
-def test_reads_files_written_by_sleap_io(tmp_path: Path, rng: np.random.Generator, preset: str) -> None:
+def test_reads_files_written_by_sleap_io(
+    tmp_path: Path, rng: np.random.Generator, preset: str
+) -> None:
     sio = pytest.importorskip("sleap_io")
-    skeleton = sio.Skeleton(nodes=["head", "thorax", "tail"], edges=[("head", "thorax"), ("thorax", "tail")])
+    skeleton = sio.Skeleton(
+        nodes=["head", "thorax", "tail"], edges=[("head", "thorax"), ("thorax", "tail")]
+    )
     tracks = [sio.Track(name="fly0"), sio.Track(name="fly1")]
     video = sio.Video(filename="vid.mp4", open_backend=False)
     truth = np.full((8, 2, 3, 2), np.nan)  # (frame, track, node, xy)
@@ -119,8 +128,11 @@ def test_reads_files_written_by_sleap_io(tmp_path: Path, rng: np.random.Generato
             if (frame, t) == (5, 1):
                 continue
             points, scores = rng.uniform(0, 100, (3, 2)), rng.uniform(0, 1, 3)
-            instances.append(sio.PredictedInstance.from_numpy(
-                points, skeleton=skeleton, point_scores=scores, score=0.9, track=track, tracking_score=0.5))
+            instance = sio.PredictedInstance.from_numpy(
+                points, skeleton=skeleton, point_scores=scores, score=0.9, track=track,
+                tracking_score=0.5,
+            )
+            instances.append(instance)
             truth[frame, t], truth_scores[frame, t] = points, scores
         frames.append(sio.LabeledFrame(video=video, frame_idx=frame, instances=instances))
     labels = sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton], tracks=tracks)
@@ -134,7 +146,8 @@ def test_reads_files_written_by_sleap_io(tmp_path: Path, rng: np.random.Generato
     assert np.array_equal(ds["likelihood"].values, truth_scores.transpose(1, 2, 0), equal_nan=True)
     assert json.loads(ds.attrs["skeleton"]) == [["head", "thorax"], ["thorax", "tail"]]
     instance = ds["instance_score"].values
-    assert instance[0, 1] == pytest.approx(0.9) and np.isnan(instance[1, 5]) and np.isnan(instance[0, 0])
+    assert instance[0, 1] == pytest.approx(0.9)
+    assert np.isnan(instance[1, 5]) and np.isnan(instance[0, 0])  # absent / unlabelled frame
     assert ds.attrs["fps"] == 30.0
 
 
@@ -152,7 +165,7 @@ def test_deeplabcut_predictions_through_sleap_are_exact(shared_data: Path, tmp_p
     pd.testing.assert_frame_equal(table, read_deeplabcut_table(shared_data / EL), check_exact=True)
 
 
-def test_refuses_files_that_are_not_sleap_analysis(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_refuses_files_that_are_not_sleap_analysis(tmp_path: Path) -> None:
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
         f["data"] = np.zeros(3)

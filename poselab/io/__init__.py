@@ -18,7 +18,7 @@ import xarray as xr
 
 from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
 from poselab.io.movement import from_movement, to_movement
-from poselab.io.sleap import is_sleap_analysis, read_sleap_analysis, write_sleap_analysis
+from poselab.io.sleap import read_sleap_analysis, write_sleap_analysis
 from poselab.poses import PoseDataError
 
 __all__ = [

@@ -197,10 +197,12 @@ def _dataset_from_table(
             f"{origin}: coords level holds {sorted(set(coords))}; {_EXPECTED}"
         )
     if columns.duplicated().any():
-        raise PoseDataError(f"{origin}: duplicate columns {columns[columns.duplicated()].tolist()}")
-    animal_of = (
-        [str(a) for a in columns.get_level_values(1)] if multi else [SINGLE_ANIMAL_NAME] * len(coords)
-    )
+        duplicates = columns[columns.duplicated()].tolist()
+        raise PoseDataError(f"{origin}: duplicate columns {duplicates}")
+    if multi:
+        animal_of = [str(a) for a in columns.get_level_values(1)]
+    else:
+        animal_of = [SINGLE_ANIMAL_NAME] * len(coords)
     part_of = [str(p) for p in columns.get_level_values(-2)]
     animals = list(dict.fromkeys(animal_of))
     parts = list(dict.fromkeys(part_of))
@@ -215,7 +217,9 @@ def _dataset_from_table(
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError) as error:
-        raise PoseDataError(f"{origin}: the table holds values that are not numbers ({error})") from error
+        raise PoseDataError(
+            f"{origin}: the table holds values that are not numbers ({error})"
+        ) from error
     n_frames = values.shape[0]
     # One slot per coord plus one for the likelihood; scattered in one vectorised assignment.
     slot = {name: i for i, name in enumerate([*space, "likelihood"])}

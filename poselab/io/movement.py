@@ -138,7 +138,8 @@ def from_movement(mds: xr.Dataset) -> xr.Dataset:
     if "likelihood" not in out.data_vars:
         out["likelihood"] = xr.full_like(out["position"].isel(coord=0, drop=True), np.nan)
     elif set(out["likelihood"].dims) == {"frame", "animal"}:  # individual-wise confidence
-        out["likelihood"] = out["likelihood"].broadcast_like(out["position"].isel(coord=0, drop=True))
+        template = out["position"].isel(coord=0, drop=True)
+        out["likelihood"] = out["likelihood"].broadcast_like(template)
     out["likelihood"] = out["likelihood"].transpose(*poses.LIKELIHOOD_DIMS)
     if meta is not None:
         out.attrs = meta

@@ -143,7 +143,7 @@ def read_sleap_analysis(path: str | os.PathLike, *, fps: float | None = None) ->
     if meta is not None:
         return _restore(ds, meta, fps)
     if edges:
-        ds.attrs["skeleton"] = json.dumps([list(pair) for pair in np.reshape(edges, (-1, 2)).tolist()])
+        ds.attrs["skeleton"] = json.dumps(np.reshape(edges, (-1, 2)).tolist())
     if video_path and not video:
         ds.attrs["sleap_video_path"] = video_path
     if labels_path and labels_path != "None":
@@ -299,9 +299,15 @@ def _meta_of(ds: xr.Dataset) -> dict:
     """What SLEAP's layout cannot hold: attrs, frame indices, extra frame coords, dtypes."""
     coords = {}
     for name, coord in ds.coords.items():
-        if name in ("frame", "time") or coord.dims != ("frame",) or coord.dtype.kind not in "iufbU":
+        if name in ("frame", "time") or coord.dims != ("frame",):
             continue
-        coords[name] = {"values": coord.values.tolist(), "dtype": coord.dtype.str, "attrs": dict(coord.attrs)}
+        if coord.dtype.kind not in "iufbU":
+            continue
+        coords[name] = {
+            "values": coord.values.tolist(),
+            "dtype": coord.dtype.str,
+            "attrs": dict(coord.attrs),
+        }
     return {
         "attrs": {k: _json_value(v) for k, v in ds.attrs.items()},
         "frames": ds["frame"].values.tolist(),
