@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=12)
     parser.add_argument("--animals", type=int, default=4)
     parser.add_argument("--chunk", type=int, default=100_000, help="frames per dask chunk")
-    parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best is kept")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is kept")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--library", choices=LIBRARIES, help=argparse.SUPPRESS)
     parser.add_argument("--function", choices=FUNCTIONS, help=argparse.SUPPRESS)

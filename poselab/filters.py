@@ -388,10 +388,15 @@ def savgol(
         )
     depth = window // 2
     if hasattr(da.data, "dask"):
-        # Every chunk must hold a whole window for the end fits of mode="interp".
-        smallest = min(da.chunks[da.get_axis_num("frame")])
-        if smallest < window and da.sizes["frame"] >= window:
-            da = da.chunk({"frame": max(window, max(da.chunks[da.get_axis_num("frame")]))})
+        # The end fits of mode="interp" need the first / last whole window in one block: merge
+        # end chunks shorter than a window into their neighbours.
+        chunks = list(da.chunks[da.get_axis_num("frame")])
+        while len(chunks) > 1 and chunks[-1] < window:
+            chunks[-2:] = [chunks[-2] + chunks[-1]]
+        while len(chunks) > 1 and chunks[0] < window:
+            chunks[:2] = [chunks[0] + chunks[1]]
+        if tuple(chunks) != da.chunks[da.get_axis_num("frame")]:
+            da = da.chunk({"frame": tuple(chunks)})
     out = _map_frames(da, _savgol_kernel, depth, window=window, polyorder=int(polyorder))
     return _wrap(data, out, "savgol", window_frames=window, polyorder=int(polyorder))
 

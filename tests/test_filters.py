@@ -184,10 +184,10 @@ def test_smoothing_reduces_noise_on_dataset():
     assert [p["operation"] for p in poses.provenance(out)] == ["interpolate_gaps", "savgol"]
 
 
-@pytest.mark.parametrize("chunk", [4, 9, 64])
+@pytest.mark.parametrize("chunk", [4, 9, 64, 74])
 def test_windowed_filters_dask_equal(chunk):
     rng = np.random.default_rng(chunk)
-    x = rng.normal(size=(3, 150, 2))
+    x = rng.normal(size=(3, 150, 2))  # chunk 74: a last chunk of 2 frames
     x[rng.random(x.shape[:2]) < 0.05] = np.nan
     da = xr.DataArray(x, dims=("part", "frame", "coord"))
     for func, kwargs in ((F.rolling_median, {"window_frames": 7}),
