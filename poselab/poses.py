@@ -416,9 +416,10 @@ def _chunked(ds: xr.Dataset, chunk_frames: int) -> xr.Dataset:
     for name in ds.variables:
         ds[name].encoding.pop("chunks", None)
         ds[name].encoding.pop("preferred_chunks", None)
-    for name in ("animal", "part", "coord"):
+    for name, coord in ds.coords.items():
         # Variable-length strings: Zarr v3 has a specification for them, not for fixed-width.
-        ds[name] = ds[name].astype(object)
+        if coord.dtype.kind == "U":
+            ds[name] = coord.astype(object)
     chunks = {dim: -1 for dim in ds.dims}
     chunks["frame"] = min(chunk_frames, max(ds.sizes["frame"], 1))
     return ds.chunk(chunks)

@@ -21,6 +21,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -306,13 +307,21 @@ class Project:
 
     def labels_dataset(self, *, include_occluded: bool = False) -> xr.Dataset:
         """The labels as a pose Dataset, one ``frame`` per labeled image (coord ``image``)."""
-        return self.labels.to_dataset(include_occluded=include_occluded)
+        ds = self.labels.to_dataset(include_occluded=include_occluded)
+        ds.attrs["dlc_unique_parts"] = json.dumps(list(self.config.unique_parts))
+        return ds
 
     def export_deeplabcut(self, path: str | os.PathLike, *, scorer: str = "poselab") -> Path:
-        """Write the labels as a DeepLabCut ``CollectedData`` file (.h5 or .csv)."""
+        """Write the labels as a DeepLabCut ``CollectedData`` file (.h5 or .csv).
+
+        Image paths are written as DeepLabCut expects them, ``labeled-data/<video>/<image>``.
+        """
         from poselab.io import write_deeplabcut
 
-        return write_deeplabcut(self.labels_dataset(), path, scorer=scorer, kind="labels")
+        ds = self.labels_dataset()
+        names = [f"labeled-data/{PurePosixPath(p).parent.name}/{PurePosixPath(p).name}" for p in ds["image"].values]
+        ds = ds.assign_coords(image=("frame", names))
+        return write_deeplabcut(ds, path, scorer=scorer, kind="labels")
 
     def import_deeplabcut_labels(self, path: str | os.PathLike, *, video_stem: str | None = None) -> int:
         """Merge a DeepLabCut ``CollectedData`` file (its images next to it) into the labels.
