@@ -180,7 +180,10 @@ def main() -> None:
                 totals["poselab"] += ours["seconds"]
                 totals["movement"] += theirs["seconds"]
     ratio = totals["movement"] / totals["poselab"] if totals["poselab"] else float("nan")
-    print(f"in-memory totals: poselab {totals['poselab']:.3f} s, movement {totals['movement']:.3f} s")
+    print(
+        f"in-memory totals: poselab {totals['poselab']:.3f} s, "
+        f"movement {totals['movement']:.3f} s"
+    )
     print(f"kinematics_speed_ratio: {ratio:.3f}")
 
 

@@ -216,7 +216,8 @@ def _rolling_median_kernel(a: np.ndarray, axis: int, window: int, min_periods: i
     ordered = np.sort(windows, axis=-1)  # NaN sort last
     count = window - np.isnan(windows).sum(axis=-1)
     lo = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(ordered, np.minimum(count // 2, window - 1)[..., None], axis=-1)[..., 0]
+    upper = np.minimum(count // 2, window - 1)[..., None]
+    hi = np.take_along_axis(ordered, upper, axis=-1)[..., 0]
     out = 0.5 * (lo + hi)
     out[(count < min_periods) | np.isnan(a)] = np.nan
     return np.moveaxis(out, -1, axis)
@@ -239,7 +240,10 @@ def _savgol_kernel(a: np.ndarray, axis: int, window: int, polyorder: int) -> np.
     half = window // 2
     if half:
         n = a.shape[axis]
-        take = lambda s: tuple(s if i == axis else slice(None) for i in range(a.ndim))  # noqa: E731
+
+        def take(s: slice) -> tuple:
+            return tuple(s if i == axis else slice(None) for i in range(a.ndim))
+
         bad[take(slice(0, half))] |= nan[take(slice(0, window))].any(axis=axis, keepdims=True)
         bad[take(slice(n - half, n))] |= nan[take(slice(n - window, n))].any(
             axis=axis, keepdims=True
@@ -302,7 +306,9 @@ def interpolate_gaps(
     """
     da = _positions(data, "interpolate_gaps")
     if isinstance(max_gap_frames, bool) or not isinstance(max_gap_frames, (int, np.integer)):
-        raise FilterError(f"interpolate_gaps: max_gap_frames must be an int; got {max_gap_frames!r}")
+        raise FilterError(
+            f"interpolate_gaps: max_gap_frames must be an int; got {max_gap_frames!r}"
+        )
     if max_gap_frames < 0:
         raise FilterError(f"interpolate_gaps: max_gap_frames must be >= 0; got {max_gap_frames}")
     max_gap = int(max_gap_frames)
@@ -341,7 +347,9 @@ def rolling_median(
     da = _positions(data, "rolling_median")
     window = _window(window_frames, "rolling_median")
     if isinstance(min_periods, bool) or not 1 <= int(min_periods) <= window:
-        raise FilterError(f"rolling_median: min_periods must lie in [1, {window}]; got {min_periods}")
+        raise FilterError(
+            f"rolling_median: min_periods must lie in [1, {window}]; got {min_periods}"
+        )
     depth = min(window // 2, max(da.sizes["frame"] - 1, 0))
     out = _map_frames(
         da, _rolling_median_kernel, depth, window=window, min_periods=int(min_periods)
@@ -457,11 +465,14 @@ def kalman_smooth(
     position = _positions(ds, "kalman_smooth")
     if "coord" not in position.dims:
         raise FilterError("kalman_smooth: 'position' lacks the 'coord' dim")
-    for name, value in (("process_noise", process_noise), ("measurement_noise", measurement_noise)):
+    noises = (("process_noise", process_noise), ("measurement_noise", measurement_noise))
+    for name, value in noises:
         if value is not None and not (math.isfinite(float(value)) and float(value) > 0):
             raise FilterError(f"kalman_smooth: {name} must be positive (or None); got {value}")
     if not 0.0 <= float(min_likelihood) <= 1.0:
-        raise FilterError(f"kalman_smooth: min_likelihood must lie in [0, 1]; got {min_likelihood}")
+        raise FilterError(
+            f"kalman_smooth: min_likelihood must lie in [0, 1]; got {min_likelihood}"
+        )
     from poselab.kinematics import _time_axis
 
     t, time_unit = _time_axis(position, "kalman_smooth")
@@ -478,7 +489,9 @@ def kalman_smooth(
     lazy = hasattr(position.data, "dask")
     if lazy:
         position = position.chunk({"frame": -1, **{d: 1 for d in lead}})
-        likelihood = likelihood.chunk({"frame": -1, **{d: 1 for d in lead if d in likelihood.dims}})
+        likelihood = likelihood.chunk(
+            {"frame": -1, **{d: 1 for d in lead if d in likelihood.dims}}
+        )
     smoothed = xr.apply_ufunc(
         functools.partial(_kalman_tracks, progress=progress and not lazy, **kwargs),
         position,

@@ -11,8 +11,8 @@ carried along. Functions return a DataArray whose ``attrs["units"]`` states its 
 (a :class:`ValueError`) naming what is missing.
 
 Time derivatives use the ``time`` coordinate (seconds, ``frame / fps``), so velocities come out
-in ``<units>/s``. When the frame rate is unknown (``time`` all NaN) the ``frame`` coordinate is used
-instead and the units say so (``pixels/frame``). Position units come from ``attrs["units"]``
+in ``<units>/s``. When the frame rate is unknown (``time`` all NaN) the ``frame`` coordinate is
+used instead and the units say so (``pixels/frame``). Position units come from ``attrs["units"]``
 (``"pixels"`` by default; see :func:`to_units` for a calibration to mm).
 
 Definitions follow the `movement <https://movement.neuroinformatics.dev>`_ package where they
@@ -193,9 +193,8 @@ def _gradient_frames(
     if start == 0:
         out[:, :trail] = (f2[:, trail : 2 * trail] - f2[:, :trail]) / dx[0]
     if stop == n:
-        out[:, -trail:] = (f2[:, (n - 1) * trail :] - f2[:, (n - 2) * trail : (n - 1) * trail]) / dx[
-            -1
-        ]
+        last, before = f2[:, (n - 1) * trail :], f2[:, (n - 2) * trail : (n - 1) * trail]
+        out[:, -trail:] = (last - before) / dx[-1]
     return out
 
 
@@ -350,8 +349,8 @@ def velocity(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     -----
     Second-order central differences over the ``time`` coordinate in the interior (uneven
     spacing handled) and one-sided first-order differences at the first and last frame:
-    ``numpy.gradient(p, time, edge_order=1)``, i.e. movement's ``compute_velocity``. No smoothing is
-    applied: smooth positions first (:mod:`poselab.filters`). An unknown position at frame ``t``
+    ``numpy.gradient(p, time, edge_order=1)``, i.e. movement's ``compute_velocity``. No smoothing
+    is applied: smooth positions first (:mod:`poselab.filters`). An unknown position at frame ``t``
     makes the velocity NaN at ``t - 1``, ``t`` and ``t + 1``, so a gap of ``k`` frames inside the
     track gives ``k + 2`` NaN frames.
     """
@@ -484,7 +483,8 @@ def path_length(
                 values = np.where(count > 0, total, np.nan)
             else:
                 values = total / (count / (n - 1))
-        return _finish(template.copy(data=values), "path_length", _units(da), nan_policy=nan_policy)
+        result = template.copy(data=values)
+        return _finish(result, "path_length", _units(da), nan_policy=nan_policy)
     if nan_policy == "ffill":
         chords = _norm(da.ffill("frame").diff("frame"))  # dask-aware push (xarray)
         result = chords.sum("frame", min_count=1)
@@ -503,8 +503,8 @@ def _path_kernel(
     Returns the sum of the known chord lengths, their number (with ``ffill``: 1 if any chord is
     known, else 0), and the number of frames with an unknown coordinate, each of shape
     ``f.shape[:-2]``. With ``ffill`` each coordinate is forward filled first, as
-    ``xarray.DataArray.ffill`` would: chords inside a gap are 0 and the chord that ends a gap starts
-    at the last known position (carried across blocks).
+    ``xarray.DataArray.ffill`` would: chords inside a gap are 0 and the chord that ends a gap
+    starts at the last known position (carried across blocks).
     """
     f2, n, trail = _merged(f, f.ndim - 2)
     lead = f2.shape[0]
@@ -680,8 +680,9 @@ def joint_angle(
 
     Notes
     -----
-    ``atan2(|u x v|, u . v)`` with ``u = a - b`` and ``v = c - b``: accurate near 0 and 180 degrees,
-    where ``arccos`` of the normalised dot product loses precision. A straight limb gives 180.
+    ``atan2(|u x v|, u . v)`` with ``u = a - b`` and ``v = c - b``: accurate near 0 and 180
+    degrees, where ``arccos`` of the normalised dot product loses precision. A straight limb
+    gives 180.
     """
     func = "joint_angle"
     da = _position(data, func, ("part", "frame", "coord"))
@@ -714,7 +715,8 @@ def heading(
     Parameters
     ----------
     data
-        Pose Dataset or position DataArray with dims ``(..., part, frame, coord)``; x and y are used.
+        Pose Dataset or position DataArray with dims ``(..., part, frame, coord)``; x and y are
+        used.
     from_part, to_part
         Part names.
     degrees
@@ -815,7 +817,9 @@ def to_units(
     """
     scale = float(px_per_unit)
     if not math.isfinite(scale) or scale <= 0:
-        raise KinematicsError(f"to_units: px_per_unit must be a positive number; got {px_per_unit}")
+        raise KinematicsError(
+            f"to_units: px_per_unit must be a positive number; got {px_per_unit}"
+        )
     if not isinstance(unit, str) or not unit:
         raise KinematicsError(f"to_units: unit must be a non-empty string; got {unit!r}")
     da = _position(data, "to_units", ("coord",))

@@ -11,7 +11,7 @@ import xarray as xr
 from poselab import kinematics as K
 from poselab import poses
 
-# --- fixtures ---------------------------------------------------------------------------------
+# --- fixtures ------------------------------------------------------------------------------------
 
 
 def uniform_motion(fps: float | None = 25.0, n: int = 50) -> tuple[xr.Dataset, np.ndarray]:
@@ -43,7 +43,7 @@ def random_walk(seed: int = 0, fps: float | None = 30.0, n: int = 300, nan_fract
     return poses.from_arrays(position, fps=fps, animals=["a", "b", "c"], parts=list("pqrs"))
 
 
-# --- analytic values --------------------------------------------------------------------------
+# --- analytic values -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fps", [25.0, None])
@@ -55,7 +55,8 @@ def test_uniform_motion_exact(fps):
     np.testing.assert_allclose(a.values, 0.0, atol=1e-8)
     s = K.speed(ds)
     expected_speed = np.linalg.norm(vel, axis=-1)
-    np.testing.assert_allclose(s.values, np.broadcast_to(expected_speed[..., None], s.shape), atol=1e-9)
+    expected = np.broadcast_to(expected_speed[..., None], s.shape)
+    np.testing.assert_allclose(s.values, expected, atol=1e-9)
     duration = (ds.sizes["frame"] - 1) / (fps or 1.0)
     np.testing.assert_allclose(K.path_length(ds).values, expected_speed * duration, rtol=1e-12)
     per = "s" if fps else "frame"
@@ -76,7 +77,9 @@ def test_displacement_backward_forward():
     np.testing.assert_allclose(back.isel(frame=slice(1, None)).values,
                                np.broadcast_to(step[:, :, None], back.shape).copy()[:, :, 1:],
                                atol=1e-12)
-    np.testing.assert_allclose(fwd.isel(frame=slice(0, -1)).values, back.isel(frame=slice(1, None)).values)
+    np.testing.assert_allclose(
+        fwd.isel(frame=slice(0, -1)).values, back.isel(frame=slice(1, None)).values
+    )
     assert back.attrs["units"] == "pixels"
     with pytest.raises(K.KinematicsError, match="direction"):
         K.displacement(ds, direction="sideways")
@@ -105,7 +108,8 @@ def test_heading_sign_convention():
     ds = poses.from_arrays(position, parts=["tail", "nose"])
     head = K.heading(ds, "tail", "nose").values[0]
     np.testing.assert_allclose(head, [0, np.pi / 2, np.pi, -np.pi / 2], atol=1e-15)
-    np.testing.assert_allclose(K.heading(ds, "tail", "nose", degrees=True).values[0], [0, 90, 180, -90])
+    degrees = K.heading(ds, "tail", "nose", degrees=True).values[0]
+    np.testing.assert_allclose(degrees, [0, 90, 180, -90])
     assert K.heading(ds, "tail", "nose").attrs["units"] == "radians"
 
 
@@ -124,7 +128,9 @@ def test_joint_angle_known(c, expected):
 
 
 def test_joint_angle_3d_and_degenerate():
-    position = np.array([[[[1.0, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 0]], [[0, 0, 2.0], [1, 1, 1]]]])
+    position = np.array(
+        [[[[1.0, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 0]], [[0, 0, 2.0], [1, 1, 1]]]]
+    )
     ds = poses.from_arrays(position, parts=list("abc"))
     angle = K.joint_angle(ds, "a", "b", "c").values[0]
     assert angle[0] == pytest.approx(90.0, abs=1e-12)
@@ -164,7 +170,8 @@ def test_egocentric_rotation():
 
 def test_egocentric_circle_is_stationary():
     ego = K.egocentric(circle(), "centre", "tail", "nose")
-    np.testing.assert_allclose(ego.sel(part="nose").values[0], np.tile([5.0, 0.0], (400, 1)), atol=1e-9)
+    nose = ego.sel(part="nose").values[0]
+    np.testing.assert_allclose(nose, np.tile([5.0, 0.0], (400, 1)), atol=1e-9)
 
 
 def test_to_units_calibration():
@@ -174,7 +181,8 @@ def test_to_units_calibration():
     np.testing.assert_allclose(mm["position"].values, ds["position"].values / 4.0)
     v = K.velocity(mm)
     assert v.attrs["units"] == "mm/s"
-    np.testing.assert_allclose(v.values, np.broadcast_to(vel[:, :, None] / 4.0, v.shape), atol=1e-9)
+    expected = np.broadcast_to(vel[:, :, None] / 4.0, v.shape)
+    np.testing.assert_allclose(v.values, expected, atol=1e-9)
     assert poses.provenance(mm)[-1]["operation"] == "to_units"
     poses.validate(mm)
     with pytest.raises(K.KinematicsError, match="already in 'mm'"):
@@ -183,7 +191,7 @@ def test_to_units_calibration():
         K.to_units(ds, 0)
 
 
-# --- NaN propagation ----------------------------------------------------------------------------
+# --- NaN propagation -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fps", [30.0, None])
@@ -227,7 +235,7 @@ def test_path_length_nan_policies():
     assert np.isnan(K.path_length(empty, nan_warn_threshold=None).item())
 
 
-# --- validation ---------------------------------------------------------------------------------
+# --- validation ----------------------------------------------------------------------------------
 
 
 def test_validation_errors():
@@ -249,7 +257,7 @@ def test_validation_errors():
         K.egocentric(poses.from_arrays(np.zeros((1, 3, 2, 3)), parts=list("abc")), "a", "b", "c")
 
 
-# --- dask -----------------------------------------------------------------------------------------
+# --- dask ----------------------------------------------------------------------------------------
 
 
 def test_dask_lazy_and_equal():
@@ -278,7 +286,7 @@ def test_dask_lazy_and_equal():
         np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-12)
 
 
-# --- movement parity ------------------------------------------------------------------------------
+# --- movement parity -----------------------------------------------------------------------------
 
 
 def to_movement(ds: xr.Dataset) -> xr.DataArray:
@@ -307,7 +315,9 @@ def test_movement_velocity_acceleration_speed_equal(mkin):
     mv = to_movement(ds)
     dims4 = ("animal", "part", "frame", "coord")
     dims3 = ("animal", "part", "frame")
-    np.testing.assert_array_equal(K.velocity(ds).values, from_movement(mkin.compute_velocity(mv), dims4))
+    np.testing.assert_array_equal(
+        K.velocity(ds).values, from_movement(mkin.compute_velocity(mv), dims4)
+    )
     np.testing.assert_array_equal(
         K.acceleration(ds).values, from_movement(mkin.compute_acceleration(mv), dims4)
     )
@@ -318,7 +328,9 @@ def test_movement_parity_without_fps(mkin):
     """Evenly spaced time: movement gives a velocity at an isolated unknown frame; poselab NaN."""
     ds = random_walk(seed=2, fps=None)
     ours = K.velocity(ds).values
-    theirs = from_movement(mkin.compute_velocity(to_movement(ds)), ("animal", "part", "frame", "coord"))
+    theirs = from_movement(
+        mkin.compute_velocity(to_movement(ds)), ("animal", "part", "frame", "coord")
+    )
     unknown = np.isnan(ds["position"].values)
     np.testing.assert_array_equal(ours[~unknown], theirs[~unknown])
     assert np.isnan(ours[unknown]).all()
@@ -386,7 +398,7 @@ def test_movement_fails_on_chunked_data_where_poselab_works(mkin):
         np.testing.assert_allclose(lazy.values, K.path_length(ds).values, rtol=1e-12)
 
 
-# --- blocked in-memory kernels ----------------------------------------------------------------------
+# --- blocked in-memory kernels -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("block", [64, 7, 1])
