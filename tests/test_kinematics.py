@@ -430,3 +430,28 @@ def test_blocked_kernels_match_reference(monkeypatch, block, coordwise):
     grad = np.gradient(position, ds["time"].values, axis=2)
     np.testing.assert_array_equal(K.velocity(ds).values, grad)
     np.testing.assert_array_equal(K.speed(ds).values, np.sqrt((grad**2).sum(-1)))
+
+
+def test_other_layouts_and_chunking():
+    """Dim order is free (movement's time-first layout works) and chunks may split any dim."""
+    ds = random_walk(n=120)
+    moved = ds["position"].transpose("frame", "coord", "part", "animal")
+    np.testing.assert_array_equal(
+        K.velocity(moved).transpose(*ds["position"].dims).values, K.velocity(ds).values
+    )
+    np.testing.assert_array_equal(
+        K.speed(moved).transpose("animal", "part", "frame").values, K.speed(ds).values
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        np.testing.assert_allclose(
+            K.path_length(moved).transpose("animal", "part").values,
+            K.path_length(ds).values,
+            rtol=1e-12,
+        )
+        chunked = ds.chunk({"frame": 23, "animal": 1, "part": 3})
+        for func in (K.velocity, K.acceleration, K.speed):
+            np.testing.assert_array_equal(func(chunked).values, func(ds).values)
+        np.testing.assert_allclose(
+            K.path_length(chunked).values, K.path_length(ds).values, rtol=1e-12
+        )
