@@ -9,7 +9,7 @@ along frames), a fresh subprocess builds the same random-walk data (float64 pixe
 positions, fps 30), then times the call (best of ``--repeat``) and measures the peak of memory
 allocated during it with ``tracemalloc`` (numpy reports its buffers to it), so neither library pays
 for the other's garbage. movement gets the array C-contiguous in its own layout
-``(time, space, keypoints, individuals)``; poselab gets ``(animal, part, frame, coord)``.
+``(time, space, keypoint(s), individual(s))`` (names per its version); poselab gets ``(animal, part, frame, coord)``.
 
 Prints a table and, last, ``kinematics_speed_ratio: <movement_time / poselab_time>`` summed over
 the in-memory runs (> 1 means poselab is faster).
@@ -48,16 +48,22 @@ def make_data(frames: int, parts: int, animals: int, library: str, chunk: int | 
         ds = poses.from_arrays(position, fps=fps)
         data = ds["position"]
         return data.chunk({"frame": chunk}) if chunk else data
+    import movement
+
+    version = tuple(int(x) for x in movement.__version__.split(".")[:2])
+    keypoint, individual = ("keypoint", "individual") if version >= (0, 17) else (
+        "keypoints", "individuals"
+    )
     native = np.ascontiguousarray(position.transpose(2, 3, 1, 0))
     del position
     data = xr.DataArray(
         native,
-        dims=("time", "space", "keypoints", "individuals"),
+        dims=("time", "space", keypoint, individual),
         coords={
             "time": np.arange(frames) / fps,
             "space": ["x", "y"],
-            "keypoints": [f"part{i}" for i in range(parts)],
-            "individuals": [f"animal{i}" for i in range(animals)],
+            keypoint: [f"part{i}" for i in range(parts)],
+            individual: [f"animal{i}" for i in range(animals)],
         },
     )
     return data.chunk({"time": chunk}) if chunk else data

@@ -289,16 +289,26 @@ def test_dask_lazy_and_equal():
 # --- movement parity -----------------------------------------------------------------------------
 
 
+def movement_dims() -> tuple[str, str]:
+    """movement's keypoint and individual dim names: plural up to 0.16, singular from 0.17."""
+    import movement
+
+    major, minor = (int(x) for x in movement.__version__.split(".")[:2])
+    return ("keypoint", "individual") if (major, minor) >= (0, 17) else ("keypoints", "individuals")
+
+
 def to_movement(ds: xr.Dataset) -> xr.DataArray:
-    """poselab position -> movement 0.15 position (time, space, keypoints, individuals)."""
+    """poselab position -> movement position (time, space, keypoint(s), individual(s))."""
+    keypoint, individual = movement_dims()
     da = ds["position"].transpose("frame", "coord", "part", "animal")
-    da = da.rename(coord="space", part="keypoints", animal="individuals")
+    da = da.rename(coord="space", part=keypoint, animal=individual)
     time = ds["time"].values if np.isfinite(ds["time"].values).all() else ds["frame"].values
     return da.drop_vars(["time", "frame"]).rename(frame="time").assign_coords(time=time)
 
 
 def from_movement(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
-    rename = {"space": "coord", "keypoints": "part", "individuals": "animal", "time": "frame"}
+    keypoint, individual = movement_dims()
+    rename = {"space": "coord", keypoint: "part", individual: "animal", "time": "frame"}
     return da.rename({k: v for k, v in rename.items() if k in da.dims}).transpose(*dims).values
 
 
@@ -350,11 +360,12 @@ def test_movement_path_length_equal(mkin, policy):
 def test_movement_distances_equal(mkin):
     ds = random_walk(seed=4)
     mv = to_movement(ds)
-    theirs = mkin.compute_pairwise_distances(mv, "keypoints", {"p": "r"})
+    keypoint, individual = movement_dims()
+    theirs = mkin.compute_pairwise_distances(mv, keypoint, {"p": "r"})
     # movement returns the (individual x individual) matrix; same-animal distances on its diagonal
     diag = np.stack([theirs.sel(p=a, r=a).values for a in ds["animal"].values])
     np.testing.assert_allclose(K.distance(ds, "p", "r").values, diag, rtol=1e-12)
-    theirs = mkin.compute_pairwise_distances(mv, "individuals", {"a": "c"})
+    theirs = mkin.compute_pairwise_distances(mv, individual, {"a": "c"})
     diag = np.stack([theirs.sel(a=p, c=p).values for p in ds["part"].values])
     np.testing.assert_allclose(K.inter_animal_distance(ds, "a", "c").values, diag, rtol=1e-12)
 
@@ -365,9 +376,10 @@ def test_movement_joint_angle_equal(mkin):
 
     ds = random_walk(seed=5)
     mv = to_movement(ds)
-    u = mv.sel(keypoints="p") - mv.sel(keypoints="q")
-    v = mv.sel(keypoints="r") - mv.sel(keypoints="q")
-    theirs = np.abs(compute_signed_angle_2d(u, v)).transpose("individuals", "time").values
+    keypoint, individual = movement_dims()
+    u = mv.sel({keypoint: "p"}) - mv.sel({keypoint: "q"})
+    v = mv.sel({keypoint: "r"}) - mv.sel({keypoint: "q"})
+    theirs = np.abs(compute_signed_angle_2d(u, v)).transpose(individual, "time").values
     ours = K.joint_angle(ds, "p", "q", "r", degrees=False).values
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
@@ -378,11 +390,10 @@ def test_movement_fails_on_chunked_data_where_poselab_works(mkin):
     apply_ufunc without dask support) and path length raises KeyError (its NaN report indexes with
     a lazy boolean mask); poselab's stay lazy and equal the in-memory values."""
     import movement
-    from packaging.version import Version
 
     ds = random_walk(seed=6)
     chunked = ds.chunk({"frame": 50})
-    if Version(movement.__version__) < Version("0.18"):
+    if tuple(int(x) for x in movement.__version__.split(".")[:2]) < (0, 18):
         with pytest.raises(ValueError):
             mkin.compute_speed(to_movement(chunked)).compute()
         with pytest.raises((ValueError, KeyError)), warnings.catch_warnings():
