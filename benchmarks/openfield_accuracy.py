@@ -1,0 +1,94 @@
+"""Accuracy on DeepLabCut's openfield mouse data (116 frames, 640x480, 4 parts), trained on CPU.
+
+Usage::
+
+    python benchmarks/openfield_accuracy.py [--minutes 20] [--backbone tf_efficientnet_lite0]
+                                            [--out DIR] [--device cpu]
+
+A fixed 80/20 split (seed 0: 93 training, 23 test frames) and a wall-clock training budget.
+Prints test RMSE per part and overall (image pixels), PCK@5px, and the curve of test RMSE
+against training minutes. Reference points on these data: human re-labeling variability
+2.69 px; DeepLabCut ResNet-50 after 50k GPU iterations 2.65-2.97 px. The last line is
+``openfield_test_rmse_px: <value>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from poselab.model import LabeledImages, create_model, evaluate, train  # noqa: E402
+
+LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.h5"
+
+
+def _data_root() -> Path:
+    for candidate in (os.environ.get("POSELAB_DATA"), REPO.parent / "shared" / "datasets",
+                      "/work/shared/datasets"):
+        if candidate and (Path(candidate) / LABELS).is_file():
+            return Path(candidate)
+    raise SystemExit(f"openfield data not found: set POSELAB_DATA to the folder holding {LABELS}")
+
+
+def main(argv: list[str] | None = None) -> float:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=20.0, help="training budget (wall clock)")
+    parser.add_argument("--backbone", default="tf_efficientnet_lite0")
+    parser.add_argument("--out", default=None, help="output folder (default: a temporary one)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--input-size", type=int, default=256, help="training crop, pixels")
+    parser.add_argument("--scale", type=float, default=1.0, help="image resize factor")
+    parser.add_argument("--stride", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    data = LabeledImages.from_deeplabcut(_data_root() / LABELS).load()
+    train_set, test_set = data.split(0.2, seed=0)
+    print(f"openfield: {len(train_set)} training / {len(test_set)} test frames, "
+          f"parts {data.parts}, device {args.device}, {args.threads} threads")
+    model = create_model(args.backbone, data.parts, stride=args.stride, pretrained="offline",
+                         input_size=args.input_size, scale=args.scale)
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openfield-"))
+    history = train(
+        model, train_set, test_data=test_set, minutes=args.minutes, batch_size=args.batch_size,
+        lr=args.lr, out_dir=out, seed=args.seed, resume=False, eval_every=args.eval_every,
+        device=args.device, num_threads=args.threads if args.device == "cpu" else None,
+        progress=sys.stderr.isatty(),
+    )
+    result = evaluate(model, test_set)
+    train_result = evaluate(model, train_set)
+    df = history.to_dataframe()
+    print(f"trained {len(df)} epochs ({int(df['step'].iloc[-1])} steps of {args.batch_size}) in "
+          f"{df['seconds'].iloc[-1] / 60:.2f} min; total wall time {(time.perf_counter() - t0) / 60:.2f} min")
+    print("test RMSE against training minutes:")
+    curve = df.dropna(subset=["test_rmse_px"]) if "test_rmse_px" in df else df.iloc[:0]
+    for _, row in curve.iterrows():
+        print(f"  {row['seconds'] / 60:6.2f} min  epoch {int(row['epoch']):4d}  "
+              f"test RMSE {row['test_rmse_px']:6.2f} px  train(aug) {row['train_rmse_px']:6.2f} px")
+    print("per part test RMSE (px): " + ", ".join(f"{p} {v:.2f}" for p, v in result["per_part"].items()))
+    print(f"train RMSE {train_result['rmse_px']:.2f} px; test RMSE {result['rmse_px']:.2f} px; "
+          f"with likelihood >= {result['cutoff']}: {result['rmse_px_cutoff']:.2f} px "
+          f"({100 * result['kept_fraction']:.0f}% of points kept)")
+    print("test PCK: " + ", ".join(f"@{t:g}px {100 * v:.1f}%" for t, v in result["pck"].items()))
+    print(f"model: {out / 'last.safetensors'}")
+    print(f"openfield_test_rmse_px: {result['rmse_px']:.3f}")
+    return result["rmse_px"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Labeled images for training: pixels (in memory or read lazily) and keypoints."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+
+__all__ = ["DataError", "LabeledImages"]
+
+ImageLike = Union[np.ndarray, str, os.PathLike]
+
+
+class DataError(ValueError):
+    """Labeled images cannot be built or read as asked."""
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """An image file as ``(H, W, 3)`` uint8 RGB."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError(f"cannot read image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@dataclass
+class LabeledImages:
+    """Images with keypoints of one animal.
+
+    Attributes
+    ----------
+    images : list
+        ``(H, W, 3)`` uint8 RGB arrays, or image paths read on demand.
+    keypoints : np.ndarray
+        ``(N, P, 2)`` float x, y in pixels, NaN where a part is not labeled.
+    parts : list of str
+        The P part names.
+    names : list of str
+        One name per image (e.g. its path relative to the project).
+    """
+
+    images: list[ImageLike]
+    keypoints: np.ndarray
+    parts: list[str]
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.images = list(self.images)
+        self.keypoints = np.asarray(self.keypoints, dtype=float)
+        self.parts = [str(p) for p in self.parts]
+        if not self.names:
+            self.names = [str(im) if not isinstance(im, np.ndarray) else f"image{i}"
+                          for i, im in enumerate(self.images)]
+        self.names = [str(n) for n in self.names]
+        n, p = len(self.images), len(self.parts)
+        if self.keypoints.shape != (n, p, 2):
+            raise DataError(
+                f"keypoints must be (images={n}, parts={p}, 2), got {self.keypoints.shape}"
+            )
+        if len(self.names) != n:
+            raise DataError(f"need {n} names, got {len(self.names)}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return f"LabeledImages({len(self)} images, parts={self.parts})"
+
+    def image(self, i: int) -> np.ndarray:
+        """Image ``i`` as ``(H, W, 3)`` uint8 RGB (read from disk when stored as a path)."""
+        im = self.images[i]
+        if isinstance(im, np.ndarray):
+            if im.ndim != 3 or im.shape[2] != 3 or im.dtype != np.uint8:
+                raise DataError(f"image {i} must be (H, W, 3) uint8 RGB, got {im.shape} {im.dtype}")
+            return im
+        return read_rgb(im)
+
+    def load(self) -> LabeledImages:
+        """A copy with every image read into memory."""
+        return LabeledImages([self.image(i) for i in range(len(self))], self.keypoints.copy(),
+                             self.parts, self.names)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> LabeledImages:
+        """The images at ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=int)
+        return LabeledImages([self.images[i] for i in idx], self.keypoints[idx].copy(),
+                             self.parts, [self.names[i] for i in idx])
+
+    def split(self, test_fraction: float = 0.2, seed: int = 0) -> tuple[LabeledImages, LabeledImages]:
+        """Fixed random train/test split: the same ``seed`` gives the same split.
+
+        The test set has ``round(test_fraction * N)`` images (at least one when N >= 2).
+        """
+        if not 0 < test_fraction < 1:
+            raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        n = len(self)
+        if n < 2:
+            raise DataError(f"need at least 2 images to split, got {n}")
+        n_test = min(max(1, round(test_fraction * n)), n - 1)
+        order = np.random.default_rng(seed).permutation(n)
+        return self.subset(np.sort(order[n_test:])), self.subset(np.sort(order[:n_test]))
+
+    def data_hash(self) -> str:
+        """sha256 (first 16 hex digits) of the names and keypoints: identifies a training set."""
+        h = hashlib.sha256()
+        h.update("\n".join(self.parts).encode())
+        h.update("\n".join(self.names).encode())
+        h.update(np.ascontiguousarray(np.round(self.keypoints, 4)).tobytes())
+        return h.hexdigest()[:16]
+
+    @classmethod
+    def from_label_dataset(cls, ds, root: str | os.PathLike, *, animal: str | int = 0) -> LabeledImages:
+        """From a labels Dataset (``LabelStore.to_dataset``, DeepLabCut label files).
+
+        ``ds`` has ``position`` (animal, part, frame, coord) and a str coordinate ``image``
+        along ``frame`` holding each image's path relative to ``root``. One animal is used (the
+        first by default); frames without any labeled part are dropped.
+        """
+        if "image" not in ds.coords:
+            raise DataError("the labels Dataset needs an 'image' coordinate along 'frame'")
+        pos = ds["position"]
+        pos = pos.isel(animal=animal) if isinstance(animal, int) else pos.sel(animal=animal)
+        kp = pos.transpose("frame", "part", "coord").sel(coord=["x", "y"]).to_numpy().astype(float)
+        names = [str(v) for v in ds["image"].to_numpy()]
+        keep = np.isfinite(kp).all(-1).any(-1)
+        root = Path(root)
+        return cls([root / n for n, k in zip(names, keep) if k], kp[keep],
+                   [str(p) for p in ds["part"].to_numpy()], [n for n, k in zip(names, keep) if k])
+
+    @classmethod
+    def from_deeplabcut(cls, path: str | os.PathLike, root: str | os.PathLike | None = None) -> LabeledImages:
+        """From a DeepLabCut ``CollectedData_<scorer>.h5`` (single animal, first individual).
+
+        Image paths in its index are relative to the project folder ``root`` (default: two
+        levels above the file, i.e. the folder holding ``labeled-data``).
+        """
+        import pandas as pd
+
+        path = Path(path)
+        df = pd.read_hdf(path) if path.suffix == ".h5" else pd.read_csv(path, header=[0, 1, 2], index_col=0)
+        root = path.parents[2] if root is None else Path(root)
+        cols = df.columns
+        levels = list(cols.names)
+        if "individuals" in levels:
+            first = cols.get_level_values("individuals")[0]
+            df = df.xs(first, axis=1, level="individuals")
+            cols = df.columns
+        parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
+        xy = np.stack(
+            [df.xs((p, c), axis=1, level=("bodyparts", "coords")).to_numpy(dtype=float)[:, 0]
+             for p in parts for c in ("x", "y")], axis=1
+        ).reshape(len(df), len(parts), 2)
+        index = df.index
+        if isinstance(index, pd.MultiIndex):  # newer DLC: (labeled-data, video, image)
+            names = ["/".join(map(str, t)) for t in index]
+        else:
+            names = [str(v).replace("\\", "/") for v in index]
+        return cls([root / n for n in names], xy, parts, names)
