@@ -23,13 +23,14 @@ at bout boundaries.
 
 Gait: while stepping (walk and turn bouts) the paws follow one phase oscillator at the stride
 frequency ``f`` (2-5 Hz, rising with speed; 3 Hz in turns) with the lateral-sequence offsets
-:data:`PHASE_OFFSETS` (LH 0, LF 0.25, RH 0.5, RF 0.75 cycles) and the duty factor
-:data:`DUTY_FACTOR`: a paw is in swing while ``frac(phase + offset) >= duty``. In stance a paw
+:data:`PHASE_OFFSETS` (LH 0, LF 0.25, RH 0.5, RF 0.75 cycles: each paw touches down that
+fraction of a cycle after the left hind paw, footfall order LH, LF, RH, RF) and the duty factor
+:data:`DUTY_FACTOR`: a paw is in swing while ``frac(phase - offset) >= duty``. In stance a paw
 is fixed in the world (no slip). A swing moves it smoothly (raised cosine) from its foothold to
 the next one, the paw's place in the body frame at the middle of the coming stance, so stride
-length is ``speed / f``. A swing in progress when a stepping bout ends is completed (the
-oscillator runs on at the last frequency; no new swing starts), and ``stride_frequency`` is 0
-outside stepping bouts. At rest all paws are in stance. In groom and rear bouts the fore paws
+length is ``speed / f``. No swing starts in the last 0.2 s of a stepping bout (the longest
+swing), so all paws are down when it ends, while the body comes to rest; ``stride_frequency``
+is 0 outside stepping bouts. At rest all paws are in stance. In groom and rear bouts the fore paws
 are off the ground for the whole bout (``stance`` False, drawn above the head), hind paws in
 stance.
 
@@ -86,7 +87,7 @@ SYNTHETIC_FLIP_PAIRS: tuple[tuple[str, str], ...] = (
 )
 SYNTHETIC_PAWS: tuple[str, ...] = ("left_fore_paw", "right_fore_paw", "left_hind_paw", "right_hind_paw")
 BEHAVIOURS: tuple[str, ...] = ("rest", "walk", "turn", "groom", "rear")
-#: Lateral-sequence walk: phase of each paw's cycle relative to the left hind paw (cycles).
+#: Lateral-sequence walk: delay of each paw's cycle after the left hind paw's (cycles).
 PHASE_OFFSETS: dict[str, float] = {
     "left_hind_paw": 0.0, "left_fore_paw": 0.25, "right_hind_paw": 0.5, "right_fore_paw": 0.75,
 }
@@ -120,7 +121,7 @@ _TRUNK = (-0.46, 0.36, 0.15)  # spine start, end, half-width at the middle
 _HEAD = (0.45, 0.17, 0.095)  # centre u, semi-axis along, semi-axis across
 _TAIL_LENGTH = 0.75
 _TAIL_MID = 0.45  # tail_mid at this fraction of the tail
-_R_PAW, _R_EAR, _R_SNOUT, _R_TIP = 0.036, 0.046, 0.034, 0.034
+_R_PAW, _R_EAR, _R_SNOUT, _R_TIP = 0.042, 0.046, 0.034, 0.034
 _TAIL_WIDTH = (0.07, 0.034)  # full thickness at base and tip
 # Region codes of the identity map (per animal: 1 + 8 * animal + region).
 _REGION = {"body": 0, "ear": 1, "snout": 2, "fore_paw": 3, "hind_paw": 4, "tail": 5, "tip": 6}
@@ -136,7 +137,7 @@ _ONE = 1 << _SHIFT
 REST, WALK, TURN, GROOM, REAR = range(5)
 # Bout durations (s) and how often each state is chosen next.
 _DURATION = {REST: (0.5, 3.0), WALK: (1.0, 3.0), TURN: (0.5, 1.5), GROOM: (1.0, 3.0), REAR: (0.6, 2.0)}
-_WEIGHT = {REST: 1.0, WALK: 3.0, TURN: 1.2, GROOM: 0.8, REAR: 0.8}
+_WEIGHT = {REST: 1.2, WALK: 2.0, TURN: 1.0, GROOM: 1.0, REAR: 1.0}
 _RAMP = {REST: 0.3, WALK: 0.3, TURN: 0.15, GROOM: 0.3, REAR: 0.3}
 
 
@@ -230,16 +231,17 @@ def synthetic(
     )
     width, height = size
     L = body_length(size)
-    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 2)
+    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 3)
     arena = _arena_box(size)
+    starts = _start_positions(np.random.default_rng(seeds[n_animals + 1]), n_animals, L, arena)
     motion = [
-        _simulate(np.random.default_rng(seeds[a]), n_frames, fps, L, arena, allowed)
+        _simulate(np.random.default_rng(seeds[a]), n_frames, fps, L, arena, allowed, starts[a])
         for a in range(n_animals)
     ]
     geometry = _geometry(motion, L, fps)
     background = _background(np.random.default_rng(seeds[n_animals]), size, arena)
     visible = _render(
-        path, geometry, background, fps, size, np.random.default_rng(seeds[n_animals + 1]),
+        path, geometry, background, fps, size, np.random.default_rng(seeds[n_animals + 2]),
         nuisances=nuisances, progress=progress, L=L,
     )
     animals = [f"mouse{a}" for a in range(n_animals)]
@@ -374,19 +376,38 @@ def _envelope(k: int, n: int, ramp: int) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * x)
 
 
-def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, allowed: list[int]) -> dict:
+def _soft_box(arena, L: float) -> tuple[float, float, float, float]:
+    """Where the body centre should stay: a body length and a bit from the walls."""
+    x0, y0, x1, y1 = arena
+    return (x0 + 1.1 * L, y0 + 1.1 * L, x1 - 1.1 * L, y1 - 1.1 * L)
+
+
+def _start_positions(rng: np.random.Generator, n_animals: int, L: float, arena) -> np.ndarray:
+    """Start positions (x, y) in the soft box, at least 1.3 body lengths apart when they fit."""
+    x0, y0, x1, y1 = _soft_box(arena, L)
+    x1, y1 = max(x0, x1), max(y0, y1)
+    out = np.zeros((n_animals, 2))
+    for a in range(n_animals):
+        for _ in range(200):
+            out[a] = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            if a == 0 or np.min(np.hypot(*(out[:a] - out[a]).T)) > 1.3 * L:
+                break
+    return out
+
+
+def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, allowed: list[int],
+              start: np.ndarray) -> dict:
     """Body trajectory of one animal: a scalar loop over frames (sequential feedback from the
     walls makes it inherently serial; it costs microseconds per frame)."""
     dt = 1.0 / fps
     x0, y0, x1, y1 = arena
-    soft = (x0 + 1.1 * L, y0 + 1.1 * L, x1 - 1.1 * L, y1 - 1.1 * L)
+    soft = _soft_box(arena, L)
     hard = (x0 + 0.7 * L, y0 + 0.7 * L, x1 - 0.7 * L, y1 - 0.7 * L)
     centre = ((x0 + x1) / 2, (y0 + y1) / 2)
     out = {key: np.zeros(n) for key in ("x", "y", "theta", "v", "omega", "rear", "groom", "groom_phase")}
     out["state"] = np.zeros(n, np.int64)
     out["phi0"] = rng.uniform()  # gait oscillator phase at the start (cycles)
-    x = rng.uniform(soft[0], max(soft[0], soft[2])) if soft[2] > soft[0] else centre[0]
-    y = rng.uniform(soft[1], max(soft[1], soft[3])) if soft[3] > soft[1] else centre[1]
+    x, y = float(start[0]), float(start[1])
     theta = rng.uniform(-math.pi, math.pi)
     wander = 0.0
     groom_phase = 0.0
@@ -394,9 +415,9 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
     t = 0
     weights = np.array([_WEIGHT[s] for s in allowed])
     while t < n:
-        ahead = (x + L * math.cos(theta), y + L * math.sin(theta))
+        ahead = (x + 0.6 * L * math.cos(theta), y + 0.6 * L * math.sin(theta))
         facing_wall = not (soft[0] <= ahead[0] <= soft[2] and soft[1] <= ahead[1] <= soft[3])
-        if facing_wall and TURN in allowed and state != TURN:
+        if facing_wall and TURN in allowed and state != TURN and rng.uniform() < 0.7:
             new = TURN
         else:
             choice = [s for s in allowed if s != state] or allowed
@@ -450,11 +471,16 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
 
 
 def _lowpass(x: np.ndarray, fps: float, tau: float) -> np.ndarray:
-    """First-order low-pass filter with time constant ``tau`` (s), via scipy's lfilter."""
-    from scipy.signal import lfilter
+    """First-order low-pass filter with time constant ``tau`` (s), starting at steady state.
 
+    A scalar recursion (importing scipy.signal would cost more than it saves here)."""
     a = math.exp(-1.0 / (fps * tau))
-    return lfilter([1 - a], [1, -a], x, zi=[a * x[0]] if x.size else None)[0] if x.size else x
+    out = np.empty_like(x)
+    y = float(x[0]) if x.size else 0.0
+    for i, value in enumerate(x.tolist()):
+        y = a * y + (1 - a) * value
+        out[i] = y
+    return out
 
 
 # --- geometry: vectorised over frames -----------------------------------------------------------
@@ -478,7 +504,7 @@ def _body_points(m: dict, L: float, u: np.ndarray, w: np.ndarray, widen: bool = 
     hip = _U_HIP * L
     u_eff = np.where(u > hip, hip + (u - hip) * (1 - _REAR_SHORTEN * r), u)
     px, py, tangent = _spine(m["x"], m["y"], m["theta"], m["kappa"], u_eff)
-    scale = (1 + 0.35 * r) if widen else 1.0
+    scale = (1 + 0.5 * r) if widen else 1.0
     lat = np.asarray(w, float) * L * scale
     return np.stack([px + lat * np.sin(tangent), py - lat * np.cos(tangent)], -1), tangent
 
@@ -547,33 +573,29 @@ def _paws(m: dict, L: float, fps: float):
     stepping = (state == WALK) | (state == TURN)
     freq = np.where(state == WALK, np.clip(2.0 + 1.5 * np.abs(m["v"]) / L, 2.0, 5.0), 0.0)
     freq = np.where(state == TURN, 3.0, freq)
-    # The oscillator runs on after each stepping bout (at its last frequency) so that a swing in
-    # progress completes; runs of swing that start there are dropped below.
-    clock = freq.copy()
-    extension = int(math.ceil((1 - DUTY_FACTOR) / 2.0 * fps)) + 1
-    starts, ends = _runs(stepping)
-    for s, e in zip(starts, ends):
-        stop = min(e + extension, n)
-        nxt = starts[starts >= e]
-        if nxt.size:
-            stop = min(stop, nxt[0])
-        clock[e:stop] = freq[e - 1]
+    # No swing may start in the last `settle` frames of a stepping bout: the longest swing
+    # (f >= 2 Hz) fits in them, so every paw is down when the bout ends.
+    clock = freq
+    settle = int(math.ceil((1 - DUTY_FACTOR) / 2.0 * fps)) + 1
+    may_lift = stepping.copy()
+    for s, e in zip(*_runs(stepping)):
+        may_lift[max(s, e - settle):e] = False
     phi = m["phi0"] + np.cumsum(clock) / fps
     phase = np.where(stepping, phi % 1.0, np.nan)
     # Nominal place of each paw in the world at every frame.
     uw = np.array([_PAW_UW[p] for p in SYNTHETIC_PAWS])
     nominal, _ = _body_points(m, L, uw[:, 0], uw[:, 1])  # (n, 4, 2)
     head_groom, _ = _body_points(m, L, [0.52, 0.52], [0.06, -0.06])
-    head_rear, _ = _body_points(m, L, [0.30, 0.30], [0.13, -0.13])
+    head_rear, _ = _body_points(m, L, [0.20, 0.20], [0.15, -0.15])
     out = np.zeros((len(SYNTHETIC_PAWS), n, 2))
     stance = np.ones((len(SYNTHETIC_PAWS), n), bool)
     lifted = np.zeros((len(SYNTHETIC_PAWS), n), bool)
     up = (state == GROOM) | (state == REAR)
     for k, paw in enumerate(SYNTHETIC_PAWS):
         fore = "fore" in paw
-        swing = (clock > 0) & (((phi + PHASE_OFFSETS[paw]) % 1.0) >= DUTY_FACTOR)
+        swing = (clock > 0) & (((phi - PHASE_OFFSETS[paw]) % 1.0) >= DUTY_FACTOR)
         s, e = _runs(swing)
-        keep = stepping[s]
+        keep = may_lift[s]
         swing = np.zeros(n, bool)
         for a, b in zip(s[keep], e[keep]):
             swing[a:b] = True
@@ -750,7 +772,8 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                     _motion_blur(img, ids, a, velocity[a, t_i], fps)
             visible[:, :, t_i] = ids[pix[:, :, t_i, 1], pix[:, :, t_i, 0]] == expected
             if nuisances:
-                light = (gain[t_i] + 0.03 * (np.cos(grad_angle[t_i]) * xn + np.sin(grad_angle[t_i]) * yn))
+                cg, sg = 0.03 * math.cos(grad_angle[t_i]), 0.03 * math.sin(grad_angle[t_i])
+                light = np.float32(gain[t_i]) + np.float32(cg) * xn + np.float32(sg) * yn
                 oy, ox = offsets[t_i]
                 noisy = img * light[..., None] + noise_bank[choice[t_i], oy : oy + height, ox : ox + width]
                 img = np.clip(noisy, 0, 255).astype(np.uint8)
@@ -776,7 +799,7 @@ def _gait_dataset(motion, geometry, animals, ds, L: float) -> xr.Dataset:
                                  {"units": "Hz", "description": "0 outside walk and turn bouts"}),
             "gait_phase": (("animal", "frame"), geometry["phase"],
                            {"units": "cycles", "description": "oscillator phase; paw p swings "
-                            "when (gait_phase + phase_offset[p]) % 1 >= duty_factor"}),
+                            "when (gait_phase - phase_offset[p]) % 1 >= duty_factor"}),
             "speed": (("animal", "frame"), np.stack([m["speed"] for m in motion]),
                       {"units": "px/s", "description": "body-centre reference speed"}),
             "heading": (("animal", "frame"), np.stack([m["theta"] for m in motion]),
