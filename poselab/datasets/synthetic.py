@@ -36,8 +36,9 @@ stance.
 
 Rendering order (so occlusion is well defined): animals in index order, each drawn as tail,
 paws on the ground, trunk, head, ears, snout tip, lifted paws. ``visible`` is read from an
-identity map drawn with the same shapes: a part is visible when the pixel under its keypoint
-shows that part of that animal.
+identity map drawn with the same shapes: a part is visible when the pixel under its keypoint,
+and at least 8 of the 9 pixels of its 3x3 neighbourhood, show that part of that animal (a
+keypoint at the edge of an occluder counts as hidden).
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ _WALL_COLOUR = (105, 108, 112)
 _U = {"snout": 0.60, "left_ear": 0.37, "right_ear": 0.37, "neck": 0.30, "body_centre": 0.0,
       "tail_base": -0.42}
 _W = {"left_ear": 0.10, "right_ear": -0.10}
-_PAW_UW = {"left_fore_paw": (0.20, 0.165), "right_fore_paw": (0.20, -0.165),
-           "left_hind_paw": (-0.26, 0.175), "right_hind_paw": (-0.26, -0.175)}
+_PAW_UW = {"left_fore_paw": (0.20, 0.17), "right_fore_paw": (0.20, -0.17),
+           "left_hind_paw": (-0.26, 0.185), "right_hind_paw": (-0.26, -0.185)}
 _U_HIP = -0.20  # rearing compresses the spine in front of this point
 _REAR_SHORTEN = 0.4  # fraction of the front spine lost at full rear
 _TRUNK = (-0.46, 0.36, 0.15)  # spine start, end, half-width at the middle
@@ -504,7 +505,7 @@ def _body_points(m: dict, L: float, u: np.ndarray, w: np.ndarray, widen: bool = 
     hip = _U_HIP * L
     u_eff = np.where(u > hip, hip + (u - hip) * (1 - _REAR_SHORTEN * r), u)
     px, py, tangent = _spine(m["x"], m["y"], m["theta"], m["kappa"], u_eff)
-    scale = (1 + 0.5 * r) if widen else 1.0
+    scale = (1 + 0.8 * r) if widen else 1.0  # rearing hides the hind paws
     lat = np.asarray(w, float) * L * scale
     return np.stack([px + lat * np.sin(tangent), py - lat * np.cos(tangent)], -1), tangent
 
@@ -761,7 +762,12 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
     line_type = cv2.LINE_AA
     inside = ((parts[..., 0] >= 0) & (parts[..., 0] <= width - 1)
               & (parts[..., 1] >= 0) & (parts[..., 1] <= height - 1))
-    pix = np.clip(np.round(parts).astype(np.int64), 0, [width - 1, height - 1])
+    pix = np.round(parts).astype(np.int64)
+    # The 3x3 neighbourhood of each keypoint's pixel (clipped at the image border).
+    near = np.arange(-1, 2)
+    rows = np.clip(pix[..., 1, None, None] + near[:, None], 0, height - 1)  # (A, P, n, 3, 1)
+    cols = np.clip(pix[..., 0, None, None] + near[None, :], 0, width - 1)  # (A, P, n, 1, 3)
+    centre_r, centre_c = np.clip(pix[..., 1], 0, height - 1), np.clip(pix[..., 0], 0, width - 1)
     try:
         for t_i in tqdm(range(n), disable=not progress, desc="rendering", unit="frame"):
             img = background.copy()
@@ -770,7 +776,10 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                 _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type)
                 if nuisances:
                     _motion_blur(img, ids, a, velocity[a, t_i], fps)
-            visible[:, :, t_i] = ids[pix[:, :, t_i, 1], pix[:, :, t_i, 0]] == expected
+            # Visible: the keypoint's pixel and 8 of the 9 pixels around it show the part.
+            shows = ids[rows[:, :, t_i], cols[:, :, t_i]] == expected[..., None, None]
+            visible[:, :, t_i] = ((ids[centre_r[:, :, t_i], centre_c[:, :, t_i]] == expected)
+                                  & (shows.sum(axis=(-2, -1)) >= 8))
             if nuisances:
                 cg, sg = 0.03 * math.cos(grad_angle[t_i]), 0.03 * math.sin(grad_angle[t_i])
                 light = np.float32(gain[t_i]) + np.float32(cg) * xn + np.float32(sg) * yn
