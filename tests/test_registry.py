@@ -67,7 +67,7 @@ def test_locate_honours_poselab_data_first(monkeypatch, tmp_path) -> None:
     assert locate("openfield") == fake
 
 
-def test_locate_looks_in_shared_datasets_next_to_the_working_directory(no_data, monkeypatch) -> None:
+def test_locate_looks_in_shared_datasets_beside_the_working_directory(no_data) -> None:
     shared = no_data / "a" / "shared" / "datasets" / "stereo_example"
     shared.mkdir(parents=True)
     assert locate("stereo_example") == shared

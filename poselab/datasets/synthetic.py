@@ -86,7 +86,9 @@ SYNTHETIC_FLIP_PAIRS: tuple[tuple[str, str], ...] = (
     ("left_ear", "right_ear"), ("left_fore_paw", "right_fore_paw"),
     ("left_hind_paw", "right_hind_paw"),
 )
-SYNTHETIC_PAWS: tuple[str, ...] = ("left_fore_paw", "right_fore_paw", "left_hind_paw", "right_hind_paw")
+SYNTHETIC_PAWS: tuple[str, ...] = (
+    "left_fore_paw", "right_fore_paw", "left_hind_paw", "right_hind_paw",
+)
 BEHAVIOURS: tuple[str, ...] = ("rest", "walk", "turn", "groom", "rear")
 #: Lateral-sequence walk: delay of each paw's cycle after the left hind paw's (cycles).
 PHASE_OFFSETS: dict[str, float] = {
@@ -137,7 +139,9 @@ _ONE = 1 << _SHIFT
 
 REST, WALK, TURN, GROOM, REAR = range(5)
 # Bout durations (s) and how often each state is chosen next.
-_DURATION = {REST: (0.5, 3.0), WALK: (1.0, 3.0), TURN: (0.5, 1.5), GROOM: (1.0, 3.0), REAR: (0.6, 2.0)}
+_DURATION = {
+    REST: (0.5, 3.0), WALK: (1.0, 3.0), TURN: (0.5, 1.5), GROOM: (1.0, 3.0), REAR: (0.6, 2.0),
+}
 _WEIGHT = {REST: 1.2, WALK: 2.0, TURN: 1.0, GROOM: 1.0, REAR: 1.0}
 _RAMP = {REST: 0.3, WALK: 0.3, TURN: 0.15, GROOM: 0.3, REAR: 0.3}
 
@@ -260,7 +264,8 @@ def synthetic(
     behaviour = xr.DataArray(
         np.stack([m["state"] for m in motion]).astype(np.int64),
         dims=("animal", "frame"),
-        coords={"animal": animals, "frame": ds["frame"].values, "time": ("frame", ds["time"].values)},
+        coords={"animal": animals, "frame": ds["frame"].values,
+                "time": ("frame", ds["time"].values)},
         name="behaviour",
         attrs={"states": list(BEHAVIOURS)},
     )
@@ -298,7 +303,8 @@ def load_synthetic(path: str | os.PathLike) -> SyntheticWorld:
         gait.attrs[key] = float(gait.attrs[key])
     for dim in ("animal", "paw"):
         gait = gait.assign_coords({dim: np.asarray(gait[dim].values.tolist(), dtype=str)})
-    behaviour = behaviour.assign_coords(animal=np.asarray(behaviour["animal"].values.tolist(), dtype=str))
+    animal_names = np.asarray(behaviour["animal"].values.tolist(), dtype=str)
+    behaviour = behaviour.assign_coords(animal=animal_names)
     return SyntheticWorld(video=path, poses=ds, gait=gait, behaviour=behaviour)
 
 
@@ -310,7 +316,9 @@ def _check_arguments(path, n_animals, n_frames, fps, size, seed, behaviours):
     if path.suffix.lower() != ".mp4":
         raise SyntheticWorldError(f"the video path must end in .mp4; got {str(path)!r}")
     if not isinstance(n_animals, (int, np.integer)) or not 1 <= n_animals <= _MAX_ANIMALS:
-        raise SyntheticWorldError(f"n_animals must be an integer from 1 to {_MAX_ANIMALS}; got {n_animals!r}")
+        raise SyntheticWorldError(
+            f"n_animals must be an integer from 1 to {_MAX_ANIMALS}; got {n_animals!r}"
+        )
     if not isinstance(n_frames, (int, np.integer)) or n_frames < 1:
         raise SyntheticWorldError(f"n_frames must be a positive integer; got {n_frames!r}")
     fps = float(fps)
@@ -319,9 +327,13 @@ def _check_arguments(path, n_animals, n_frames, fps, size, seed, behaviours):
     try:
         width, height = (int(v) for v in size)
     except (TypeError, ValueError):
-        raise SyntheticWorldError(f"size must be (width, height) in pixels; got {size!r}") from None
+        raise SyntheticWorldError(
+            f"size must be (width, height) in pixels; got {size!r}"
+        ) from None
     if width < 160 or height < 120:
-        raise SyntheticWorldError(f"size must be at least (160, 120) pixels; got {(width, height)}")
+        raise SyntheticWorldError(
+            f"size must be at least (160, 120) pixels; got {(width, height)}"
+        )
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SyntheticWorldError(f"seed must be a non-negative integer; got {seed!r}")
     if behaviours is None:
@@ -405,7 +417,8 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
     soft = _soft_box(arena, L)
     hard = (x0 + 0.7 * L, y0 + 0.7 * L, x1 - 0.7 * L, y1 - 0.7 * L)
     centre = ((x0 + x1) / 2, (y0 + y1) / 2)
-    out = {key: np.zeros(n) for key in ("x", "y", "theta", "v", "omega", "rear", "groom", "groom_phase")}
+    keys = ("x", "y", "theta", "v", "omega", "rear", "groom", "groom_phase")
+    out = {key: np.zeros(n) for key in keys}
     out["state"] = np.zeros(n, np.int64)
     out["phi0"] = rng.uniform()  # gait oscillator phase at the start (cycles)
     x, y = float(start[0]), float(start[1])
@@ -431,7 +444,10 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
         to_centre = math.atan2(centre[1] - y, centre[0] - x)
         v_target = rng.uniform(0.8, 2.0) * L if state == WALK else rng.uniform(0.0, 0.35) * L
         if state == TURN:
-            sign = math.copysign(1.0, _angle_diff(to_centre, theta)) if facing_wall else rng.choice([-1.0, 1.0])
+            if facing_wall:  # turn towards the middle of the arena
+                sign = math.copysign(1.0, _angle_diff(to_centre, theta))
+            else:
+                sign = float(rng.choice([-1.0, 1.0]))
             omega_target = sign * rng.uniform(1.8, 3.2)
         groom_freq = rng.uniform(4.0, 6.0)
         for k in range(min(dur, n - t)):
@@ -466,7 +482,9 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
     step = np.zeros(n)
     step[1:] = np.linalg.norm(np.diff(xy, axis=0), axis=-1) * fps
     out["speed"] = step
-    out["kappa"] = _lowpass(np.clip(out["omega"] / np.maximum(np.abs(out["v"]), 0.6 * L), -1.4 / L, 1.4 / L), fps, 0.12)
+    # The spine bends with the path (curvature = turn rate / speed), limited, and smoothly.
+    bend = out["omega"] / np.maximum(np.abs(out["v"]), 0.6 * L)
+    out["kappa"] = _lowpass(np.clip(bend, -1.4 / L, 1.4 / L), fps, 0.12)
     out["tail_kappa"] = _lowpass(out["kappa"], fps, 0.4)
     return out
 
@@ -542,7 +560,8 @@ def _geometry(motion: list[dict], L: float, fps: float) -> dict:
         hc, htan = _body_points(m, L, [_HEAD[0]], [0.0])
         shrink = 1 - 0.15 * m["rear"]
         shapes["head"][a] = np.stack(
-            [hc[:, 0, 0], hc[:, 0, 1], _HEAD[1] * L * shrink, np.full(n, _HEAD[2] * L), htan[:, 0]], -1
+            [hc[:, 0, 0], hc[:, 0, 1], _HEAD[1] * L * shrink, np.full(n, _HEAD[2] * L),
+             htan[:, 0]], -1
         )
         # Tail: an arc from the tail base, trailing the body's bend.
         tb = parts[a, index["tail_base"]]
@@ -745,12 +764,14 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
     # Nuisances: a bank of noise images (cropped at random offsets per frame) and lighting drift.
     pad = 16
     if nuisances:
-        noise_bank = np.round(rng.normal(0, 3.5, (4, height + pad, width + pad, 3))).astype(np.int16)
+        noise = rng.normal(0, 3.5, (4, height + pad, width + pad, 3))  # grey levels
+        noise_bank = np.round(noise).astype(np.int16)
         yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
         xn, yn = (2 * xx / max(width - 1, 1) - 1), (2 * yy / max(height - 1, 1) - 1)
         t = np.arange(n) / fps
         p1, p2, p3 = rng.uniform(0, 2 * np.pi, 3)
-        gain = 1 + 0.05 * np.sin(2 * np.pi * t / 23.0 + p1) + 0.02 * np.sin(2 * np.pi * t / 7.0 + p2)
+        gain = (1 + 0.05 * np.sin(2 * np.pi * t / 23.0 + p1)
+                + 0.02 * np.sin(2 * np.pi * t / 7.0 + p2))
         grad_angle = p3 + 2 * np.pi * t / 40.0
         choice = rng.integers(0, 4, n)
         offsets = rng.integers(0, pad + 1, (n, 2))
@@ -784,7 +805,8 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                 cg, sg = 0.03 * math.cos(grad_angle[t_i]), 0.03 * math.sin(grad_angle[t_i])
                 light = np.float32(gain[t_i]) + np.float32(cg) * xn + np.float32(sg) * yn
                 oy, ox = offsets[t_i]
-                noisy = img * light[..., None] + noise_bank[choice[t_i], oy : oy + height, ox : ox + width]
+                grain = noise_bank[choice[t_i], oy : oy + height, ox : ox + width]
+                noisy = img * light[..., None] + grain
                 img = np.clip(noisy, 0, 255).astype(np.uint8)
             writer.write(img)
     finally:
@@ -812,7 +834,8 @@ def _gait_dataset(motion, geometry, animals, ds, L: float) -> xr.Dataset:
             "speed": (("animal", "frame"), np.stack([m["speed"] for m in motion]),
                       {"units": "px/s", "description": "body-centre reference speed"}),
             "heading": (("animal", "frame"), np.stack([m["theta"] for m in motion]),
-                        {"units": "rad", "description": "image angle of the body axis (x right, y down)"}),
+                        {"units": "rad",
+                         "description": "image angle of the body axis (x right, y down)"}),
             "phase_offset": (("paw",), np.array([PHASE_OFFSETS[p] for p in SYNTHETIC_PAWS]),
                              {"units": "cycles", "description": "relative to left_hind_paw"}),
         },
