@@ -247,6 +247,7 @@ def test_restricted_behaviours(tmp_path) -> None:
         ({"n_frames": 0}, "n_frames"),
         ({"fps": -1}, "fps"),
         ({"size": (64, 48)}, "size"),
+        ({"size": (641, 480)}, "even"),
         ({"behaviours": ["walk", "fly"]}, "unknown behaviours"),
     ],
 )

@@ -126,6 +126,7 @@ _TAIL_LENGTH = 0.75
 _TAIL_MID = 0.45  # tail_mid at this fraction of the tail
 _R_PAW, _R_EAR, _R_SNOUT, _R_TIP = 0.042, 0.046, 0.034, 0.034
 _TAIL_WIDTH = (0.07, 0.034)  # full thickness at base and tip
+_MIN_RADIUS = 2.6  # pixels: a part's 3x3 neighbourhood fits inside its disc at any size
 # Region codes of the identity map (per animal: 1 + 8 * animal + region).
 _REGION = {"body": 0, "ear": 1, "snout": 2, "fore_paw": 3, "hind_paw": 4, "tail": 5, "tip": 6}
 _PART_REGION = {
@@ -216,7 +217,8 @@ def synthetic(
     fps
         Frame rate (frames per second).
     size
-        Image (width, height) in pixels; the animals' size scales with it (:func:`body_length`).
+        Image (width, height) in pixels, even and at least (320, 240); the animals' size scales
+        with it (:func:`body_length`).
     seed
         Random seed: the same seed gives the same arrays and frames.
     nuisances
@@ -330,9 +332,10 @@ def _check_arguments(path, n_animals, n_frames, fps, size, seed, behaviours):
         raise SyntheticWorldError(
             f"size must be (width, height) in pixels; got {size!r}"
         ) from None
-    if width < 160 or height < 120:
+    if width < 320 or height < 240 or width % 2 or height % 2:
         raise SyntheticWorldError(
-            f"size must be at least (160, 120) pixels; got {(width, height)}"
+            f"size must be even numbers of pixels (the mp4 encoder needs them) and at least "
+            f"(320, 240) (smaller parts would be a pixel wide); got {(width, height)}"
         )
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SyntheticWorldError(f"seed must be a non-negative integer; got {seed!r}")
@@ -682,7 +685,7 @@ def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, 
     base = 1 + 8 * a
 
     def disc(centre, radius, colour, region):
-        c, r = tuple(_fx(centre).tolist()), int(round(radius * _ONE))
+        c, r = tuple(_fx(centre).tolist()), int(round(max(radius, _MIN_RADIUS) * _ONE))
         cv2.circle(img, c, r, colour, -1, line_type, _SHIFT)
         cv2.circle(ids, c, r, base + region, -1, cv2.LINE_8, _SHIFT)
 
