@@ -27,7 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from poselab.model import LabeledImages, create_model, evaluate, train  # noqa: E402
+from poselab.model import AugmentConfig, LabeledImages, create_model, evaluate, train  # noqa: E402
 
 LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.h5"
 
@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--rotation", type=float, default=180.0, help="max rotation, degrees")
+    parser.add_argument("--random-crop", type=float, default=0.3,
+                        help="share of crops centred anywhere (background negatives)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
 
@@ -64,8 +67,11 @@ def main(argv: list[str] | None = None) -> float:
     model = create_model(args.backbone, data.parts, stride=args.stride, pretrained="offline",
                          input_size=args.input_size, scale=args.scale)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openfield-"))
+    # Top view: any heading is plausible, so rotate freely; mirrored frames swap the ears.
+    augment = AugmentConfig(rotation=args.rotation, random_crop=args.random_crop)
     history = train(
         model, train_set, test_data=test_set, minutes=args.minutes, batch_size=args.batch_size,
+        augment=augment,
         lr=args.lr, out_dir=out, seed=args.seed, resume=False, eval_every=args.eval_every,
         device=args.device, num_threads=args.threads if args.device == "cpu" else None,
         progress=sys.stderr.isatty(),

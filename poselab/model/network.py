@@ -224,10 +224,16 @@ class PoseModel:
         x = self.normalize(batch)
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph))
-        if x.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)  # faster on GPU and CPU
         with torch.autocast(x.device.type, enabled=x.device.type == "cuda"):
             scoremaps, locref = self.net(x)
+        scoremaps = scoremaps.float()
+        if ph or pw:  # never pick a cell in the padding
+            s = self.stride
+            rows = (torch.arange(scoremaps.shape[-2], device=x.device) * s + (s - 1) / 2) <= h - 1 + s / 2
+            cols = (torch.arange(scoremaps.shape[-1], device=x.device) * s + (s - 1) / 2) <= w - 1 + s / 2
+            valid = rows[:, None] & cols[None, :]
+            scoremaps = scoremaps.masked_fill(~valid, torch.finfo(scoremaps.dtype).min)
         return decode(scoremaps.float(), locref.float(), self.stride,
                       locref_std=self.card["locref_std"])
 

