@@ -430,7 +430,6 @@ def _simulate(rng: np.random.Generator, n: int, fps: float, L: float, arena, all
     groom_phase = 0.0
     state = -1
     t = 0
-    weights = np.array([_WEIGHT[s] for s in allowed])
     while t < n:
         ahead = (x + 0.6 * L * math.cos(theta), y + 0.6 * L * math.sin(theta))
         facing_wall = not (soft[0] <= ahead[0] <= soft[2] and soft[1] <= ahead[1] <= soft[3])
@@ -828,19 +827,23 @@ def _gait_dataset(motion, geometry, animals, ds, L: float) -> xr.Dataset:
     gait = xr.Dataset(
         {
             "stance": (("animal", "paw", "frame"), geometry["stance"],
-                       {"description": "paw on the ground and fixed in the world"}),
+                       {"description": "paw on the ground and fixed in the world; fore paws are "
+                                       "off the ground for whole groom and rear bouts"}),
             "stride_frequency": (("animal", "frame"), geometry["freq"],
                                  {"units": "Hz", "description": "0 outside walk and turn bouts"}),
             "gait_phase": (("animal", "frame"), geometry["phase"],
                            {"units": "cycles", "description": "oscillator phase; paw p swings "
-                            "when (gait_phase - phase_offset[p]) % 1 >= duty_factor"}),
+                            "when (gait_phase - phase_offset[p]) % 1 >= duty_factor, "
+                            "except that no swing starts in the last 0.2 s of a bout"}),
             "speed": (("animal", "frame"), np.stack([m["speed"] for m in motion]),
-                      {"units": "px/s", "description": "body-centre reference speed"}),
+                      {"units": "px/s", "description": "speed of the body's reference point "
+                                                 "(body_centre except when rearing)"}),
             "heading": (("animal", "frame"), np.stack([m["theta"] for m in motion]),
                         {"units": "rad",
                          "description": "image angle of the body axis (x right, y down)"}),
             "phase_offset": (("paw",), np.array([PHASE_OFFSETS[p] for p in SYNTHETIC_PAWS]),
-                             {"units": "cycles", "description": "relative to left_hind_paw"}),
+                             {"units": "cycles",
+                              "description": "delay of the paw's cycle after left_hind_paw's"}),
         },
         coords=coords,
         attrs={"duty_factor": DUTY_FACTOR, "body_length": float(L),
