@@ -84,6 +84,8 @@ def test_world_contents(world) -> None:
     assert dict(zip(SYNTHETIC_PAWS, world.gait["phase_offset"].values)) == PHASE_OFFSETS
     assert world.behaviour.dims == ("animal", "frame") and world.states == list(BEHAVIOURS)
     assert _frames(world.video).shape == (120, 480, 640, 3)
+    assert repr(world) == (f"SyntheticWorld(video={str(world.video)!r}, animals=2, parts=12, "
+                           "frames=120, fps=30.0, size=(640, 480))")
 
 
 def test_same_seed_same_world_and_other_seed_differs(tmp_path) -> None:

@@ -151,7 +151,7 @@ class SyntheticWorldError(ValueError):
     """Invalid arguments to :func:`synthetic` or files that :func:`load_synthetic` cannot read."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SyntheticWorld:
     """A rendered synthetic video and the truth behind it.
 
@@ -180,6 +180,14 @@ class SyntheticWorld:
     def states(self) -> list[str]:
         """Behaviour state names, indexed by code."""
         return list(self.behaviour.attrs["states"])
+
+    def __repr__(self) -> str:
+        ds = self.poses
+        return (
+            f"SyntheticWorld(video={str(self.video)!r}, animals={ds.sizes['animal']}, "
+            f"parts={ds.sizes['part']}, frames={ds.sizes['frame']}, fps={ds.attrs['fps']}, "
+            f"size=({ds.attrs['width']}, {ds.attrs['height']}))"
+        )
 
 
 def body_length(size: tuple[int, int]) -> float:
