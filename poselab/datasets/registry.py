@@ -239,7 +239,10 @@ def fetch(name: str, *, progress: bool = False) -> Path:
     except ImportError as error:
         raise DatasetFetchError("fetching datasets needs pooch: pip install pooch") from error
     target = cache_dir() / info.folder
-    store = pooch.create(path=target, base_url=info.base_url, registry=dict(info.files),
+    # Download beside the target and rename when complete, so that locate() never returns a
+    # half-downloaded folder; files already downloaded there are kept for the next attempt.
+    partial = target.with_name(f"{info.folder}.partial")
+    store = pooch.create(path=partial, base_url=info.base_url, registry=dict(info.files),
                          retry_if_failed=2)
     try:
         for relative in info.files:
@@ -247,9 +250,10 @@ def fetch(name: str, *, progress: bool = False) -> Path:
     except Exception as error:  # requests' errors, checksum mismatches, disk errors
         raise DatasetFetchError(
             f"could not download {name!r} from {info.base_url} ({type(error).__name__}: "
-            f"{error}). If this machine is offline, copy the {info.folder!r} folder here and "
-            f"set POSELAB_DATA to the folder that holds it."
+            f"{error}). If this machine is offline, copy the {info.folder!r} folder onto it "
+            f"and set POSELAB_DATA to the folder that holds it."
         ) from error
+    os.replace(partial, target)
     return target
 
 

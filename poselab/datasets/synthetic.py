@@ -819,8 +819,11 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                 noisy = img * light[..., None] + grain
                 img = np.clip(noisy, 0, 255).astype(np.uint8)
             writer.write(img)
-    finally:
+    except BaseException:
         writer.release()
+        tmp.unlink(missing_ok=True)  # never leave a half-written video behind
+        raise
+    writer.release()
     os.replace(tmp, path)
     return visible & inside
 
