@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--rotation", type=float, default=180.0, help="max rotation, degrees")
     parser.add_argument("--random-crop", type=float, default=0.3,
                         help="share of crops centred anywhere (background negatives)")
+    parser.add_argument("--locref-weight", type=float, default=3.0)
+    parser.add_argument("--head-channels", type=int, default=128)
+    parser.add_argument("--no-flip-test", dest="flip_test", action="store_false",
+                        help="report plain predictions (default: average with mirrored frames)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
 
@@ -65,17 +69,20 @@ def main(argv: list[str] | None = None) -> float:
     print(f"openfield: {len(train_set)} training / {len(test_set)} test frames, "
           f"parts {data.parts}, device {args.device}, {args.threads} threads")
     model = create_model(args.backbone, data.parts, stride=args.stride, pretrained="offline",
-                         input_size=args.input_size, scale=args.scale)
+                         input_size=args.input_size, scale=args.scale,
+                         head_channels=args.head_channels)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openfield-"))
     # Top view: any heading is plausible, so rotate freely; mirrored frames swap the ears.
     augment = AugmentConfig(rotation=args.rotation, random_crop=args.random_crop)
     history = train(
         model, train_set, test_data=test_set, minutes=args.minutes, batch_size=args.batch_size,
-        augment=augment,
+        augment=augment, locref_weight=args.locref_weight,
         lr=args.lr, out_dir=out, seed=args.seed, resume=False, eval_every=args.eval_every,
         device=args.device, num_threads=args.threads if args.device == "cpu" else None,
         progress=sys.stderr.isatty(),
     )
+    plain = evaluate(model, test_set)
+    model.card["flip_test"] = args.flip_test
     result = evaluate(model, test_set)
     train_result = evaluate(model, train_set)
     df = history.to_dataframe()
@@ -90,8 +97,11 @@ def main(argv: list[str] | None = None) -> float:
     print(f"train RMSE {train_result['rmse_px']:.2f} px; test RMSE {result['rmse_px']:.2f} px; "
           f"with likelihood >= {result['cutoff']}: {result['rmse_px_cutoff']:.2f} px "
           f"({100 * result['kept_fraction']:.0f}% of points kept)")
+    print(f"test RMSE without flip averaging {plain['rmse_px']:.2f} px; "
+          f"with (used below and saved in the model card: {args.flip_test}) {result['rmse_px']:.2f} px")
+    model.save(out / "final.safetensors")
     print("test PCK: " + ", ".join(f"@{t:g}px {100 * v:.1f}%" for t, v in result["pck"].items()))
-    print(f"model: {out / 'last.safetensors'}")
+    print(f"model: {out / 'final.safetensors'}")
     print(f"openfield_test_rmse_px: {result['rmse_px']:.3f}")
     return result["rmse_px"]
 

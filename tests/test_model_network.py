@@ -147,3 +147,17 @@ def test_evaluate_metrics_are_exact():
     assert result["kept_fraction"] == pytest.approx(2 / 3) and result["n_points"] == 3
     fig = plot_predictions(_Fixed(xy, lik), data)
     assert len(fig.axes) >= 2
+
+
+def test_flip_test_is_mirror_symmetric(model):
+    """With flip averaging, mirroring the image mirrors the prediction and swaps the ears."""
+    rng = np.random.default_rng(2)
+    img = rng.integers(0, 255, (2, 64, 96, 3), dtype=np.uint8)
+    xy, lik = model.predict(img, flip_test=True)
+    xy_m, lik_m = model.predict(np.ascontiguousarray(img[:, :, ::-1]), flip_test=True)
+    perm = [0, 2, 1, 3]  # leftear <-> rightear
+    mirrored = np.stack([95 - xy_m[:, perm, 0], xy_m[:, perm, 1]], axis=-1)
+    np.testing.assert_allclose(mirrored, xy, atol=1e-3)
+    np.testing.assert_allclose(lik_m[:, perm], lik, atol=1e-5)
+    plain, _ = model.predict(img)
+    assert not np.allclose(plain, xy, atol=1e-3)  # the averaging changes the answer

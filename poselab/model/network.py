@@ -217,8 +217,20 @@ class PoseModel:
         interp = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR
         return cv2.resize(image, size, interpolation=interp)
 
-    def forward_pixels(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Network-sized float images in [0, 1] ``(B, 3, H, W)`` -> (xy network px, likelihood)."""
+    def _flip_permutation(self) -> torch.Tensor:
+        perm = torch.arange(len(self.parts))
+        for a, b in self.card["flip_pairs"]:
+            perm[a], perm[b] = b, a
+        return perm
+
+    def forward_pixels(
+        self, batch: torch.Tensor, *, flip_test: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Network-sized float images in [0, 1] ``(B, 3, H, W)`` -> (xy network px, likelihood).
+
+        ``flip_test`` also runs the mirrored images and averages the maps (about 2x slower,
+        usually more accurate).
+        """
         h, w = batch.shape[-2:]
         ph, pw = -h % ALIGN, -w % ALIGN
         x = self.normalize(batch)
@@ -227,14 +239,23 @@ class PoseModel:
         x = x.contiguous(memory_format=torch.channels_last)  # faster on GPU and CPU
         with torch.autocast(x.device.type, enabled=x.device.type == "cuda"):
             scoremaps, locref = self.net(x)
-        scoremaps = scoremaps.float()
+            if flip_test:
+                flipped = self.net(x.flip(-1))
+        scoremaps, locref = scoremaps.float(), locref.float()
+        if flip_test:  # average with the mirrored image's maps, mirrored back, parts swapped
+            perm = self._flip_permutation().to(x.device)
+            f_scores = flipped[0].float().flip(-1)[:, perm]
+            f_locref = flipped[1].float().flip(-1)[:, perm]
+            f_locref = torch.stack([-f_locref[:, :, 0], f_locref[:, :, 1]], dim=2)
+            scoremaps = (scoremaps + f_scores) / 2
+            locref = (locref + f_locref) / 2
         if ph or pw:  # never pick a cell in the padding
             s = self.stride
             rows = (torch.arange(scoremaps.shape[-2], device=x.device) * s + (s - 1) / 2) <= h - 1 + s / 2
             cols = (torch.arange(scoremaps.shape[-1], device=x.device) * s + (s - 1) / 2) <= w - 1 + s / 2
             valid = rows[:, None] & cols[None, :]
             scoremaps = scoremaps.masked_fill(~valid, torch.finfo(scoremaps.dtype).min)
-        return decode(scoremaps.float(), locref.float(), self.stride,
+        return decode(scoremaps, locref, self.stride,
                       locref_std=self.card["locref_std"])
 
     @torch.inference_mode()
@@ -243,6 +264,7 @@ class PoseModel:
         images: np.ndarray | Sequence[np.ndarray],
         batch_size: int = 8,
         *,
+        flip_test: bool | None = None,
         progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints on images.
@@ -254,6 +276,9 @@ class PoseModel:
             differ between batches of equal-sized images).
         batch_size
             Images per forward pass.
+        flip_test
+            Average with the horizontally mirrored image (left/right parts swapped); default
+            the card's ``flip_test`` (False unless set).
 
         Returns
         -------
@@ -267,6 +292,8 @@ class PoseModel:
                 images = images[None]
             if images.ndim != 4 or images.shape[-1] != 3:
                 raise ModelError(f"images must be (B, H, W, 3) RGB, got {images.shape}")
+        if flip_test is None:
+            flip_test = bool(self.card.get("flip_test", False))
         n = len(images)
         xy = np.full((n, len(self.parts), 2), np.nan)
         lik = np.full((n, len(self.parts)), np.nan)
@@ -281,20 +308,20 @@ class PoseModel:
                 shapes = {c.shape for c in chunk}
                 if len(shapes) != 1:  # different sizes: one at a time
                     for k, c in enumerate(chunk):
-                        p, q = self._predict_stack(c[None], device)
+                        p, q = self._predict_stack(c[None], device, flip_test)
                         xy[start + k], lik[start + k] = p[0], q[0]
                     continue
-                p, q = self._predict_stack(np.stack(chunk), device)
+                p, q = self._predict_stack(np.stack(chunk), device, flip_test)
                 xy[start : start + len(chunk)], lik[start : start + len(chunk)] = p, q
         finally:
             self.net.train(was_training)
         return self.to_image_pixels(xy), lik
 
-    def _predict_stack(self, stack: np.ndarray, device: torch.device):
+    def _predict_stack(self, stack: np.ndarray, device: torch.device, flip_test: bool):
         if stack.dtype != np.uint8:
             raise ModelError(f"images must be uint8 RGB, got {stack.dtype}")
         t = torch.from_numpy(stack).to(device).permute(0, 3, 1, 2).float() / 255
-        xy, lik = self.forward_pixels(t)
+        xy, lik = self.forward_pixels(t, flip_test=flip_test)
         return xy.cpu().numpy().astype(float), lik.cpu().numpy().astype(float)
 
     # --- files ----------------------------------------------------------------------------
@@ -337,6 +364,7 @@ def _card(
         "fuse": bool(fuse),
         "flip_pairs": [[int(a), int(b)] for a, b in flip_pairs],
         "locref_std": LOCREF_STD,
+        "flip_test": False,
         "data_hash": "",
         "pretrained": "",
         "poselab_version": __version__,
