@@ -1,0 +1,463 @@
+"""Identities across frames: link assemblies into tracklets, stitch tracklets into animals.
+
+1. :func:`link_tracklets` walks the frames once. Each open track predicts where the animal is
+   now from constant-velocity motion of its centroid; the cost of a track-assembly pair is the
+   mean distance (pixels) over the parts both know, pairs are matched by optimal assignment
+   with a gate, unmatched assemblies start tracks and tracks unseen for ``max_age`` frames
+   close. A track also closes when the match is ambiguous (another assembly nearly as close),
+   so that touching animals leave the decision to the global step.
+2. :func:`stitch` joins tracklets into a known number of animals: a global min-cost path cover
+   over tracklet end -> start pairs (``linear_sum_assignment`` on the usual augmented matrix with
+   birth and death costs), where the cost of a join is the distance between the first
+   tracklet's pose extrapolated over the gap and the second's first pose, plus a cost per frame
+   of gap; chains beyond the number of animals are then given to the identity that is free
+   during them and nearest at their ends, or dropped.
+3. :func:`track` runs both and returns a pose Dataset whose ``animal`` dim holds identities.
+
+:func:`swap_identities` swaps two identities from a frame on (the review widget's fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
+
+from poselab import poses
+
+__all__ = [
+    "TrackingError",
+    "Tracklet",
+    "link_tracklets",
+    "stitch",
+    "track",
+    "swap_identities",
+    "pose_distance",
+]
+
+_INF = 1e12
+
+
+class TrackingError(ValueError):
+    """Inputs to the tracker are malformed or parameters out of range."""
+
+
+@dataclass
+class Tracklet:
+    """Consecutive detections believed to be one animal.
+
+    Attributes
+    ----------
+    frames : list[int]
+        Positions along the input's frame axis (0-based), increasing.
+    poses : list[numpy.ndarray]
+        ``(P, 3)`` x, y (pixels), score for each entry of ``frames``.
+    """
+
+    frames: list[int] = field(default_factory=list)
+    poses: list[np.ndarray] = field(default_factory=list)
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+
+    @property
+    def start(self) -> int:
+        return self.frames[0]
+
+    @property
+    def end(self) -> int:
+        return self.frames[-1]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def array(self) -> np.ndarray:
+        """``(T, P, 3)`` stacked poses."""
+        return np.stack(self.poses)
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean part distance (pixels) between every pose of ``a (n, P, 2+)`` and ``b (m, P, 2+)``.
+
+    Uses the parts both poses know; pairs without a common part fall back to the distance of
+    their centroids; NaN when either pose is empty. Returns ``(n, m)``.
+    """
+    a = np.asarray(a, float)[..., :2]
+    b = np.asarray(b, float)[..., :2]
+    return _paired_distance(a[:, None], b[None])
+
+
+def _paired_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean part distance of broadcast poses ``a (..., P, 2)`` and ``b (..., P, 2)`` (pixels)."""
+    d = np.linalg.norm(a - b, axis=-1)
+    common = np.isfinite(d)
+    n = common.sum(-1)
+    mean = np.where(common, d, 0).sum(-1) / np.maximum(n, 1)
+    with np.errstate(invalid="ignore"):
+        centroid = np.linalg.norm(_centroid(a) - _centroid(b), axis=-1)
+    return np.where(n > 0, mean, centroid)
+
+
+def _centroid(x: np.ndarray) -> np.ndarray:
+    n = np.isfinite(x[..., 0]).sum(-1)
+    s = np.nansum(np.where(np.isfinite(x), x, 0), axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n[..., None] > 0, s / np.maximum(n, 1)[..., None], np.nan)
+
+
+def _as_frames(assemblies) -> list[np.ndarray]:
+    out = []
+    for i, a in enumerate(assemblies):
+        a = np.asarray(a, float)
+        if a.ndim != 3 or a.shape[-1] not in (2, 3):
+            raise TrackingError(f"frame {i}: assemblies must be (n_animals, n_parts, 2 or 3); got {a.shape}")
+        if a.shape[-1] == 2:
+            a = np.concatenate([a, np.where(np.isnan(a[..., :1]), np.nan, 1.0)], -1)
+        keep = np.isfinite(a[..., 0]).any(-1)  # empty rows carry no detection
+        out.append(a[keep])
+    sizes = {a.shape[1] for a in out if len(a)}
+    if len(sizes) > 1:
+        raise TrackingError(f"all assemblies must have the same number of parts; got {sorted(sizes)}")
+    return out
+
+
+def _known_pose(t: Tracklet, lookback: int = 5) -> np.ndarray:
+    """Last pose with parts missing there filled from the few frames before (pixels)."""
+    pose = t.poses[-1][:, :2].copy()
+    for p in t.poses[-2 : -lookback - 1 : -1]:
+        missing = np.isnan(pose[:, 0])
+        if not missing.any():
+            break
+        pose[missing] = p[missing, :2]
+    return pose
+
+
+def _update_velocity(t: Tracklet, pose: np.ndarray, frame: int, smoothing: float) -> None:
+    if not t.frames:
+        return
+    dt = frame - t.end
+    step = _centroid(pose[None, :, :2] - _known_pose(t)[None])[0] / max(dt, 1)
+    # centroid of part-wise displacements: robust to parts that come and go
+    if np.all(np.isfinite(step)):
+        t.velocity = step if len(t) == 1 else smoothing * step + (1 - smoothing) * t.velocity
+
+
+def link_tracklets(
+    assemblies: Sequence[np.ndarray],
+    *,
+    gate: float | None = None,
+    max_age: int = 1,
+    ambiguity: float = 0.5,
+    smoothing: float = 0.5,
+    progress: bool = False,
+) -> list[Tracklet]:
+    """Link per-frame assemblies into tracklets by predicted-position optimal assignment.
+
+    Parameters
+    ----------
+    assemblies
+        One ``(n_i, P, 3)`` (or ``(n_i, P, 2)``) array per frame: x, y (pixels), score.
+    gate
+        Largest mean part distance (pixels) between a prediction and an assembly that may be
+        linked; default half the median animal length (largest part-to-part span).
+    max_age
+        Frames a track may go unmatched before it closes.
+    ambiguity
+        A match closes its track (and its assembly starts a new one) when its cost is at least
+        ``ambiguity`` times the second-best cost in its row or column (another track or
+        assembly nearly as close, as when animals touch). 0 disables.
+    smoothing
+        Weight of the newest displacement in the velocity estimate (px/frame), in (0, 1].
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    list[Tracklet]
+        Sorted by start frame.
+    """
+    frames = _as_frames(assemblies)
+    if max_age < 1 or not (0 < smoothing <= 1) or not (0 <= ambiguity < 1):
+        raise TrackingError(f"need max_age >= 1, 0 < smoothing <= 1, 0 <= ambiguity < 1; got {max_age}, {smoothing}, {ambiguity}")
+    if gate is None:
+        gate = 0.5 * typical_length(frames)
+    closed: list[Tracklet] = []
+    open_: list[Tracklet] = []
+    for f, dets in enumerate(tqdm(frames, disable=not progress, desc="linking")):
+        still = []
+        for t in open_:
+            (still if f - t.end <= max_age else closed).append(t)
+        open_ = still
+        matched_dets: set[int] = set()
+        if open_ and len(dets):
+            pred = np.stack([_known_pose(t) + t.velocity * (f - t.end) for t in open_])
+            cost = pose_distance(pred, dets)
+            feasible = np.isfinite(cost) & (cost <= gate)
+            rows, cols = linear_sum_assignment(np.where(feasible, cost, _INF))
+            keep = feasible[rows, cols]
+            rows, cols = rows[keep], cols[keep]
+            ambiguous = np.zeros(len(rows), bool)
+            if ambiguity > 0 and len(rows):
+                best = cost[rows, cols]
+                c_row = np.where(feasible, cost, np.inf)[rows].copy()
+                c_row[np.arange(len(rows)), cols] = np.inf
+                c_col = np.where(feasible, cost, np.inf)[:, cols].T.copy()
+                c_col[np.arange(len(rows)), rows] = np.inf
+                second = np.minimum(c_row.min(1), c_col.min(1))
+                ambiguous = best >= ambiguity * second
+            finished = []
+            for r, c, amb in zip(rows, cols, ambiguous):
+                t = open_[r]
+                if amb:  # let the global step decide who is who
+                    finished.append(r)
+                    continue
+                _update_velocity(t, dets[c], f, smoothing)
+                t.frames.append(f)
+                t.poses.append(dets[c])
+                matched_dets.add(int(c))
+            for r in sorted(finished, reverse=True):
+                closed.append(open_.pop(r))
+        for c in range(len(dets)):
+            if c not in matched_dets:
+                open_.append(Tracklet(frames=[f], poses=[dets[c]]))
+    closed += open_
+    return sorted(closed, key=lambda t: (t.start, t.end))
+
+
+def typical_length(frames: Sequence[np.ndarray]) -> float:
+    """Median over assemblies of the largest part-to-part distance (pixels); 50 if none."""
+    spans = []
+    for a in frames:
+        for pose in a:
+            xy = pose[np.isfinite(pose[:, 0]), :2]
+            if len(xy) >= 2:
+                spans.append(np.linalg.norm(xy[:, None] - xy[None], axis=-1).max())
+    return float(np.median(spans)) if spans else 50.0
+
+
+def _join_costs(tracklets: list[Tracklet], max_gap: int, gap_cost: float, lookahead: int = 3) -> np.ndarray:
+    """``(n, n)`` cost of continuing tracklet i with tracklet j (inf where impossible)."""
+    n = len(tracklets)
+    ends = np.array([t.end for t in tracklets])
+    starts = np.array([t.start for t in tracklets])
+    gap = starts[None, :] - ends[:, None]
+    possible = (gap >= 1) & (gap <= max_gap)
+    cost = np.full((n, n), np.inf)
+    if not possible.any():
+        return cost
+    last = np.stack([_known_pose(t) for t in tracklets])  # (n, P, 2)
+    vel = np.stack([t.velocity for t in tracklets])  # (n, 2) px/frame
+    first = np.stack([_first_known(t, lookahead) for t in tracklets])
+    i, j = np.nonzero(possible)
+    pred = last[i] + vel[i, None, :] * gap[i, j][:, None, None]
+    d = _paired_distance(pred, first[j])
+    cost[i, j] = d + gap_cost * (gap[i, j] - 1)
+    return cost
+
+
+def _first_known(t: Tracklet, lookahead: int) -> np.ndarray:
+    pose = t.poses[0][:, :2].copy()
+    for p in t.poses[1:lookahead]:
+        missing = np.isnan(pose[:, 0])
+        if not missing.any():
+            break
+        pose[missing] = p[missing, :2]
+    return pose
+
+
+def stitch(
+    tracklets: list[Tracklet],
+    n_animals: int,
+    *,
+    max_gap: int = 60,
+    gate: float | None = None,
+    gap_cost: float = 1.0,
+    min_length: int = 1,
+) -> list[list[int]]:
+    """Group tracklets into at most ``n_animals`` identities.
+
+    Parameters
+    ----------
+    tracklets
+        From :func:`link_tracklets`.
+    n_animals
+        Number of animals in the video.
+    max_gap
+        Largest gap (frames) a join may bridge in the global step.
+    gate
+        Joins costing more than this (pixels) are not made in the global step; default the
+        median animal length.
+    gap_cost
+        Cost (pixels) per frame of gap, so that of two equally close continuations the nearer
+        in time wins.
+    min_length
+        Tracklets shorter than this (frames) are ignored (spurious assemblies).
+
+    Returns
+    -------
+    list[list[int]]
+        For each identity, the indices of its tracklets in time order (possibly empty lists).
+    """
+    if n_animals < 1:
+        raise TrackingError(f"n_animals must be at least 1; got {n_animals}")
+    idx = [k for k, t in enumerate(tracklets) if len(t) >= min_length]
+    ts = [tracklets[k] for k in idx]
+    n = len(ts)
+    if n == 0:
+        return [[] for _ in range(n_animals)]
+    if gate is None:
+        gate = typical_length([t.array() for t in ts])
+    cost = _join_costs(ts, max_gap, gap_cost)
+    # min-cost path cover: link i -> j, or end i (death) / start j (birth) at cost gate / 2 each
+    big = np.full((n, n), _INF)
+    link = np.where(np.isfinite(cost) & (cost <= gate), cost, _INF)
+    death = big.copy()
+    np.fill_diagonal(death, gate / 2)
+    birth = big.copy()
+    np.fill_diagonal(birth, gate / 2)
+    aug = np.block([[link, death], [birth, np.where(link.T < _INF, 0.0, _INF)]])
+    rows, cols = linear_sum_assignment(aug)
+    nxt = {int(r): int(c) for r, c in zip(rows, cols) if r < n and c < n and link[r, c] < _INF}
+    has_prev = set(nxt.values())
+    chains = []
+    for k in range(n):
+        if k in has_prev:
+            continue
+        chain = [k]
+        while chain[-1] in nxt:
+            chain.append(nxt[chain[-1]])
+        chains.append(chain)
+    chains.sort(key=lambda c: -sum(len(ts[k]) for k in c))
+    identities = [list(c) for c in chains[:n_animals]]
+    # extra chains: give each (longest first) to the identity free during it and nearest at its ends
+    for chain in chains[n_animals:]:
+        span = set().union(*[set(ts[k].frames) for k in chain])
+        best, best_cost = None, np.inf
+        for a, ident in enumerate(identities):
+            used = set().union(*[set(ts[k].frames) for k in ident]) if ident else set()
+            if used & span:
+                continue
+            c = _boundary_cost(ts, ident, chain, gap_cost)
+            if c < best_cost:
+                best, best_cost = a, c
+        if best is not None:
+            identities[best] = sorted(identities[best] + chain, key=lambda k: ts[k].start)
+    while len(identities) < n_animals:
+        identities.append([])
+    return [[idx[k] for k in ident] for ident in identities]
+
+
+def _boundary_cost(ts: list[Tracklet], ident: list[int], chain: list[int], gap_cost: float) -> float:
+    """Distance (pixels) between a chain and an identity's tracklets just before and after it."""
+    if not ident:
+        return 1e6  # prefer identities with evidence nearby, but an empty one is better than none
+    start = min(ts[k].start for k in chain)
+    end = max(ts[k].end for k in chain)
+    before = [k for k in ident if ts[k].end < start]
+    after = [k for k in ident if ts[k].start > end]
+    costs = []
+    if before:
+        b = max(before, key=lambda k: ts[k].end)
+        first = min(chain, key=lambda k: ts[k].start)
+        g = ts[first].start - ts[b].end
+        pred = _known_pose(ts[b]) + ts[b].velocity * g
+        costs.append(pose_distance(pred[None], _first_known(ts[first], 3)[None])[0, 0] + gap_cost * g)
+    if after:
+        a = min(after, key=lambda k: ts[k].start)
+        last = max(chain, key=lambda k: ts[k].end)
+        g = ts[a].start - ts[last].end
+        pred = _known_pose(ts[last]) + ts[last].velocity * g
+        costs.append(pose_distance(pred[None], _first_known(ts[a], 3)[None])[0, 0] + gap_cost * g)
+    costs = [c for c in costs if np.isfinite(c)]
+    return float(np.mean(costs)) if costs else 1e5
+
+
+def track(
+    assemblies: Sequence[np.ndarray],
+    n_animals: int,
+    *,
+    parts: Sequence[str] | None = None,
+    animals: Sequence[str] | None = None,
+    frames: Sequence[int] | None = None,
+    gate: float | None = None,
+    max_age: int = 1,
+    ambiguity: float = 0.5,
+    max_gap: int = 60,
+    gap_cost: float = 1.0,
+    min_length: int = 1,
+    progress: bool = False,
+    **attrs,
+) -> xr.Dataset:
+    """Identities for per-frame assemblies: link into tracklets, stitch into ``n_animals``.
+
+    Parameters
+    ----------
+    assemblies
+        One ``(n_i, P, 3)`` array per frame (x, y in pixels, score), e.g. from
+        :func:`poselab.multianimal.assemble_batch`; NaN rows are ignored.
+    n_animals
+        Number of animals.
+    parts, animals
+        Names (default ``part0..``, ``animal0..``).
+    frames
+        Video frame index of each entry (default ``0..``).
+    gate, max_age, ambiguity
+        See :func:`link_tracklets`.
+    max_gap, gap_cost, min_length
+        See :func:`stitch`.
+    attrs
+        ``fps``, ``video``, ``width``, ``height``, ``source`` for :func:`poselab.poses.from_arrays`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Pose Dataset ``(animal=n_animals, part, frame, coord)``; ``likelihood`` is the
+        detection score.
+    """
+    data = _as_frames(assemblies)
+    n_frames = len(data)
+    n_parts = next((a.shape[1] for a in data if len(a)), len(parts) if parts is not None else 0)
+    if n_parts == 0:
+        raise TrackingError("no assemblies and no part names: cannot tell the number of parts")
+    tracklets = link_tracklets(data, gate=gate, max_age=max_age, ambiguity=ambiguity, progress=progress)
+    identities = stitch(tracklets, n_animals, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length)
+    out = np.full((n_animals, n_parts, n_frames, 3), np.nan)
+    for a, ident in enumerate(identities):
+        for k in ident:
+            t = tracklets[k]
+            out[a, :, t.frames] = t.array()
+    ds = poses.from_arrays(
+        out[..., :2], np.clip(out[..., 2], 0, 1), animals=animals, parts=parts, frames=frames, **attrs
+    )
+    return poses.with_provenance(
+        ds, "multianimal.track", n_animals=n_animals, gate=gate, max_age=max_age, ambiguity=ambiguity,
+        max_gap=max_gap, gap_cost=gap_cost, min_length=min_length, n_tracklets=len(tracklets),
+    )
+
+
+def swap_identities(ds: xr.Dataset, animal_a: str, animal_b: str, from_frame: int) -> xr.Dataset:
+    """Swap two animals' data from video frame ``from_frame`` on (inclusive); a new Dataset.
+
+    Every data variable with ``animal`` and ``frame`` dims is swapped; others are unchanged.
+    """
+    names = [str(a) for a in ds["animal"].values]
+    for name in (animal_a, animal_b):
+        if name not in names:
+            raise TrackingError(f"no animal {name!r}; animals are {names}")
+    if animal_a == animal_b:
+        raise TrackingError("give two different animals to swap")
+    ia, ib = names.index(animal_a), names.index(animal_b)
+    later = ds["frame"].values >= from_frame
+    out = ds.copy(deep=True)
+    for name, var in ds.data_vars.items():
+        if "animal" not in var.dims or "frame" not in var.dims:
+            continue
+        values = var.values.copy()
+        ax_a, ax_f = var.dims.index("animal"), var.dims.index("frame")
+        moved = np.moveaxis(values, (ax_a, ax_f), (0, 1))
+        swapped = moved.copy()
+        swapped[ia, later], swapped[ib, later] = moved[ib, later], moved[ia, later]
+        out[name] = (var.dims, np.moveaxis(swapped, (0, 1), (ax_a, ax_f)), var.attrs)
+    return poses.with_provenance(out, "swap_identities", animal_a=animal_a, animal_b=animal_b, from_frame=int(from_frame))
