@@ -20,18 +20,46 @@ from poselab.multianimal.assembly import (
     render_pafs,
     skeleton_from_labels,
 )
+from poselab.multianimal.metrics import (
+    COCO_THRESHOLDS,
+    MetricsError,
+    average_precision,
+    oks,
+    tracking_metrics,
+)
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
+from poselab.multianimal.tracking import (
+    Tracklet,
+    TrackingError,
+    link_tracklets,
+    pose_distance,
+    stitch,
+    swap_identities,
+    track,
+)
 
 __all__ = [
+    "COCO_THRESHOLDS",
     "AssemblyError",
     "Candidates",
+    "MetricsError",
     "PeakError",
+    "TrackingError",
+    "Tracklet",
     "all_pairs",
     "assemble",
     "assemble_batch",
+    "average_precision",
     "find_peaks",
     "from_deeplabcut_outputs",
     "limb_affinity",
+    "link_tracklets",
+    "oks",
+    "pose_distance",
     "render_pafs",
     "skeleton_from_labels",
+    "stitch",
+    "swap_identities",
+    "track",
+    "tracking_metrics",
 ]

@@ -248,13 +248,26 @@ def _join_costs(tracklets: list[Tracklet], max_gap: int, gap_cost: float, lookah
     if not possible.any():
         return cost
     last = np.stack([_known_pose(t) for t in tracklets])  # (n, P, 2)
-    vel = np.stack([t.velocity for t in tracklets])  # (n, 2) px/frame
+    vel = np.stack([t.velocity for t in tracklets])  # (n, 2) px/frame at the end
     first = np.stack([_first_known(t, lookahead) for t in tracklets])
+    back = np.stack([_start_velocity(t, lookahead) for t in tracklets])  # NaN if one frame
     i, j = np.nonzero(possible)
-    pred = last[i] + vel[i, None, :] * gap[i, j][:, None, None]
-    d = _paired_distance(pred, first[j])
+    g = gap[i, j][:, None, None]
+    forward = _paired_distance(last[i] + vel[i, None, :] * g, first[j])
+    backward = _paired_distance(first[j] - back[j, None, :] * g, last[i])
+    # both tracklets' motion must agree with the join; a one-frame tracklet has no motion
+    d = np.where(np.isfinite(backward), 0.5 * (forward + backward), forward)
     cost[i, j] = d + gap_cost * (gap[i, j] - 1)
     return cost
+
+
+def _start_velocity(t: Tracklet, lookahead: int) -> np.ndarray:
+    """Centroid velocity (px/frame) over a tracklet's first frames; NaN for a single frame."""
+    if len(t) < 2:
+        return np.full(2, np.nan)
+    k = min(len(t) - 1, lookahead)
+    step = _centroid(t.poses[k][None, :, :2] - t.poses[0][None, :, :2])[0]
+    return step / (t.frames[k] - t.frames[0])
 
 
 def _first_known(t: Tracklet, lookahead: int) -> np.ndarray:
@@ -275,6 +288,7 @@ def stitch(
     gate: float | None = None,
     gap_cost: float = 1.0,
     min_length: int = 1,
+    anchor_length: int = 5,
 ) -> list[list[int]]:
     """Group tracklets into at most ``n_animals`` identities.
 
@@ -294,6 +308,10 @@ def stitch(
         in time wins.
     min_length
         Tracklets shorter than this (frames) are ignored (spurious assemblies).
+    anchor_length
+        Only tracklets at least this long (frames) take part in the global step: their motion
+        is known. Shorter ones (typically where animals touch) are then given, longest first,
+        to the identity that is free during them and nearest at their ends.
 
     Returns
     -------
@@ -304,19 +322,48 @@ def stitch(
         raise TrackingError(f"n_animals must be at least 1; got {n_animals}")
     idx = [k for k, t in enumerate(tracklets) if len(t) >= min_length]
     ts = [tracklets[k] for k in idx]
-    n = len(ts)
-    if n == 0:
+    if not ts:
         return [[] for _ in range(n_animals)]
     if gate is None:
         gate = typical_length([t.array() for t in ts])
+    anchors = [k for k, t in enumerate(ts) if len(t) >= anchor_length] or list(range(len(ts)))
+    chains = _path_cover([ts[k] for k in anchors], max_gap, gap_cost, gate)
+    chains = [[anchors[k] for k in c] for c in chains]
+    short = [[k] for k in range(len(ts)) if k not in set(anchors)]
+    chains.sort(key=lambda c: -sum(len(ts[k]) for k in c))
+    identities = [list(c) for c in chains[:n_animals]]
+    used = [set().union(*[set(ts[k].frames) for k in ident]) for ident in identities]
+    # the rest (longest first) goes to the identity free during it and nearest at its ends
+    rest = sorted(chains[n_animals:] + short, key=lambda c: -sum(len(ts[k]) for k in c))
+    for chain in rest:
+        span = set().union(*[set(ts[k].frames) for k in chain])
+        best, best_cost = None, np.inf
+        for a, ident in enumerate(identities):
+            if used[a] & span:
+                continue
+            c = _boundary_cost(ts, ident, chain, gap_cost)
+            if c < best_cost:
+                best, best_cost = a, c
+        if best is None and len(identities) < n_animals:
+            identities.append([])
+            used.append(set())
+            best = len(identities) - 1
+        if best is not None:
+            identities[best] = sorted(identities[best] + chain, key=lambda k: ts[k].start)
+            used[best] |= span
+    while len(identities) < n_animals:
+        identities.append([])
+    return [[idx[k] for k in ident] for ident in identities]
+
+
+def _path_cover(ts: list[Tracklet], max_gap: int, gap_cost: float, gate: float) -> list[list[int]]:
+    """Min-cost chains of tracklets: link i -> j, or end i / start j at ``gate / 2`` each."""
+    n = len(ts)
     cost = _join_costs(ts, max_gap, gap_cost)
-    # min-cost path cover: link i -> j, or end i (death) / start j (birth) at cost gate / 2 each
-    big = np.full((n, n), _INF)
     link = np.where(np.isfinite(cost) & (cost <= gate), cost, _INF)
-    death = big.copy()
+    death = np.full((n, n), _INF)
     np.fill_diagonal(death, gate / 2)
-    birth = big.copy()
-    np.fill_diagonal(birth, gate / 2)
+    birth = death.copy()
     aug = np.block([[link, death], [birth, np.where(link.T < _INF, 0.0, _INF)]])
     rows, cols = linear_sum_assignment(aug)
     nxt = {int(r): int(c) for r, c in zip(rows, cols) if r < n and c < n and link[r, c] < _INF}
@@ -329,24 +376,7 @@ def stitch(
         while chain[-1] in nxt:
             chain.append(nxt[chain[-1]])
         chains.append(chain)
-    chains.sort(key=lambda c: -sum(len(ts[k]) for k in c))
-    identities = [list(c) for c in chains[:n_animals]]
-    # extra chains: give each (longest first) to the identity free during it and nearest at its ends
-    for chain in chains[n_animals:]:
-        span = set().union(*[set(ts[k].frames) for k in chain])
-        best, best_cost = None, np.inf
-        for a, ident in enumerate(identities):
-            used = set().union(*[set(ts[k].frames) for k in ident]) if ident else set()
-            if used & span:
-                continue
-            c = _boundary_cost(ts, ident, chain, gap_cost)
-            if c < best_cost:
-                best, best_cost = a, c
-        if best is not None:
-            identities[best] = sorted(identities[best] + chain, key=lambda k: ts[k].start)
-    while len(identities) < n_animals:
-        identities.append([])
-    return [[idx[k] for k in ident] for ident in identities]
+    return chains
 
 
 def _boundary_cost(ts: list[Tracklet], ident: list[int], chain: list[int], gap_cost: float) -> float:
