@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--rotation", type=float, default=180.0, help="max rotation, degrees")
     parser.add_argument("--random-crop", type=float, default=0.3,
                         help="share of crops centred anywhere (background negatives)")
-    parser.add_argument("--locref-weight", type=float, default=3.0)
+    parser.add_argument("--locref-weight", type=float, default=8.0)
     parser.add_argument("--head-channels", type=int, default=128)
     parser.add_argument("--no-flip-test", dest="flip_test", action="store_false",
                         help="report plain predictions (default: average with mirrored frames)")

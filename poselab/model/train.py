@@ -175,7 +175,7 @@ def train(
     seed: int = 0,
     augment: AugmentConfig | bool | None = True,
     sigma: float | None = None,
-    locref_weight: float = 1.0,
+    locref_weight: float = 8.0,
     resume: bool = True,
     eval_every: int = 1,
     callback: Callable[[dict[str, Any], PoseModel], Any] | None = None,
