@@ -63,6 +63,7 @@ def test_one_swap_counts_two_switches():
     pred[:, :, 5:] = pred[::-1, :, 5:]
     m = tracking_metrics(truth, poses.from_arrays(pred))
     assert m["id_switches"] == 2  # both animals change identity
+    assert m["switch_events"] == [(5, "animal0"), (5, "animal1")]
     assert m["mota"] == pytest.approx(1 - 2 / 20)
     assert m["idf1"] == pytest.approx(0.5)
     assert m["switches_per_1000_frames"] == pytest.approx(200.0)

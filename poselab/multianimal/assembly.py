@@ -227,25 +227,29 @@ def assemble_batch(
     return [assemble(candidates.frame(b), pafs[b], stride, **kwargs) for b in range(candidates.n_frames)]
 
 
-def skeleton_from_labels(ds: xr.Dataset, *, min_pairs: int = 5) -> np.ndarray:
+def skeleton_from_labels(ds: xr.Dataset, *, n_limbs: int | None = None, min_pairs: int = 5) -> np.ndarray:
     """A tree over the parts that links parts whose distance varies least across animals.
 
     For every pair of parts the distance between them is measured on every labeled animal and
     frame; the pair's cost is the coefficient of variation of that distance (std / mean) times
     the mean distance relative to the median over pairs, so that short, rigid links win. The
-    skeleton is the minimum spanning tree of those costs (``n_parts - 1`` limbs).
+    skeleton is the minimum spanning tree of those costs (``n_parts - 1`` limbs), plus the
+    cheapest other pairs up to ``n_limbs``: redundant limbs keep an animal in one piece when a
+    part of the tree is missed (DeepLabCut likewise keeps more limbs than a tree).
 
     Parameters
     ----------
     ds
         Pose Dataset of multi-animal labels (pixels).
+    n_limbs
+        Number of limbs, at least ``n_parts - 1`` (the default: a tree) and at most all pairs.
     min_pairs
         Pairs seen together fewer times get an infinite cost (never chosen if avoidable).
 
     Returns
     -------
     numpy.ndarray
-        ``(n_parts - 1, 2)`` limbs as part index pairs (smaller index first), sorted.
+        ``(n_limbs, 2)`` limbs as part index pairs (smaller index first), sorted.
     """
     pos = np.asarray(ds["position"].transpose("animal", "part", "frame", "coord").values, float)[..., :2]
     n_parts = pos.shape[1]
@@ -260,8 +264,18 @@ def skeleton_from_labels(ds: xr.Dataset, *, min_pairs: int = 5) -> np.ndarray:
     big = 1e6 * (np.nanmax(cost[np.isfinite(cost)]) + 1 if np.isfinite(cost).any() else 1.0)
     cost = np.where((count >= min_pairs) & np.isfinite(cost), cost, big) + 1e-9
     np.fill_diagonal(cost, 0)
+    n_all = n_parts * (n_parts - 1) // 2
+    n_limbs = n_parts - 1 if n_limbs is None else int(n_limbs)
+    if not (n_parts - 1 <= n_limbs <= n_all):
+        raise AssemblyError(f"n_limbs must be between {n_parts - 1} and {n_all}; got {n_limbs}")
     tree = minimum_spanning_tree(np.triu(cost, 1)).tocoo()
     limbs = np.sort(np.column_stack([tree.row, tree.col]), axis=1)
+    if n_limbs > len(limbs):
+        iu = np.triu_indices(n_parts, 1)
+        in_tree = set(map(tuple, limbs.tolist()))
+        extra = [(int(a), int(b)) for k in np.argsort(cost[iu], kind="stable")
+                 for a, b in [(iu[0][k], iu[1][k])] if (a, b) not in in_tree]
+        limbs = np.vstack([limbs, np.array(extra[: n_limbs - len(limbs)], dtype=np.int64).reshape(-1, 2)])
     return limbs[np.lexsort((limbs[:, 1], limbs[:, 0]))].astype(np.int64)
 
 

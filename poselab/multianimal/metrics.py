@@ -178,7 +178,8 @@ def tracking_metrics(
     dict
         ``mota``, ``idf1``, ``idp``, ``idr``, ``id_switches``, ``switches_per_1000_frames``,
         ``false_negatives``, ``false_positives``, ``matches``, ``n_truth``, ``n_pred``,
-        ``n_frames``, ``max_distance`` (pixels).
+        ``n_frames``, ``max_distance`` (pixels) and ``switch_events``: ``(frame, truth animal)``
+        for each switch.
     """
     g, p, _, frames = _aligned(gt, pred)
     n_frames, n_gt, _, _ = g.shape
@@ -199,6 +200,7 @@ def tracking_metrics(
     last = np.full(n_gt, -1)
     prev = np.full(n_gt, -1)
     switches = fn = fp = matches = 0
+    events: list[tuple[int, int]] = []
     together = np.zeros((n_gt, n_pr))
     for f in range(n_frames):
         cost = np.where(ok[f], mean[f], big)
@@ -212,7 +214,9 @@ def tracking_metrics(
         rows, cols = rows[good], cols[good]
         now = np.full(n_gt, -1)
         now[rows] = cols
-        switches += int(np.sum((last[rows] >= 0) & (last[rows] != cols)))
+        switched = (last[rows] >= 0) & (last[rows] != cols)
+        switches += int(switched.sum())
+        events += [(int(frames[f]), int(r)) for r in rows[switched]]
         last[rows] = cols
         prev = now
         matches += len(rows)
@@ -236,4 +240,5 @@ def tracking_metrics(
         "n_pred": n_pred,
         "n_frames": int(n_frames),
         "max_distance": float(max_distance),
+        "switch_events": [(f, str(gt["animal"].values[a])) for f, a in events],
     }
