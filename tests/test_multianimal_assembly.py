@@ -18,6 +18,7 @@ from poselab.multianimal import (
     find_peaks,
     from_deeplabcut_outputs,
     limb_affinity,
+    limb_length_limits,
     render_pafs,
     skeleton_from_labels,
 )
@@ -181,3 +182,28 @@ def test_errors():
         assemble([np.zeros((1, 3))] * 3, np.zeros((2, 2, 5, 5)), STRIDE)
     with pytest.raises(AssemblyError):
         assemble([np.zeros((1, 3))] * 3, np.zeros((3, 2, 5, 5)), STRIDE, skeleton=[[0, 3]])
+
+
+def test_skeleton_extra_limbs_and_length_limits(trimouse_labels):
+    tree = skeleton_from_labels(trimouse_labels)
+    dense = skeleton_from_labels(trimouse_labels, n_limbs=17)
+    assert dense.shape == (17, 2) and {tuple(x) for x in tree.tolist()} <= {tuple(x) for x in dense.tolist()}
+    assert len({tuple(x) for x in dense.tolist()}) == 17
+    with pytest.raises(AssemblyError):
+        skeleton_from_labels(trimouse_labels, n_limbs=5)
+    limits = limb_length_limits(trimouse_labels, tree, n_std=0.0, slack=1.0)
+    pos = trimouse_labels["position"].values
+    d = np.linalg.norm(pos[:, tree[:, 0]] - pos[:, tree[:, 1]], axis=-1)  # (animal, limb, frame)
+    assert np.allclose(limits, np.nanmean(np.moveaxis(d, 1, 0).reshape(len(tree), -1), axis=1))
+
+
+def test_max_length_forbids_long_links():
+    """A blurred field (+x everywhere) supports any left-to-right pair; lengths decide."""
+    pafs = np.zeros((1, 2, 25, 40), np.float32)
+    pafs[0, 0] = 1.0
+    cands = [np.array([[40.0, 100.0, 1.0], [120.0, 100.0, 1.0]]), np.array([[100.0, 100.0, 1.0], [300.0, 100.0, 1.0]])]
+    free = assemble(cands, pafs, STRIDE, min_parts=2)
+    limited = assemble(cands, pafs, STRIDE, min_parts=2, max_length=[70.0])
+    assert free.shape == (2, 2, 3)
+    assert limited.shape == (1, 2, 3)
+    assert limited[0, :, :2].tolist() == [[40.0, 100.0], [100.0, 100.0]]

@@ -17,6 +17,7 @@ from poselab.multianimal.assembly import (
     assemble,
     assemble_batch,
     limb_affinity,
+    limb_length_limits,
     render_pafs,
     skeleton_from_labels,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "find_peaks",
     "from_deeplabcut_outputs",
     "limb_affinity",
+    "limb_length_limits",
     "link_tracklets",
     "oks",
     "pose_distance",

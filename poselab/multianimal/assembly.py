@@ -29,6 +29,7 @@ __all__ = [
     "assemble",
     "assemble_batch",
     "skeleton_from_labels",
+    "limb_length_limits",
     "render_pafs",
 ]
 
@@ -113,6 +114,7 @@ def assemble(
     min_affinity: float = 0.1,
     min_parts: int = 2,
     max_individuals: int | None = None,
+    max_length: np.ndarray | Sequence[float] | None = None,
     n_samples: int = 10,
 ) -> np.ndarray:
     """Assemble one frame's candidates into individuals.
@@ -136,6 +138,10 @@ def assemble(
         Assemblies with fewer parts are dropped.
     max_individuals
         Keep at most this many assemblies (the best by summed score x mean affinity).
+    max_length
+        Longest plausible length (pixels) of each limb of ``skeleton`` (e.g. from
+        :func:`limb_length_limits`); longer pairs are never linked, which keeps the fields'
+        blur where animals touch from joining two animals into one.
 
     Returns
     -------
@@ -152,10 +158,12 @@ def assemble(
     lookup = {(int(a), int(b)): (i, 1) for i, (a, b) in enumerate(graph)}
     lookup.update({(int(b), int(a)): (i, -1) for i, (a, b) in enumerate(graph)})
     limbs = graph if skeleton is None else _check_skeleton(skeleton, n_parts)
+    if max_length is not None:
+        max_length = np.broadcast_to(np.asarray(max_length, float), (len(limbs),))
 
     # 1. every limb: affinities of all candidate pairs, optimal one-to-one matches
     links = []  # (affinity, part a, index a, part b, index b)
-    for a, b in limbs:
+    for li, (a, b) in enumerate(limbs):
         a, b = int(a), int(b)
         if (a, b) not in lookup:
             raise AssemblyError(f"limb ({a}, {b}) has no field in paf_graph")
@@ -163,8 +171,11 @@ def assemble(
             continue
         channel, sign = lookup[(a, b)]
         aff = sign * limb_affinity(pafs[channel], cands[a][:, :2], cands[b][:, :2], stride, n_samples=n_samples)
+        if max_length is not None:
+            length = np.linalg.norm(cands[a][:, None, :2] - cands[b][None, :, :2], axis=-1)
+            aff = np.where(length <= max_length[li], aff, -1e9)
         rows, cols = linear_sum_assignment(aff, maximize=True)
-        good = aff[rows, cols] >= min_affinity
+        good = aff[rows, cols] >= min_affinity  # also drops implausibly long pairs (-1e9)
         links += [(float(aff[r, c]), a, int(r), b, int(c)) for r, c in zip(rows[good], cols[good])]
 
     # 2. greedy merge from the strongest link: a part appears at most once per assembly
@@ -277,6 +288,32 @@ def skeleton_from_labels(ds: xr.Dataset, *, n_limbs: int | None = None, min_pair
                  for a, b in [(iu[0][k], iu[1][k])] if (a, b) not in in_tree]
         limbs = np.vstack([limbs, np.array(extra[: n_limbs - len(limbs)], dtype=np.int64).reshape(-1, 2)])
     return limbs[np.lexsort((limbs[:, 1], limbs[:, 0]))].astype(np.int64)
+
+
+def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[int]], *,
+                       n_std: float = 3.0, slack: float = 1.2) -> np.ndarray:
+    """Longest plausible length of each limb (pixels) from labels: ``slack * (mean + n_std * std)``.
+
+    Parameters
+    ----------
+    ds
+        Pose Dataset of labels (pixels).
+    skeleton
+        ``(L, 2)`` part index pairs.
+    n_std, slack
+        How far beyond the labelled lengths a detection may go (noise, stretching).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(L,)`` lengths in pixels; inf for limbs never labelled.
+    """
+    pos = np.asarray(ds["position"].transpose("animal", "part", "frame", "coord").values, float)[..., :2]
+    sk = _check_skeleton(skeleton, pos.shape[1])
+    d = np.linalg.norm(pos[:, sk[:, 0]] - pos[:, sk[:, 1]], axis=-1)  # (A, L, F)
+    d = np.moveaxis(d, 1, 0).reshape(len(sk), -1)
+    mean, std = _nanmean(d), _nanstd(d)
+    return np.where(np.isfinite(mean), slack * (mean + n_std * std), np.inf)
 
 
 def _nanmean(d: np.ndarray) -> np.ndarray:
