@@ -92,7 +92,7 @@ def plot_predictions(
     indices: Sequence[int] | None = None,
     max_images: int = 6,
     ncols: int = 3,
-    crop: float | None = 80.0,
+    crop: float | None = 30.0,
     predictions: tuple[np.ndarray, np.ndarray] | None = None,
 ):
     """Figure of labeled (circles) vs predicted (crosses) points on some images.
@@ -102,7 +102,7 @@ def plot_predictions(
     indices
         Which images (default: the first ``max_images``).
     crop
-        Half-size in pixels of a window around the labeled points (None: whole image).
+        Margin in pixels around the labeled points' bounding box (None: whole image).
 
     Returns
     -------
@@ -127,9 +127,11 @@ def plot_predictions(
         err = errors(xy[k], truth)
         ax.set_title(f"{sub.names[k][-28:]}\nRMSE {_rmse(err):.2f} px", fontsize=8)
         if crop is not None and np.isfinite(truth).any():
-            cx, cy = np.nanmean(truth, axis=0)
-            ax.set_xlim(cx - crop, cx + crop)
-            ax.set_ylim(cy + crop, cy - crop)
+            (x0, y0), (x1, y1) = np.nanmin(truth, axis=0), np.nanmax(truth, axis=0)
+            half = max(x1 - x0, y1 - y0) / 2 + crop  # square window keeps the aspect
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            ax.set_xlim(cx - half, cx + half)
+            ax.set_ylim(cy + half, cy - half)
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", mfc="none") for c in colors]
     fig.legend(handles, data.parts, loc="lower center", ncol=len(data.parts), fontsize=8)
     fig.suptitle("labeled (o) vs predicted (x)", fontsize=9)
