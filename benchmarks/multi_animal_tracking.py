@@ -15,7 +15,8 @@ rear, and cross and touch), a detector is simulated from the ground truth, frame
 - part affinity fields: :func:`poselab.multianimal.render_pafs` of the visible parts (where
   animals overlap their fields average, as a network's would blur) plus Gaussian noise
   (``--paf-noise``), at stride 8, over the skeleton :func:`skeleton_from_labels` learns from the
-  truth (a spanning tree plus the most rigid other pairs, ``--limbs`` in all).
+  truth (a spanning tree plus the most rigid other pairs, ``--limbs`` in all), with limb
+  length limits from the truth (:func:`limb_length_limits`).
 
 Then :func:`assemble` groups candidates into animals, :func:`track` links and stitches them into
 the known number of animals, and the result is scored against the truth:
@@ -48,6 +49,7 @@ from poselab.datasets import synthetic
 from poselab.multianimal import (
     assemble,
     average_precision,
+    limb_length_limits,
     render_pafs,
     skeleton_from_labels,
     track,
@@ -111,13 +113,14 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> d
     body = float(world.gait.attrs["body_length"])
     n_parts = truth.sizes["part"]
     skeleton = skeleton_from_labels(truth, n_limbs=min(args.limbs, n_parts * (n_parts - 1) // 2))
+    max_length = limb_length_limits(truth, skeleton)
     rng = np.random.default_rng(1000 + seed)
     t0 = time.perf_counter()
     found = []
     for cands, pafs in simulate_detector(truth, skeleton, rng, noise=args.noise, dropout=args.dropout,
                                          false_rate=args.false_rate, paf_noise=args.paf_noise):
         found.append(assemble(cands, pafs, STRIDE, paf_graph=skeleton, min_parts=3,
-                              max_individuals=n_animals))
+                              max_individuals=n_animals, max_length=max_length))
     t_assemble = time.perf_counter() - t0
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()

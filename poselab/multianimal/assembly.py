@@ -44,7 +44,7 @@ def all_pairs(n_parts: int) -> np.ndarray:
 
 
 def _sample_field(field: np.ndarray, xy: np.ndarray, stride: int) -> np.ndarray:
-    """Bilinear samples of a ``(2, H, W)`` field at pixel positions ``xy (..., 2)`` -> ``(..., 2)``."""
+    """Bilinear samples ``(..., 2)`` of a ``(2, H, W)`` field at pixel positions ``(..., 2)``."""
     h, w = field.shape[-2:]
     centre = (stride - 1) / 2
     gx = np.clip((xy[..., 0] - centre) / stride, 0, w - 1)
@@ -100,7 +100,9 @@ def limb_affinity(
 def _check_skeleton(skeleton, n_parts: int) -> np.ndarray:
     sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
     if sk.size and (sk.min() < 0 or sk.max() >= n_parts or np.any(sk[:, 0] == sk[:, 1])):
-        raise AssemblyError(f"skeleton must list pairs of distinct part indices < {n_parts}; got {sk.tolist()}")
+        raise AssemblyError(
+            f"skeleton must list pairs of distinct part indices < {n_parts}; got {sk.tolist()}"
+        )
     return sk
 
 
@@ -140,8 +142,9 @@ def assemble(
         Keep at most this many assemblies (the best by summed score x mean affinity).
     max_length
         Longest plausible length (pixels) of each limb of ``skeleton`` (e.g. from
-        :func:`limb_length_limits`); longer pairs are never linked, which keeps the fields'
-        blur where animals touch from joining two animals into one.
+        :func:`limb_length_limits`); longer pairs are never linked, and no assembly may hold
+        a longer limb, which keeps the fields' blur where animals touch from joining two
+        animals into one.
 
     Returns
     -------
@@ -154,7 +157,9 @@ def assemble(
     pafs = np.asarray(pafs)
     graph = all_pairs(n_parts) if paf_graph is None else _check_skeleton(paf_graph, n_parts)
     if pafs.ndim != 4 or pafs.shape[0] != len(graph) or pafs.shape[1] != 2:
-        raise AssemblyError(f"pafs must be ({len(graph)}, 2, H, W) for {len(graph)} limbs; got {pafs.shape}")
+        raise AssemblyError(
+            f"pafs must be ({len(graph)}, 2, H, W) for {len(graph)} limbs; got {pafs.shape}"
+        )
     lookup = {(int(a), int(b)): (i, 1) for i, (a, b) in enumerate(graph)}
     lookup.update({(int(b), int(a)): (i, -1) for i, (a, b) in enumerate(graph)})
     limbs = graph if skeleton is None else _check_skeleton(skeleton, n_parts)
@@ -170,7 +175,9 @@ def assemble(
         if not len(cands[a]) or not len(cands[b]):
             continue
         channel, sign = lookup[(a, b)]
-        aff = sign * limb_affinity(pafs[channel], cands[a][:, :2], cands[b][:, :2], stride, n_samples=n_samples)
+        aff = sign * limb_affinity(
+            pafs[channel], cands[a][:, :2], cands[b][:, :2], stride, n_samples=n_samples
+        )
         if max_length is not None:
             length = np.linalg.norm(cands[a][:, None, :2] - cands[b][None, :, :2], axis=-1)
             aff = np.where(length <= max_length[li], aff, -1e9)
@@ -178,7 +185,25 @@ def assemble(
         good = aff[rows, cols] >= min_affinity  # also drops implausibly long pairs (-1e9)
         links += [(float(aff[r, c]), a, int(r), b, int(c)) for r, c in zip(rows[good], cols[good])]
 
-    # 2. greedy merge from the strongest link: a part appears at most once per assembly
+    # 2. greedy merge from the strongest link: a part appears at most once per assembly, and
+    # with length limits every skeleton limb inside an assembly must have a plausible length
+    limit = {}
+    if max_length is not None:
+        for li, (a, b) in enumerate(limbs):
+            limit[(int(a), int(b))] = limit[(int(b), int(a))] = float(max_length[li])
+
+    def fits(group: dict[int, int], other: dict[int, int]) -> bool:
+        if set(group) & set(other):
+            return False
+        for pa_, ia_ in other.items():
+            for pb_, ib_ in group.items():
+                lim = limit.get((pa_, pb_))
+                if lim is None:
+                    continue
+                if np.hypot(*(cands[pa_][ia_, :2] - cands[pb_][ib_, :2])) > lim:
+                    return False
+        return True
+
     owner: dict[tuple[int, int], int] = {}
     members: list[dict[int, int]] = []  # assembly -> {part: candidate index}
     affinity_sum: list[list[float]] = []
@@ -189,16 +214,16 @@ def assemble(
             affinity_sum.append([aff])
             owner[(pa, ia)] = owner[(pb, ib)] = len(members) - 1
         elif ka is not None and kb is None:
-            if pb not in members[ka]:
+            if fits(members[ka], {pb: ib}):
                 members[ka][pb] = ib
                 owner[(pb, ib)] = ka
                 affinity_sum[ka].append(aff)
         elif ka is None and kb is not None:
-            if pa not in members[kb]:
+            if fits(members[kb], {pa: ia}):
                 members[kb][pa] = ia
                 owner[(pa, ia)] = kb
                 affinity_sum[kb].append(aff)
-        elif ka != kb and not set(members[ka]) & set(members[kb]):
+        elif ka != kb and fits(members[ka], members[kb]):
             for part, idx in members[kb].items():
                 owner[(part, idx)] = ka
             members[ka].update(members[kb])
@@ -234,11 +259,18 @@ def assemble_batch(
     """
     pafs = np.asarray(pafs)
     if pafs.ndim != 5 or pafs.shape[0] != candidates.n_frames:
-        raise AssemblyError(f"pafs must be (B={candidates.n_frames}, L, 2, H, W); got {pafs.shape}")
-    return [assemble(candidates.frame(b), pafs[b], stride, **kwargs) for b in range(candidates.n_frames)]
+        raise AssemblyError(
+            f"pafs must be (B={candidates.n_frames}, L, 2, H, W); got {pafs.shape}"
+        )
+    return [
+        assemble(candidates.frame(b), pafs[b], stride, **kwargs)
+        for b in range(candidates.n_frames)
+    ]
 
 
-def skeleton_from_labels(ds: xr.Dataset, *, n_limbs: int | None = None, min_pairs: int = 5) -> np.ndarray:
+def skeleton_from_labels(
+    ds: xr.Dataset, *, n_limbs: int | None = None, min_pairs: int = 5
+) -> np.ndarray:
     """A tree over the parts that links parts whose distance varies least across animals.
 
     For every pair of parts the distance between them is measured on every labeled animal and
@@ -262,7 +294,7 @@ def skeleton_from_labels(ds: xr.Dataset, *, n_limbs: int | None = None, min_pair
     numpy.ndarray
         ``(n_limbs, 2)`` limbs as part index pairs (smaller index first), sorted.
     """
-    pos = np.asarray(ds["position"].transpose("animal", "part", "frame", "coord").values, float)[..., :2]
+    pos = _positions(ds)
     n_parts = pos.shape[1]
     if n_parts < 2:
         raise AssemblyError("a skeleton needs at least two parts")
@@ -286,13 +318,14 @@ def skeleton_from_labels(ds: xr.Dataset, *, n_limbs: int | None = None, min_pair
         in_tree = set(map(tuple, limbs.tolist()))
         extra = [(int(a), int(b)) for k in np.argsort(cost[iu], kind="stable")
                  for a, b in [(iu[0][k], iu[1][k])] if (a, b) not in in_tree]
-        limbs = np.vstack([limbs, np.array(extra[: n_limbs - len(limbs)], dtype=np.int64).reshape(-1, 2)])
+        extra = np.array(extra[: n_limbs - len(limbs)], dtype=np.int64).reshape(-1, 2)
+        limbs = np.vstack([limbs, extra])
     return limbs[np.lexsort((limbs[:, 1], limbs[:, 0]))].astype(np.int64)
 
 
 def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[int]], *,
                        n_std: float = 3.0, slack: float = 1.2) -> np.ndarray:
-    """Longest plausible length of each limb (pixels) from labels: ``slack * (mean + n_std * std)``.
+    """Longest plausible length of each limb from labels: ``slack * (mean + n_std * std)`` px.
 
     Parameters
     ----------
@@ -308,12 +341,18 @@ def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[
     numpy.ndarray
         ``(L,)`` lengths in pixels; inf for limbs never labelled.
     """
-    pos = np.asarray(ds["position"].transpose("animal", "part", "frame", "coord").values, float)[..., :2]
+    pos = _positions(ds)
     sk = _check_skeleton(skeleton, pos.shape[1])
     d = np.linalg.norm(pos[:, sk[:, 0]] - pos[:, sk[:, 1]], axis=-1)  # (A, L, F)
     d = np.moveaxis(d, 1, 0).reshape(len(sk), -1)
     mean, std = _nanmean(d), _nanstd(d)
     return np.where(np.isfinite(mean), slack * (mean + n_std * std), np.inf)
+
+
+def _positions(ds: xr.Dataset) -> np.ndarray:
+    """``(animal, part, frame, 2)`` float positions of a pose Dataset (pixels)."""
+    values = ds["position"].transpose("animal", "part", "frame", "coord").values
+    return np.asarray(values, float)[..., :2]
 
 
 def _nanmean(d: np.ndarray) -> np.ndarray:
@@ -362,7 +401,9 @@ def render_pafs(
     graph = _check_skeleton(paf_graph, kp.shape[1])
     h, w = map_size
     centre = (stride - 1) / 2
-    gy, gx = np.meshgrid(np.arange(h) * stride + centre, np.arange(w) * stride + centre, indexing="ij")
+    gy, gx = np.meshgrid(
+        np.arange(h) * stride + centre, np.arange(w) * stride + centre, indexing="ij"
+    )
     grid = np.stack([gx, gy], -1)  # (H, W, 2)
     a, b = kp[:, graph[:, 0]], kp[:, graph[:, 1]]  # (A, L, 2)
     vec = b - a
@@ -370,7 +411,8 @@ def render_pafs(
     unit = vec / np.maximum(length, 1e-6)[..., None]
     rel = grid[None, None] - a[:, :, None, None, :]  # (A, L, H, W, 2)
     along = np.einsum("alhwc,alc->alhw", rel, unit)
-    across = np.abs(rel[..., 0] * unit[:, :, None, None, 1] - rel[..., 1] * unit[:, :, None, None, 0])
+    ux, uy = unit[:, :, None, None, 0], unit[:, :, None, None, 1]
+    across = np.abs(rel[..., 0] * uy - rel[..., 1] * ux)
     inside = (along >= 0) & (along <= length[:, :, None, None]) & (across <= width / 2)
     inside &= np.isfinite(length)[:, :, None, None] & (length > 0)[:, :, None, None]
     total = np.einsum("alhw,alc->lchw", inside.astype(float), np.nan_to_num(unit))

@@ -26,17 +26,22 @@ class MetricsError(ValueError):
     """Ground truth and prediction do not describe the same frames, parts or coordinates."""
 
 
-def _aligned(gt: xr.Dataset, pred: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame, animal, part, 2) positions of both, and the predicted likelihoods, on shared frames."""
+def _aligned(
+    gt: xr.Dataset, pred: xr.Dataset
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(frame, animal, part, 2) positions of both and the predicted likelihoods, shared frames."""
     gparts = [str(p) for p in gt["part"].values]
     pparts = [str(p) for p in pred["part"].values]
     if gparts != pparts:
-        raise MetricsError(f"parts differ: truth {gparts}, prediction {pparts}; select the same parts first")
+        raise MetricsError(
+            f"parts differ: truth {gparts}, prediction {pparts}; select the same parts first"
+        )
     frames = np.intersect1d(gt["frame"].values, pred["frame"].values)
     if frames.size == 0:
         raise MetricsError("truth and prediction share no frame index")
-    g = gt["position"].sel(frame=frames).transpose("frame", "animal", "part", "coord").values[..., :2]
-    p = pred["position"].sel(frame=frames).transpose("frame", "animal", "part", "coord").values[..., :2]
+    order = ("frame", "animal", "part", "coord")
+    g = gt["position"].sel(frame=frames).transpose(*order).values[..., :2]
+    p = pred["position"].sel(frame=frames).transpose(*order).values[..., :2]
     lk = pred["likelihood"].sel(frame=frames).transpose("frame", "animal", "part").values
     return np.asarray(g, float), np.asarray(p, float), np.asarray(lk, float), frames
 
@@ -68,11 +73,14 @@ def oks(
     gt = np.asarray(gt, float)[..., :2]
     pred = np.asarray(pred, float)[..., :2]
     if gt.ndim != 3 or pred.ndim != 3 or gt.shape[1] != pred.shape[1]:
-        raise MetricsError(f"need (N, P, 2) and (M, P, 2) with the same P; got {gt.shape}, {pred.shape}")
+        raise MetricsError(
+            f"need (N, P, 2) and (M, P, 2) with the same P; got {gt.shape}, {pred.shape}"
+        )
     k2 = (2 * np.broadcast_to(np.asarray(sigmas, float), (gt.shape[1],))) ** 2
     known = np.isfinite(gt[..., 0])  # (N, P)
     with np.errstate(invalid="ignore"):
-        lo, hi = np.nanmin(np.where(known[..., None], gt, np.nan), 1), np.nanmax(np.where(known[..., None], gt, np.nan), 1)
+        masked = np.where(known[..., None], gt, np.nan)
+        lo, hi = np.nanmin(masked, 1), np.nanmax(masked, 1)
     wh = np.nan_to_num(hi - lo) + 2 * margin
     area = np.maximum(wh[:, 0] * wh[:, 1], np.finfo(float).eps)  # (N,)
     d2 = ((gt[:, None] - pred[None]) ** 2).sum(-1)  # (N, M, P)
@@ -110,7 +118,8 @@ def average_precision(
     for f in range(g.shape[0]):
         gf = g[f][np.isfinite(g[f, :, :, 0]).any(-1)]
         keep = np.isfinite(p[f, :, :, 0]).any(-1)
-        pf, sf = p[f][keep], np.nanmean(np.where(np.isfinite(p[f, :, :, 0]), lk[f], np.nan)[keep], -1)
+        part_scores = np.where(np.isfinite(p[f, :, :, 0]), lk[f], np.nan)[keep]
+        pf, sf = p[f][keep], np.nanmean(part_scores, -1)
         n_truth += len(gf)
         if not len(pf):
             continue

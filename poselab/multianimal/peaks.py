@@ -57,7 +57,9 @@ class Candidates:
 
 
 def _as_tensor(x) -> torch.Tensor:
-    return x.detach().float() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, np.float32))
+    if isinstance(x, torch.Tensor):
+        return x.detach().float()
+    return torch.as_tensor(np.asarray(x, np.float32))
 
 
 def find_peaks(
@@ -105,7 +107,9 @@ def find_peaks(
     if s.ndim != 4:
         raise PeakError(f"scoremaps must be (batch, parts, H, W); got shape {tuple(s.shape)}")
     if stride < 1 or nms_radius < 0 or top_k < 1:
-        raise PeakError(f"need stride >= 1, nms_radius >= 0, top_k >= 1; got {stride}, {nms_radius}, {top_k}")
+        raise PeakError(
+            f"need stride >= 1, nms_radius >= 0, top_k >= 1; got {stride}, {nms_radius}, {top_k}"
+        )
     if logits:
         s = torch.sigmoid(s)
     b, p, h, w = s.shape
@@ -127,7 +131,9 @@ def find_peaks(
         xy = xy + picked.permute(0, 1, 3, 2) * locref_std
     xy = torch.where(valid[..., None], xy, torch.full_like(xy, float("nan")))
     score = torch.where(valid, score, torch.full_like(score, float("nan")))
-    return Candidates(xy=xy.cpu().numpy().astype(np.float64), score=score.cpu().numpy().astype(np.float64))
+    return Candidates(
+        xy=xy.cpu().numpy().astype(np.float64), score=score.cpu().numpy().astype(np.float64)
+    )
 
 
 def from_deeplabcut_outputs(
@@ -143,7 +149,7 @@ def from_deeplabcut_outputs(
     Returns
     -------
     scoremaps, locref, pafs
-        ``(B, P, H, W)``, ``(B, P, 2, H, W)`` and ``(B, L, 2, H, W)`` float32 (None passes through).
+        ``(B, P, H, W)``, ``(B, P, 2, H, W)`` and ``(B, L, 2, H, W)`` float32 (None stays None).
     """
     scoremap = np.asarray(scoremap, np.float32)
     if scoremap.ndim != 4:
@@ -159,7 +165,9 @@ def from_deeplabcut_outputs(
     if paf is not None:
         paf = np.asarray(paf, np.float32)
         if paf.ndim != 4 or paf.shape[:3] != (b, h, w) or paf.shape[3] % 2:
-            raise PeakError(f"DeepLabCut paf must be (batch, {h}, {w}, 2 * limbs); got {paf.shape}")
+            raise PeakError(
+                f"DeepLabCut paf must be (batch, {h}, {w}, 2 * limbs); got {paf.shape}"
+            )
         n_limbs = paf.shape[3] // 2
         out_p = np.ascontiguousarray(paf.reshape(b, h, w, n_limbs, 2).transpose(0, 3, 4, 1, 2))
     return out_s, out_l, out_p

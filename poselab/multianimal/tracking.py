@@ -112,14 +112,18 @@ def _as_frames(assemblies) -> list[np.ndarray]:
     for i, a in enumerate(assemblies):
         a = np.asarray(a, float)
         if a.ndim != 3 or a.shape[-1] not in (2, 3):
-            raise TrackingError(f"frame {i}: assemblies must be (n_animals, n_parts, 2 or 3); got {a.shape}")
+            raise TrackingError(
+                f"frame {i}: assemblies must be (n_animals, n_parts, 2 or 3); got {a.shape}"
+            )
         if a.shape[-1] == 2:
             a = np.concatenate([a, np.where(np.isnan(a[..., :1]), np.nan, 1.0)], -1)
         keep = np.isfinite(a[..., 0]).any(-1)  # empty rows carry no detection
         out.append(a[keep])
     sizes = {a.shape[1] for a in out if len(a)}
     if len(sizes) > 1:
-        raise TrackingError(f"all assemblies must have the same number of parts; got {sorted(sizes)}")
+        raise TrackingError(
+            f"all assemblies must have the same number of parts; got {sorted(sizes)}"
+        )
     return out
 
 
@@ -180,7 +184,10 @@ def link_tracklets(
     """
     frames = _as_frames(assemblies)
     if max_age < 1 or not (0 < smoothing <= 1) or not (0 <= ambiguity < 1):
-        raise TrackingError(f"need max_age >= 1, 0 < smoothing <= 1, 0 <= ambiguity < 1; got {max_age}, {smoothing}, {ambiguity}")
+        raise TrackingError(
+            "need max_age >= 1, 0 < smoothing <= 1, 0 <= ambiguity < 1; "
+            f"got {max_age}, {smoothing}, {ambiguity}"
+        )
     if gate is None:
         gate = 0.5 * typical_length(frames)
     closed: list[Tracklet] = []
@@ -237,7 +244,9 @@ def typical_length(frames: Sequence[np.ndarray]) -> float:
     return float(np.median(spans)) if spans else 50.0
 
 
-def _join_costs(tracklets: list[Tracklet], max_gap: int, gap_cost: float, lookahead: int = 3) -> np.ndarray:
+def _join_costs(
+    tracklets: list[Tracklet], max_gap: int, gap_cost: float, lookahead: int = 3
+) -> np.ndarray:
     """``(n, n)`` cost of continuing tracklet i with tracklet j (inf where impossible)."""
     n = len(tracklets)
     ends = np.array([t.end for t in tracklets])
@@ -379,7 +388,9 @@ def _path_cover(ts: list[Tracklet], max_gap: int, gap_cost: float, gate: float) 
     return chains
 
 
-def _boundary_cost(ts: list[Tracklet], ident: list[int], chain: list[int], gap_cost: float) -> float:
+def _boundary_cost(
+    ts: list[Tracklet], ident: list[int], chain: list[int], gap_cost: float
+) -> float:
     """Distance (pixels) between a chain and an identity's tracklets just before and after it."""
     if not ident:
         return 1e6  # prefer identities with evidence nearby, but an empty one is better than none
@@ -393,13 +404,13 @@ def _boundary_cost(ts: list[Tracklet], ident: list[int], chain: list[int], gap_c
         first = min(chain, key=lambda k: ts[k].start)
         g = ts[first].start - ts[b].end
         pred = _known_pose(ts[b]) + ts[b].velocity * g
-        costs.append(pose_distance(pred[None], _first_known(ts[first], 3)[None])[0, 0] + gap_cost * g)
+        costs.append(_paired_distance(pred, _first_known(ts[first], 3)) + gap_cost * g)
     if after:
         a = min(after, key=lambda k: ts[k].start)
         last = max(chain, key=lambda k: ts[k].end)
         g = ts[a].start - ts[last].end
         pred = _known_pose(ts[last]) + ts[last].velocity * g
-        costs.append(pose_distance(pred[None], _first_known(ts[a], 3)[None])[0, 0] + gap_cost * g)
+        costs.append(_paired_distance(pred, _first_known(ts[a], 3)) + gap_cost * g)
     costs = [c for c in costs if np.isfinite(c)]
     return float(np.mean(costs)) if costs else 1e5
 
@@ -417,6 +428,7 @@ def track(
     max_gap: int = 60,
     gap_cost: float = 1.0,
     min_length: int = 1,
+    anchor_length: int = 5,
     progress: bool = False,
     **attrs,
 ) -> xr.Dataset:
@@ -435,10 +447,13 @@ def track(
         Video frame index of each entry (default ``0..``).
     gate, max_age, ambiguity
         See :func:`link_tracklets`.
-    max_gap, gap_cost, min_length
+    max_gap, gap_cost, min_length, anchor_length
         See :func:`stitch`.
+    progress
+        Show a progress bar while linking.
     attrs
-        ``fps``, ``video``, ``width``, ``height``, ``source`` for :func:`poselab.poses.from_arrays`.
+        ``fps``, ``video``, ``width``, ``height``, ``source`` for
+        :func:`poselab.poses.from_arrays`.
 
     Returns
     -------
@@ -451,19 +466,26 @@ def track(
     n_parts = next((a.shape[1] for a in data if len(a)), len(parts) if parts is not None else 0)
     if n_parts == 0:
         raise TrackingError("no assemblies and no part names: cannot tell the number of parts")
-    tracklets = link_tracklets(data, gate=gate, max_age=max_age, ambiguity=ambiguity, progress=progress)
-    identities = stitch(tracklets, n_animals, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length)
+    tracklets = link_tracklets(
+        data, gate=gate, max_age=max_age, ambiguity=ambiguity, progress=progress
+    )
+    identities = stitch(
+        tracklets, n_animals, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length,
+        anchor_length=anchor_length,
+    )
     out = np.full((n_animals, n_parts, n_frames, 3), np.nan)
     for a, ident in enumerate(identities):
         for k in ident:
             t = tracklets[k]
             out[a, :, t.frames] = t.array()
     ds = poses.from_arrays(
-        out[..., :2], np.clip(out[..., 2], 0, 1), animals=animals, parts=parts, frames=frames, **attrs
+        out[..., :2], np.clip(out[..., 2], 0, 1), animals=animals, parts=parts, frames=frames,
+        **attrs,
     )
     return poses.with_provenance(
-        ds, "multianimal.track", n_animals=n_animals, gate=gate, max_age=max_age, ambiguity=ambiguity,
-        max_gap=max_gap, gap_cost=gap_cost, min_length=min_length, n_tracklets=len(tracklets),
+        ds, "multianimal.track", n_animals=n_animals, gate=gate, max_age=max_age,
+        ambiguity=ambiguity, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length,
+        anchor_length=anchor_length, n_tracklets=len(tracklets),
     )
 
 
@@ -490,4 +512,6 @@ def swap_identities(ds: xr.Dataset, animal_a: str, animal_b: str, from_frame: in
         swapped = moved.copy()
         swapped[ia, later], swapped[ib, later] = moved[ib, later], moved[ia, later]
         out[name] = (var.dims, np.moveaxis(swapped, (0, 1), (ax_a, ax_f)), var.attrs)
-    return poses.with_provenance(out, "swap_identities", animal_a=animal_a, animal_b=animal_b, from_frame=int(from_frame))
+    return poses.with_provenance(
+        out, "swap_identities", animal_a=animal_a, animal_b=animal_b, from_frame=int(from_frame)
+    )
