@@ -41,7 +41,8 @@ def trimouse_labels(shared_data):
 
 def test_layouts(dlc_outputs):
     s, l, p = dlc_outputs
-    assert s.shape == (1, 12, 60, 80) and l.shape == (1, 12, 2, 60, 80) and p.shape == (1, 66, 2, 60, 80)
+    assert s.shape == (1, 12, 60, 80) and l.shape == (1, 12, 2, 60, 80)
+    assert p.shape == (1, 66, 2, 60, 80)
     assert all_pairs(12).shape == (66, 2) and all_pairs(12)[0].tolist() == [0, 1]
     assert all_pairs(12)[-1].tolist() == [10, 11]
 
@@ -50,7 +51,7 @@ def test_peaks_three_per_part(dlc_outputs):
     s, l, _ = dlc_outputs
     c = find_peaks(s, l, STRIDE, threshold=0.5)
     assert c.count().tolist() == [[3] * 12]
-    # each candidate sits within one cell of its scoremap peak cell's centre (locref is a refinement)
+    # each candidate lies within one cell of its peak cell's centre (locref refines)
     raw = find_peaks(s, None, STRIDE, threshold=0.5)
     shift = np.linalg.norm(c.xy - raw.xy, axis=-1)
     assert np.nanmax(shift) < STRIDE
@@ -70,7 +71,9 @@ def test_locref_layout_is_interleaved(dlc_outputs, shared_data):
         for part in range(12):
             for x, y in peaks.xy[0, part, :3]:
                 j, i = int(round((x - 3.5) / 8)), int(round((y - 3.5) / 8))
-                ii, jj = np.meshgrid(np.clip(np.arange(i - 1, i + 2), 0, 59), np.clip(np.arange(j - 1, j + 2), 0, 79), indexing="ij")
+                rows = np.clip(np.arange(i - 1, i + 2), 0, 59)
+                cols = np.clip(np.arange(j - 1, j + 2), 0, 79)
+                ii, jj = np.meshgrid(rows, cols, indexing="ij")
                 pts = np.stack([jj * 8 + 3.5 + lr[0, part, 0, ii, jj] * 7.2801,
                                 ii * 8 + 3.5 + lr[0, part, 1, ii, jj] * 7.2801], -1).reshape(-1, 2)
                 out.append(np.linalg.norm(pts - pts.mean(0), axis=1).mean())
@@ -80,7 +83,7 @@ def test_locref_layout_is_interleaved(dlc_outputs, shared_data):
 
 
 def test_paf_channels_follow_combinations(dlc_outputs, shared_data):
-    """The 132 channels are 66 limbs of itertools.combinations(range(12), 2), (x, y) interleaved."""
+    """132 channels = 66 limbs of itertools.combinations(range(12), 2), (x, y) interleaved."""
     s, l, p = dlc_outputs
     cands = find_peaks(s, l, STRIDE, threshold=0.5).frame(0)
     graph = all_pairs(12)
@@ -96,7 +99,8 @@ def test_paf_channels_follow_combinations(dlc_outputs, shared_data):
     with open(shared_data / "dlc-tests-data-2021" / "outputs.pickle", "rb") as f:
         raw = pickle.load(f)[2]
     blocked = raw.reshape(1, 60, 80, 2, 66).transpose(0, 4, 3, 1, 2)
-    right, wrong_blocked, wrong_shift = mean_best(p), mean_best(blocked), mean_best(np.roll(p, 1, axis=1))
+    right, wrong_blocked = mean_best(p), mean_best(blocked)
+    wrong_shift = mean_best(np.roll(p, 1, axis=1))
     assert right > 0.5
     assert right > wrong_blocked + 0.3 and right > wrong_shift + 0.1
 
@@ -122,7 +126,8 @@ def test_three_complete_mice(dlc_outputs, trimouse_labels, use_skeleton):
     # bodies are compact: every part within 250 px of its animal's centroid, animals far apart
     centroid = animals[:, :, :2].mean(1)
     assert np.linalg.norm(animals[:, :, :2] - centroid[:, None], axis=-1).max() < 250
-    assert np.linalg.norm(centroid[:, None] - centroid[None], axis=-1)[np.triu_indices(3, 1)].min() > 100
+    between = np.linalg.norm(centroid[:, None] - centroid[None], axis=-1)
+    assert between[np.triu_indices(3, 1)].min() > 100
     # parts of one animal are chained along the body: snout-to-tailend path is the longest span
     spans = np.linalg.norm(animals[:, 0, :2] - animals[:, 11, :2], axis=-1)
     assert np.all(spans > 100)
@@ -187,7 +192,8 @@ def test_errors():
 def test_skeleton_extra_limbs_and_length_limits(trimouse_labels):
     tree = skeleton_from_labels(trimouse_labels)
     dense = skeleton_from_labels(trimouse_labels, n_limbs=17)
-    assert dense.shape == (17, 2) and {tuple(x) for x in tree.tolist()} <= {tuple(x) for x in dense.tolist()}
+    assert dense.shape == (17, 2)
+    assert {tuple(x) for x in tree.tolist()} <= {tuple(x) for x in dense.tolist()}
     assert len({tuple(x) for x in dense.tolist()}) == 17
     with pytest.raises(AssemblyError):
         skeleton_from_labels(trimouse_labels, n_limbs=5)
@@ -201,7 +207,10 @@ def test_max_length_forbids_long_links():
     """A blurred field (+x everywhere) supports any left-to-right pair; lengths decide."""
     pafs = np.zeros((1, 2, 25, 40), np.float32)
     pafs[0, 0] = 1.0
-    cands = [np.array([[40.0, 100.0, 1.0], [120.0, 100.0, 1.0]]), np.array([[100.0, 100.0, 1.0], [300.0, 100.0, 1.0]])]
+    cands = [
+        np.array([[40.0, 100.0, 1.0], [120.0, 100.0, 1.0]]),
+        np.array([[100.0, 100.0, 1.0], [300.0, 100.0, 1.0]]),
+    ]
     free = assemble(cands, pafs, STRIDE, min_parts=2)
     limited = assemble(cands, pafs, STRIDE, min_parts=2, max_length=[70.0])
     assert free.shape == (2, 2, 3)

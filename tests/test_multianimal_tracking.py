@@ -95,7 +95,9 @@ def test_real_birds_match_deeplabcut_tracks(shared_data):
     reference = read_deeplabcut(folder / "montblanc_tracks.h5").sel(
         animal=["bird1", "bird2", "bird3"], part=["head", "tail", "leftwing", "rightwing"]
     )
-    frames = [np.stack(found[k])[:, :, :3] if found.get(k) else np.zeros((0, 4, 3)) for k in range(180)]
+    frames = [
+        np.stack(found[k])[:, :, :3] if found.get(k) else np.zeros((0, 4, 3)) for k in range(180)
+    ]
     ds = track(frames, 3, parts=list(reference["part"].values))
     m = tracking_metrics(reference, ds)
     assert m["id_switches"] == 0
@@ -139,7 +141,8 @@ def test_swap_identities_exact():
     ds = poses.from_arrays(pos, lk, animals=["a", "b", "c"], frames=[10, 11, 12, 13, 14, 15])
     out = swap_identities(ds, "a", "c", from_frame=13)
     p = out["position"].values
-    assert np.array_equal(p[0, :, :3], pos[0, :, :3]) and np.array_equal(p[0, :, 3:], pos[2, :, 3:])
+    assert np.array_equal(p[0, :, :3], pos[0, :, :3])
+    assert np.array_equal(p[0, :, 3:], pos[2, :, 3:])
     assert np.array_equal(p[2, :, 3:], pos[0, :, 3:]) and np.array_equal(p[1], pos[1])
     assert np.array_equal(out["likelihood"].values[2, :, 3:], lk[0, :, 3:])
     assert np.array_equal(ds["position"].values, pos)  # the input is untouched
