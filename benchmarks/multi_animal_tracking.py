@@ -122,7 +122,7 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> d
     body = float(world.gait.attrs["body_length"])
     n_parts = truth.sizes["part"]
     skeleton = skeleton_from_labels(truth, n_limbs=min(args.limbs, n_parts * (n_parts - 1) // 2))
-    max_length = limb_length_limits(truth, skeleton)
+    max_length = limb_length_limits(truth, skeleton, margin=4 * args.noise)
     rng = np.random.default_rng(1000 + seed)
     detector = simulate_detector(
         truth, skeleton, rng, noise=args.noise, dropout=args.dropout,

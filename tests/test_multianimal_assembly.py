@@ -197,7 +197,7 @@ def test_skeleton_extra_limbs_and_length_limits(trimouse_labels):
     assert len({tuple(x) for x in dense.tolist()}) == 17
     with pytest.raises(AssemblyError):
         skeleton_from_labels(trimouse_labels, n_limbs=5)
-    limits = limb_length_limits(trimouse_labels, tree, n_std=0.0, slack=1.0)
+    limits = limb_length_limits(trimouse_labels, tree, n_std=0.0, slack=1.0, margin=0.0)
     pos = trimouse_labels["position"].values
     d = np.linalg.norm(pos[:, tree[:, 0]] - pos[:, tree[:, 1]], axis=-1)  # (animal, limb, frame)
     assert np.allclose(limits, np.nanmean(np.moveaxis(d, 1, 0).reshape(len(tree), -1), axis=1))

@@ -323,9 +323,15 @@ def skeleton_from_labels(
     return limbs[np.lexsort((limbs[:, 1], limbs[:, 0]))].astype(np.int64)
 
 
-def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[int]], *,
-                       n_std: float = 3.0, slack: float = 1.2) -> np.ndarray:
-    """Longest plausible length of each limb from labels: ``slack * (mean + n_std * std)`` px.
+def limb_length_limits(
+    ds: xr.Dataset,
+    skeleton: np.ndarray | Sequence[Sequence[int]],
+    *,
+    n_std: float = 3.0,
+    slack: float = 1.2,
+    margin: float = 5.0,
+) -> np.ndarray:
+    """Longest plausible length of each limb: ``slack * (mean + n_std * std) + margin`` pixels.
 
     Parameters
     ----------
@@ -334,7 +340,10 @@ def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[
     skeleton
         ``(L, 2)`` part index pairs.
     n_std, slack
-        How far beyond the labelled lengths a detection may go (noise, stretching).
+        How far beyond the labelled lengths a detection may go (stretching, pose changes).
+    margin
+        Pixels added for detection noise, which matters most for short limbs (about four
+        times the detector's error per axis).
 
     Returns
     -------
@@ -346,7 +355,7 @@ def limb_length_limits(ds: xr.Dataset, skeleton: np.ndarray | Sequence[Sequence[
     d = np.linalg.norm(pos[:, sk[:, 0]] - pos[:, sk[:, 1]], axis=-1)  # (A, L, F)
     d = np.moveaxis(d, 1, 0).reshape(len(sk), -1)
     mean, std = _nanmean(d), _nanstd(d)
-    return np.where(np.isfinite(mean), slack * (mean + n_std * std), np.inf)
+    return np.where(np.isfinite(mean), slack * (mean + n_std * std) + margin, np.inf)
 
 
 def _positions(ds: xr.Dataset) -> np.ndarray:
