@@ -101,3 +101,29 @@ def test_mismatched_parts():
     truth = poses.from_arrays(_two_animals(), parts=["a", "b"])
     with pytest.raises(MetricsError):
         tracking_metrics(truth, poses.from_arrays(_two_animals(), parts=["a", "c"]))
+
+
+def test_real_trimouse_labels(shared_data):
+    """DeepLabCut's 3-mouse labels (500 crops of 25 images): mAP ignores identity, IDF1 not."""
+    from poselab.io import read_deeplabcut
+
+    truth = read_deeplabcut(shared_data / "dlc-tests-data-2021" / "trimouse_calib.h5")
+    truth = truth.drop_vars("image", errors="ignore")
+    pos = truth["position"].values
+    rng = np.random.default_rng(0)
+    order = np.argsort(rng.random((3, pos.shape[2])), axis=0)  # a random animal order per frame
+    shuffled = np.take_along_axis(pos, order[:, None, :, None], axis=0)
+    pred = poses.from_arrays(shuffled, parts=[str(p) for p in truth["part"].values])
+    truth = poses.from_arrays(pos, parts=[str(p) for p in truth["part"].values])
+    assert average_precision(truth, pred)["mAP"] == pytest.approx(1.0)
+    m = tracking_metrics(truth, pred)
+    assert m["mota"] < 1.0 and m["id_switches"] > 100 and m["idf1"] < 0.8
+    # more keypoint noise, lower mAP; AP50 is the lenient end
+    n = list(truth["part"].values)
+    small, large = (
+        average_precision(truth, poses.from_arrays(pos + rng.normal(0, sd, pos.shape), parts=n))
+        for sd in (0.5, 3.0)
+    )
+    # crops often show only a part or two of an animal: tiny boxes make OKS strict
+    assert 1.0 > small["mAP"] > large["mAP"] + 0.1
+    assert large["AP50"] > large["mAP"]
