@@ -2,11 +2,16 @@
 
 Short API::
 
-    from poselab.multianimal import find_peaks, assemble_batch, track, tracking_metrics
-    cands = find_peaks(scoremaps, locref, stride=8)            # (B, P, K) candidates, pixels
-    frames = assemble_batch(cands, pafs, stride=8)             # per frame (n, P, 3)
-    ds = track(frames, n_animals=3, parts=parts, fps=30)       # pose Dataset, animal = identity
-    tracking_metrics(truth, ds)["idf1"]
+    from poselab import multianimal as ma
+    cands = ma.find_peaks(scoremaps, locref, stride=8)        # (B, P, K) candidates, pixels
+    skeleton = ma.skeleton_from_labels(labels, n_limbs=22)     # limbs from multi-animal labels
+    limits = ma.limb_length_limits(labels, skeleton)           # longest plausible limbs, px
+    frames = ma.assemble_batch(cands, pafs, stride=8, skeleton=skeleton, max_length=limits)
+    ds = ma.track(frames, n_animals=3, parts=parts, fps=30)    # pose Dataset, animal = identity
+    ds = ma.swap_identities(ds, "animal0", "animal2", from_frame=1200)   # a manual fix
+    ma.tracking_metrics(truth, ds)["idf1"], ma.average_precision(truth, ds)["mAP"]
+
+DeepLabCut's channels-last outputs convert with :func:`from_deeplabcut_outputs`.
 """
 
 from __future__ import annotations
