@@ -1,0 +1,169 @@
+"""A bottom-up multi-animal network: PoseNet plus a part-affinity-field head, and its targets.
+
+``PafPoseNet`` is :class:`poselab.model.network.PoseNet` with a third 1x1 head that predicts one
+2-channel field per skeleton limb, ``(B, L, 2, H/s, W/s)``, DeepLabCut style. The targets
+(:func:`multi_animal_targets`) put every animal's Gaussian peak in its part's scoremap (the
+maximum where animals overlap), the offset to the nearest animal's keypoint in the location
+refinement maps, and the ideal fields of :func:`poselab.multianimal.render_pafs`. The outputs
+decode with :func:`poselab.multianimal.find_peaks` and :func:`poselab.multianimal.assemble`.
+Training (not here) adds an L1 or MSE loss on the fields, weighted by ``paf_weights``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from poselab.model.network import PoseNet
+from poselab.model.targets import LOCREF_STD, make_targets
+from poselab.multianimal.assembly import AssemblyError, render_pafs
+
+__all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets"]
+
+
+class PafPoseNet(PoseNet):
+    """PoseNet with a part-affinity-field head for ``skeleton`` (L limbs).
+
+    Parameters
+    ----------
+    backbone, num_parts, stride, head_channels, fuse
+        As :class:`poselab.model.network.PoseNet`.
+    skeleton
+        ``(L, 2)`` part index pairs, one field per limb.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_parts: int,
+        skeleton: np.ndarray | Sequence[Sequence[int]],
+        *,
+        stride: int = 8,
+        head_channels: int = 128,
+        fuse: bool = True,
+    ):
+        super().__init__(
+            backbone, num_parts, stride=stride, head_channels=head_channels, fuse=fuse
+        )
+        sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
+        if len(sk) == 0 or sk.min() < 0 or sk.max() >= num_parts:
+            raise AssemblyError(
+                f"skeleton must list part index pairs < {num_parts}; got {sk.tolist()}"
+            )
+        self.register_buffer("skeleton", torch.as_tensor(sk), persistent=True)
+        self.paf = nn.Conv2d(head_channels, 2 * len(sk), 1)
+        nn.init.normal_(self.paf.weight, std=1e-3)
+        nn.init.zeros_(self.paf.bias)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The shared up-sampled features at the output stride, ``(B, C, H/s, W/s)``."""
+        feats = self.backbone(x)
+        feats = [feats[i] for i in self._levels]
+        y = self.top(feats[-1])
+        for up, lateral, skip in zip(self.ups, self.laterals, feats[-2::-1]):
+            y = up(y)
+            if y.shape[-2:] != skip.shape[-2:]:
+                y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            if self.fuse:
+                y = y + lateral(skip)
+        return self.final(y)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``x`` (B, 3, H, W) -> scoremap logits, offsets ``(B, P, 2, h, w)``, fields
+        ``(B, L, 2, h, w)``."""
+        y = self.features(x)
+        b, _, h, w = y.shape
+        n_limbs = self.skeleton.shape[0]
+        return (
+            self.scoremap(y),
+            self.locref(y).view(b, self.num_parts, 2, h, w),
+            self.paf(y).view(b, n_limbs, 2, h, w),
+        )
+
+
+@dataclass
+class MultiAnimalTargets:
+    """Targets for a batch of multi-animal frames (tensors, float32).
+
+    Attributes
+    ----------
+    scoremaps
+        ``(B, P, H, W)`` maximum over animals of each keypoint's Gaussian, in [0, 1].
+    locref
+        ``(B, P, 2, H, W)`` offset to the nearest animal's keypoint (units of ``locref_std`` px).
+    locref_weights
+        ``(B, P, 1, H, W)`` 1 within the offset radius of a keypoint.
+    pafs
+        ``(B, L, 2, H, W)`` unit limb directions within the limb's band, 0 elsewhere.
+    paf_weights
+        ``(B, L, 1, H, W)`` 1 everywhere a limb's two parts are both labelled for every animal
+        (unlabelled limbs are not penalised: the field there is unknown).
+    """
+
+    scoremaps: torch.Tensor
+    locref: torch.Tensor
+    locref_weights: torch.Tensor
+    pafs: torch.Tensor
+    paf_weights: torch.Tensor
+
+
+def multi_animal_targets(
+    keypoints: np.ndarray | torch.Tensor,
+    skeleton: np.ndarray | Sequence[Sequence[int]],
+    map_size: tuple[int, int],
+    stride: int,
+    *,
+    sigma: float | None = None,
+    locref_radius: float | None = None,
+    paf_width: float = 20.0,
+    locref_std: float = LOCREF_STD,
+) -> MultiAnimalTargets:
+    """Scoremaps, offsets and fields for keypoints ``(B, A, P, 2)`` (pixels, NaN = missing).
+
+    Parameters
+    ----------
+    keypoints
+        ``(B, A, P, 2)`` every animal's parts in input pixels; NaN rows for absent animals.
+    skeleton
+        ``(L, 2)`` limbs (part index pairs).
+    map_size
+        ``(H, W)`` output cells.
+    stride
+        Input pixels per cell.
+    sigma, locref_radius
+        As :func:`poselab.model.targets.make_targets` (pixels).
+    paf_width
+        Full width of each limb's band (pixels).
+    """
+    kp = torch.as_tensor(np.asarray(keypoints, np.float32))
+    if kp.ndim != 4 or kp.shape[-1] != 2:
+        raise AssemblyError(f"keypoints must be (batch, animals, parts, 2); got {tuple(kp.shape)}")
+    b, a, p, _ = kp.shape
+    per = make_targets(kp.reshape(b * a, p, 2), map_size, stride, sigma=sigma,
+                       locref_radius=locref_radius, locref_std=locref_std)
+    h, w = map_size
+    score = per.scoremaps.reshape(b, a, p, h, w)
+    best = score.argmax(dim=1, keepdim=True)  # nearest animal per cell (largest Gaussian)
+    locref = per.locref.reshape(b, a, p, 2, h, w)
+    pick = best[:, :, :, None].expand(b, 1, p, 2, h, w)
+    near = per.locref_weights.reshape(b, a, p, 1, h, w).amax(dim=1)
+    sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
+    kp_np = kp.numpy()
+    pafs = np.stack(
+        [render_pafs(kp_np[i], sk, map_size, stride, width=paf_width) for i in range(b)]
+    )
+    present = np.isfinite(kp_np[..., 0]).any(-1)  # (B, A): animals in the frame
+    labelled = np.isfinite(kp_np[:, :, sk[:, 0], 0]) & np.isfinite(kp_np[:, :, sk[:, 1], 0])
+    known = np.all(labelled | ~present[:, :, None], axis=1).astype(np.float32)  # (B, L)
+    return MultiAnimalTargets(
+        scoremaps=score.amax(dim=1),
+        locref=locref.gather(1, pick)[:, 0] * near,
+        locref_weights=near,
+        pafs=torch.as_tensor(pafs),
+        paf_weights=torch.as_tensor(known)[:, :, None, None, None].expand(b, len(sk), 1, h, w),
+    )
