@@ -87,6 +87,7 @@ def test_crossing_kept_by_motion(offset, gap):
     assert m["false_negatives"] == 2 * gap
 
 
+@pytest.mark.filterwarnings("ignore:numpy.core:DeprecationWarning")  # a 2021 pickle
 def test_real_birds_match_deeplabcut_tracks(shared_data):
     """DeepLabCut's own assemblies of 3 birds (180 frames) tracked like DeepLabCut's tracks."""
     folder = shared_data / "dlc-tests-data-2021"
