@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/multi_animal_tracking.py [--frames 1800] [--animals 2 3 4] [--seeds 0]
+    python benchmarks/multi_animal_tracking.py [--frames 1800] [--animals 2 3 4] [--seeds 0 1]
         [--noise 2.0] [--dropout 0.05] [--false-rate 0.1] [--paf-noise 0.1]
 
 For each world (``poselab.datasets.synthetic``, 640x480, 30 fps; animals walk, turn, groom and
@@ -193,7 +193,7 @@ def main() -> None:
     )
     parser.add_argument("--frames", type=int, default=1800)
     parser.add_argument("--animals", type=int, nargs="+", default=[2, 3, 4])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--noise", type=float, default=2.0, help="candidate noise, px per axis")
     parser.add_argument("--dropout", type=float, default=0.05,
                         help="probability that a visible part is missed")
