@@ -1,0 +1,350 @@
+"""Pure labeling logic behind :mod:`poselab.widgets.labeling` (no ipywidgets here).
+
+:class:`LabelingSession` is a small state machine over a :class:`~poselab.labels.LabelStore`:
+the current image, the active part (and animal), navigation, place / move / delete / occlude
+edits (each one saved at once: the store commits one transaction per edit), the progress text,
+keyboard handling (with the duplicate-keydown dedupe seen in Voila) and the zoom mode.
+
+Coordinates are image pixels: origin at the top-left corner, x to the right, y down, pixel
+centres at integer coordinates (the image spans ``[-0.5, size - 0.5]``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from poselab.labels import ImageRecord, LabelError, LabelStore
+
+#: Default keyboard map: key (``KeyboardEvent.key``) -> action name.
+DEFAULT_KEYMAP: dict[str, str] = {
+    "n": "next",
+    "ArrowRight": "next",
+    "p": "previous",
+    "b": "previous",
+    "ArrowLeft": "previous",
+    "j": "next_part",
+    "ArrowDown": "next_part",
+    "k": "previous_part",
+    "ArrowUp": "previous_part",
+    "x": "delete",
+    "Delete": "delete",
+    "Backspace": "delete",
+    "o": "occluded",
+    "z": "zoom",
+}
+
+#: One colour per part (cycled), readable on grey-level frames.
+PART_COLORS = (
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
+    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
+)
+
+
+class LabelingError(ValueError):
+    """A labeling action that cannot be done (no images, unknown part, bad key map...)."""
+
+
+def part_colors(parts: Sequence[str]) -> dict[str, str]:
+    """A colour (hex string) per part, cycling :data:`PART_COLORS`."""
+    return {p: PART_COLORS[i % len(PART_COLORS)] for i, p in enumerate(parts)}
+
+
+@dataclass
+class LabelingSession:
+    """State of one labeling session over a label store.
+
+    Parameters
+    ----------
+    store
+        The label store; every edit goes straight to it (autosave).
+    images
+        The images to label, in order (default: all registered images).
+    animal
+        The animal being labeled (default: the store's first animal).
+    keymap
+        Key -> action map (default :data:`DEFAULT_KEYMAP`); actions: next, previous, next_part,
+        previous_part, delete, occluded, zoom.
+    auto_advance
+        After a click places a part, make the next unplaced part active.
+    """
+
+    store: LabelStore
+    images: list[ImageRecord] = field(default_factory=list)
+    animal: str | None = None
+    keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
+    auto_advance: bool = True
+    index: int = 0
+    part: str = ""
+    zoom: bool = False
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _last_key: tuple | None = None
+    _last_edited: str | None = None
+
+    ACTIONS = ("next", "previous", "next_part", "previous_part", "delete", "occluded", "zoom")
+
+    def __post_init__(self) -> None:
+        if not self.images:
+            self.images = self.store.images()
+        if not self.images:
+            raise LabelingError("no images to label: register some first (project.select_frames(...))")
+        self.animal = self.animal or self.store.animals[0]
+        if self.animal not in self.store.animals:
+            raise LabelingError(f"unknown animal {self.animal!r}: use one of {self.store.animals}")
+        bad = {a for a in self.keymap.values() if a not in self.ACTIONS}
+        if bad:
+            raise LabelingError(f"unknown key actions {sorted(bad)}: use {list(self.ACTIONS)}")
+        self.part = self.part or self.parts[0]
+        self.goto(self.index)
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def parts(self) -> list[str]:
+        """Part names, in store order."""
+        return list(self.store.parts)
+
+    @property
+    def image(self) -> ImageRecord:
+        """The current image."""
+        return self.images[self.index]
+
+    def points(self) -> dict[str, tuple[float | None, float | None, bool]]:
+        """Placed parts of the current image and animal: ``{part: (x, y, occluded)}`` (pixels)."""
+        return {p: v for (a, p), v in self.store.points(self.image.image).items() if a == self.animal}
+
+    def unplaced(self) -> list[str]:
+        """Parts not yet placed (nor marked occluded) on the current image, in part order."""
+        done = self.points()
+        return [p for p in self.parts if p not in done]
+
+    def progress(self) -> str:
+        """E.g. ``"frame 12/40, 3/4 parts"`` (1-based frame number)."""
+        n_done = len(self.parts) - len(self.unplaced())
+        return f"frame {self.index + 1}/{len(self.images)}, {n_done}/{len(self.parts)} parts"
+
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the current image in pixels (0, 0 when unknown)."""
+        rec = self.image
+        return self.sizes.get(rec.image, (rec.width, rec.height))
+
+    # --- navigation -----------------------------------------------------------------------------
+
+    def goto(self, index: int) -> int:
+        """Jump to image ``index`` (0-based, clipped to the range); the first unplaced part
+        becomes active (or the first part when all are placed). Returns the new index."""
+        if not isinstance(index, (int, np.integer)):
+            raise LabelingError(f"image index must be an integer, got {index!r}")
+        self.index = int(np.clip(index, 0, len(self.images) - 1))
+        todo = self.unplaced()
+        self.part = todo[0] if todo else self.parts[0]
+        self._last_edited = None
+        return self.index
+
+    def next(self) -> int:
+        """Go to the next image (stays on the last one)."""
+        return self.goto(self.index + 1)
+
+    def previous(self) -> int:
+        """Go to the previous image (stays on the first one)."""
+        return self.goto(self.index - 1)
+
+    def select_part(self, part: str) -> None:
+        """Make ``part`` the active part (the one a click places)."""
+        if part not in self.parts:
+            raise LabelingError(f"unknown part {part!r}: use one of {self.parts}")
+        self.part = part
+
+    def next_part(self, step: int = 1) -> str:
+        """Make the next (``step=-1``: previous) part active, cycling; returns it."""
+        i = (self.parts.index(self.part) + step) % len(self.parts)
+        self.part = self.parts[i]
+        return self.part
+
+    # --- edits (each saved at once) -------------------------------------------------------------
+
+    def _clamp(self, x: float, y: float) -> tuple[float, float]:
+        # Clicks on the image border can map a hair outside [-0.5, size-0.5]; snap them in.
+        w, h = self.size()
+        x, y = float(x), float(y)
+        if w and h:
+            x = float(np.clip(x, -0.5, w - 0.5))
+            y = float(np.clip(y, -0.5, h - 0.5))
+        return x, y
+
+    def place(self, x: float, y: float) -> str:
+        """Place the active part at (x, y) pixels (a click); returns the part placed.
+
+        With ``auto_advance`` the next unplaced part (after this one, cycling) becomes active.
+        """
+        placed = self.part
+        x, y = self._clamp(x, y)
+        self.store.set_point(self.image.image, placed, x, y, animal=self.animal)
+        self._last_edited = placed
+        if self.auto_advance:
+            todo = self.unplaced()
+            if todo:
+                i = self.parts.index(placed)
+                after = [p for p in self.parts[i + 1:] + self.parts[: i + 1] if p in todo]
+                self.part = after[0]
+        return placed
+
+    def move(self, part: str, x: float, y: float) -> None:
+        """Move an already placed ``part`` to (x, y) pixels (a drag end); keeps the active part."""
+        if part not in self.parts:
+            raise LabelingError(f"unknown part {part!r}: use one of {self.parts}")
+        occluded = self.points().get(part, (None, None, False))[2]
+        x, y = self._clamp(x, y)
+        self.store.set_point(self.image.image, part, x, y, animal=self.animal, occluded=occluded)
+        self._last_edited = part
+
+    def _target(self, part: str | None) -> str:
+        # Explicit part, else the active part if placed, else the part edited last on this image
+        # (after a click the active part has moved on; "delete" should undo that click).
+        if part is not None:
+            return part
+        done = self.points()
+        if self.part in done or self._last_edited is None:
+            return self.part
+        return self._last_edited
+
+    def delete(self, part: str | None = None) -> str | None:
+        """Delete a placed part (default: see :meth:`_target`); it becomes active.
+
+        Returns the deleted part, or None when nothing was placed.
+        """
+        target = self._target(part)
+        removed = self.store.delete_point(self.image.image, target, animal=self.animal)
+        self.part = target
+        self._last_edited = None
+        return target if removed else None
+
+    def mark_occluded(self, part: str | None = None) -> str:
+        """Toggle "occluded" on a part (default: the active part), keeping its position if
+        placed; then moves on like :meth:`place`. Returns the part."""
+        target = part if part is not None else self.part
+        x, y, occ = self.points().get(target, (None, None, False))
+        self.store.set_point(self.image.image, target, x, y, animal=self.animal, occluded=not occ)
+        self._last_edited = target
+        if self.auto_advance and target == self.part:
+            todo = self.unplaced()
+            if todo:
+                i = self.parts.index(target)
+                self.part = [p for p in self.parts[i + 1:] + self.parts[: i + 1] if p in todo][0]
+        return target
+
+    def toggle_zoom(self) -> bool:
+        """Switch pan/zoom mode (while on, clicks and drags pan instead of labeling)."""
+        self.zoom = not self.zoom
+        return self.zoom
+
+    # --- keyboard -------------------------------------------------------------------------------
+
+    def key_action(self, event: dict) -> str | None:
+        """The action for an ipyevents keydown dict, or None (other keys, repeats, duplicates).
+
+        Voila was seen delivering each keydown twice with the same ``timeStamp``; the second
+        copy, same (type, key, timeStamp), is ignored. Keys with Ctrl/Alt/Meta are left alone.
+        """
+        if event.get("type", "keydown") != "keydown":
+            return None
+        ident = (event.get("type", "keydown"), event.get("key"), event.get("timeStamp"))
+        if ident[2] is not None and ident == self._last_key:
+            return None
+        self._last_key = ident
+        if event.get("ctrlKey") or event.get("altKey") or event.get("metaKey"):
+            return None
+        return self.keymap.get(str(event.get("key", "")))
+
+    def handle_key(self, event: dict) -> str | None:
+        """Apply the action of a keydown dict (see :meth:`key_action`); returns its name."""
+        action = self.key_action(event)
+        if action == "next":
+            self.next()
+        elif action == "previous":
+            self.previous()
+        elif action == "next_part":
+            self.next_part(1)
+        elif action == "previous_part":
+            self.next_part(-1)
+        elif action == "delete":
+            self.delete()
+        elif action == "occluded":
+            self.mark_occluded()
+        elif action == "zoom":
+            self.toggle_zoom()
+        return action
+
+
+# --- frames ---------------------------------------------------------------------------------------
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as an RGB uint8 array (height, width, 3)."""
+    import cv2
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise LabelingError(f"cannot read image {path}: is the file there and an image?")
+    return bgr[:, :, ::-1]
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    """JPEG bytes of an RGB (or grey) uint8 image; JPEG q85 is ~20x smaller and 3x faster to
+    show in the browser than PNG (see shared notes)."""
+    import cv2
+
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim not in (2, 3):
+        raise LabelingError(f"need a uint8 (H, W) or (H, W, 3) image, got {rgb.dtype} {rgb.shape}")
+    bgr = rgb if rgb.ndim == 2 else np.ascontiguousarray(rgb[:, :, ::-1])
+    ok, buf = cv2.imencode(".jpg", bgr, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    if not ok:
+        raise LabelingError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def figure_layout(width: int, height: int, display_width: int = 640, marker_size: float = 64,
+                  margin: int = 4) -> dict:
+    """Figure size and margins (pixels) so the image is drawn undistorted.
+
+    bqplot shrinks the scale ranges by ``sqrt(marker_size)/2 + 1`` px per side when a Scatter
+    is drawn (view padding), so a plot area of the image's aspect ratio draws the image
+    stretched (~2 %). Here the plot area is the displayed image plus that padding on each side,
+    so the image itself is exactly ``display_width x display_width*height/width`` px.
+
+    Returns
+    -------
+    dict
+        ``fig_width``, ``fig_height`` (px), ``fig_margin`` (dict top/bottom/left/right, px),
+        ``padding`` (px per side), ``image_width``, ``image_height`` (displayed size, px).
+    """
+    if width <= 0 or height <= 0:
+        raise LabelingError(f"image size must be positive, got {width}x{height}")
+    if display_width <= 0:
+        raise LabelingError(f"display_width must be positive, got {display_width}")
+    pad = float(np.sqrt(marker_size) / 2 + 1)
+    img_w = float(display_width)
+    img_h = img_w * height / width
+    m = int(margin)
+    return {
+        "fig_width": img_w + 2 * pad + 2 * m, "fig_height": img_h + 2 * pad + 2 * m,
+        "fig_margin": {"top": m, "bottom": m, "left": m, "right": m},
+        "padding": pad, "image_width": img_w, "image_height": img_h,
+    }
+
+
+def image_records(store: LabelStore, root: str | os.PathLike) -> list[ImageRecord]:
+    """Registered images whose files exist under ``root`` (so a session never shows a hole)."""
+    root = Path(root)
+    return [r for r in store.images() if (root / r.image).exists()]
+
+
+__all__ = [
+    "DEFAULT_KEYMAP", "PART_COLORS", "LabelingError", "LabelingSession", "part_colors",
+    "load_image", "encode_jpeg", "figure_layout", "image_records", "LabelError",
+]
