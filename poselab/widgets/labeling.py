@@ -158,6 +158,10 @@ class LabelingWidget(W.VBox):
         if self.zoom_button.value != s.zoom:
             self.zoom_button.value = s.zoom
 
+    def refresh(self) -> None:
+        """Redraw the frame, points and status from the session (after edits made in code)."""
+        self._refresh(new_frame=True)
+
     def _act(self, fn) -> None:
         index = self.session.index
         try:
