@@ -124,6 +124,8 @@ def test_layout_keeps_aspect_and_jpeg():
     img_h = lay["fig_height"] - 2 * m - 2 * pad
     assert img_w / img_h == pytest.approx(640 / 480, abs=1e-12)
     assert (img_w, img_h) == (600, 450)
+    flat = figure_layout(640, 480, display_width=640, margin=0, allow_padding=False)
+    assert (flat["fig_width"], flat["fig_height"], flat["padding"]) == (640, 480, 0.0)
     rgb = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
     data = encode_jpeg(rgb)
     assert data[:2] == b"\xff\xd8"

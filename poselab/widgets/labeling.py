@@ -53,7 +53,7 @@ class LabelingWidget(W.VBox):
 
         rgb = self._frame_rgb()
         h, w = rgb.shape[:2]
-        lay = figure_layout(w, h, display_width, marker_size)
+        lay = figure_layout(w, h, display_width, marker_size, allow_padding=False)
         self.xs = bq.LinearScale(min=-0.5, max=w - 0.5, allow_padding=False)
         # y down: (0, 0) is the top-left corner, as in image coordinates
         self.ys = bq.LinearScale(min=-0.5, max=h - 0.5, reverse=True, allow_padding=False)

@@ -309,13 +309,15 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
 
 
 def figure_layout(width: int, height: int, display_width: int = 640, marker_size: float = 64,
-                  margin: int = 4) -> dict:
+                  margin: int = 4, *, allow_padding: bool = True) -> dict:
     """Figure size and margins (pixels) so the image is drawn undistorted.
 
     bqplot shrinks the scale ranges by ``sqrt(marker_size)/2 + 1`` px per side when a Scatter
     is drawn (view padding), so a plot area of the image's aspect ratio draws the image
     stretched (~2 %). Here the plot area is the displayed image plus that padding on each side,
     so the image itself is exactly ``display_width x display_width*height/width`` px.
+    With ``allow_padding=False`` (scales made with ``allow_padding=False``, which turns the view
+    padding off, as the widget does) there is no padding to add.
 
     Returns
     -------
@@ -327,7 +329,7 @@ def figure_layout(width: int, height: int, display_width: int = 640, marker_size
         raise LabelingError(f"image size must be positive, got {width}x{height}")
     if display_width <= 0:
         raise LabelingError(f"display_width must be positive, got {display_width}")
-    pad = float(np.sqrt(marker_size) / 2 + 1)
+    pad = float(np.sqrt(marker_size) / 2 + 1) if allow_padding else 0.0
     img_w = float(display_width)
     img_h = img_w * height / width
     m = int(margin)
