@@ -218,16 +218,22 @@ def test_label_in_browser(frontend, tmp_path, e2e_project, artifacts):
             def to_screen(x, y):  # the image spans [-0.5, size - 0.5] in pixel coordinates
                 return box["x"] + (x + 0.5) * sx, box["y"] + (y + 0.5) * sy
 
-            # click places snout, then left_ear (auto-advance)
+            # click places snout, then left_ear (auto-advance). The browser delivers whole CSS
+            # pixel mouse positions, so the expected value comes from the event's clientX/Y.
+            page.evaluate("() => { window.__clicks = []; window.addEventListener('click', e =>"
+                          " window.__clicks.push([e.clientX, e.clientY]), {capture: true}); }")
             page.mouse.click(*to_screen(200.0, 150.0))
             page.mouse.click(*to_screen(420.0, 300.0))
             deadline = time.time() + 10
             while len(_stored(e2e_project, "frames/v/img000.png")) < 2 and time.time() < deadline:
                 time.sleep(0.1)
             pts = _stored(e2e_project, "frames/v/img000.png")
-            assert pts["snout"][0] == pytest.approx(200.0, abs=0.5) and pts["snout"][1] == pytest.approx(150.0, abs=0.5)
-            assert pts["left_ear"][0] == pytest.approx(420.0, abs=0.5)
-            assert pts["left_ear"][1] == pytest.approx(300.0, abs=0.5)
+            clicks = page.evaluate("() => window.__clicks")
+            for part, (cx, cy), aim in zip(["snout", "left_ear"], clicks, [(200, 150), (420, 300)]):
+                expected = ((cx - box["x"]) / sx - 0.5, (cy - box["y"]) / sy - 0.5)
+                assert pts[part][0] == pytest.approx(expected[0], abs=0.5)
+                assert pts[part][1] == pytest.approx(expected[1], abs=0.5)
+                assert np.hypot(pts[part][0] - aim[0], pts[part][1] - aim[1]) < 1.5  # whole-pixel mouse
 
             # drag left_ear by (+80, +40) screen px
             page.wait_for_selector(".poselab-labeling-figure path.dot >> nth=1", timeout=10000)
@@ -265,7 +271,9 @@ def test_label_in_browser(frontend, tmp_path, e2e_project, artifacts):
             deadline = time.time() + 10
             while not _stored(e2e_project, "frames/v/img002.png") and time.time() < deadline:
                 time.sleep(0.1)
-            assert _stored(e2e_project, "frames/v/img002.png")["snout"][:2] == pytest.approx((50.0, 60.0), abs=0.5)
+            cx, cy = page.evaluate("() => window.__clicks[window.__clicks.length - 1]")
+            assert _stored(e2e_project, "frames/v/img002.png")["snout"][:2] == pytest.approx(
+                ((cx - box["x"]) / sx - 0.5, (cy - box["y"]) / sy - 0.5), abs=0.5)
             browser.close()
     finally:
         _stop(proc)
