@@ -99,3 +99,47 @@ def interlimb_phase(ref: np.ndarray, other: np.ndarray) -> tuple[float, float]:
         raise GaitError("no onsets of the other paw fall inside a reference stride")
     start, end = r[k[ok]], r[k[ok] + 1]
     return circular_mean((o[ok] - start) / (end - start))
+
+
+def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = None,
+                 body_part: str = "body_centre", enter: float = 0.5,
+                 leave: float = 1.0, st: xr.DataArray | None = None):
+    """One row per stride (consecutive stance onsets of the reference paw).
+
+    Columns: animal, stride, start_frame, end_frame, duration_s (s), cadence_hz (strides/s),
+    stride_length (``ds.attrs['units']``, reference-paw displacement), duty_factor (reference
+    paw), body_speed (units/s, mean), and ``phase_<paw>`` (cycles) for each other paw.
+    Pass ``st`` (animal, paw, frame) to use a precomputed stance instead of detecting it.
+    """
+    import pandas as pd
+
+    from poselab import kinematics
+
+    reference = reference or paws[0]
+    if reference not in paws:
+        raise GaitError(f"reference {reference!r} must be one of paws {list(paws)}")
+    if st is None:
+        st = stance(ds, paws, body_part, enter, leave)
+    fps = float(ds.attrs.get("fps") or 0)
+    if fps <= 0:
+        raise GaitError("ds.attrs['fps'] must be > 0 to time strides")
+    body = kinematics.speed(ds["position"].sel(part=body_part)).transpose("animal", "frame").values
+    pos = ds["position"].sel(part=reference).transpose("animal", "frame", "coord").values
+    rows = []
+    for a, animal in enumerate(ds["animal"].values):
+        ref = st.sel(animal=animal, paw=reference).values
+        on = stance_onsets(ref)
+        others = {p: stance_onsets(st.sel(animal=animal, paw=p).values)
+                  for p in paws if p != reference}
+        for i, (s, e) in enumerate(zip(on[:-1], on[1:])):
+            row = {"animal": animal, "stride": i, "start_frame": int(ds["frame"].values[s]),
+                   "end_frame": int(ds["frame"].values[e]), "duration_s": (e - s) / fps,
+                   "cadence_hz": fps / (e - s),
+                   "stride_length": float(np.linalg.norm(pos[a, e] - pos[a, s])),
+                   "duty_factor": float(ref[s:e].mean()),
+                   "body_speed": float(np.nanmean(body[a, s:e]))}
+            for p, o in others.items():
+                inside = o[(o >= s) & (o < e)]
+                row[f"phase_{p}"] = float((inside[0] - s) / (e - s)) if inside.size else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)

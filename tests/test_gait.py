@@ -37,3 +37,36 @@ def test_errors():
         gait.duty_factor(np.zeros(10, bool))
     with pytest.raises(gait.GaitError):
         gait.stance_from_speed(np.zeros(5), 1.0, enter=2.0, leave=1.0)
+
+
+def _walker():
+    """Two paws stepping forward at 100 px/s body speed: stance 12/20 frames, antiphase."""
+    from poselab import poses
+
+    n, period, stance_n, fps = 200, 20, 12, 20.0
+    t = np.arange(n)
+    body = np.stack([t * 5.0, np.full(n, 50.0)], -1)  # 5 px/frame = 100 px/s
+    paws = []
+    for shift in (0, 10):
+        phase = (t - shift) % period
+        st = phase < stance_n
+        # paw x: stays put in stance, catches up fast in swing (step = 100 px per stride)
+        steps = np.where(st, 0.0, 100.0 / (period - stance_n))
+        x = np.cumsum(steps) + shift * 5.0
+        paws.append(np.stack([x, np.full(n, 40.0 + shift)], -1))
+    pos = np.stack([body, *paws])[None]  # (animal, part, frame, coord)
+    ds = poses.from_arrays(pos, parts=["body_centre", "lf", "rf"], fps=fps)
+    return ds
+
+
+def test_stride_table_on_walker():
+    ds = _walker()
+    st = gait.stance(ds, ["lf", "rf"])
+    tab = gait.stride_table(ds, ["lf", "rf"], st=st)
+    assert len(tab) >= 8
+    np.testing.assert_allclose(tab["duration_s"], 1.0)
+    np.testing.assert_allclose(tab["cadence_hz"], 1.0)
+    np.testing.assert_allclose(tab["stride_length"], 100.0)
+    np.testing.assert_allclose(tab["duty_factor"], 0.6, atol=0.051)
+    np.testing.assert_allclose(tab["phase_rf"], 0.5, atol=0.051)
+    np.testing.assert_allclose(tab["body_speed"], 100.0)
