@@ -20,7 +20,8 @@ class GaitError(ValueError):
 
 
 def stance_from_speed(paw_speed: np.ndarray, body_speed: np.ndarray | float,
-                      enter: float = 0.5, leave: float = 1.0) -> np.ndarray:
+                      enter: float = 0.5, leave: float = 1.0,
+                      min_speed: float = 0.0) -> np.ndarray:
     """Stance (True) / swing (False) per frame from a paw's speed with hysteresis.
 
     Parameters
@@ -29,6 +30,8 @@ def stance_from_speed(paw_speed: np.ndarray, body_speed: np.ndarray | float,
     body_speed : (frames,) array or scalar, px/s; thresholds scale with it.
     enter : a swing paw enters stance when its speed < ``enter * body_speed``.
     leave : a stance paw leaves it when its speed > ``leave * body_speed``.
+    min_speed : px/s floor of the enter threshold (leave uses twice it), so a paw of a
+        resting body (body speed ~0) still counts as in stance.
     """
     v = np.asarray(paw_speed, dtype=float)
     if v.ndim != 1:
@@ -36,8 +39,8 @@ def stance_from_speed(paw_speed: np.ndarray, body_speed: np.ndarray | float,
     if not 0 <= enter <= leave:
         raise GaitError(f"need 0 <= enter <= leave, got enter={enter}, leave={leave}")
     b = np.broadcast_to(np.asarray(body_speed, dtype=float), v.shape)
-    low = v < enter * b
-    high = v > leave * b
+    low = v < np.maximum(enter * b, min_speed)
+    high = v > np.maximum(leave * b, 2 * min_speed)
     # Hysteresis: state is set by the last decisive frame (low -> stance, high -> swing).
     decisive = np.where(low, 1, np.where(high, 0, -1))
     idx = np.where(decisive >= 0, np.arange(v.size), -1)
@@ -47,7 +50,7 @@ def stance_from_speed(paw_speed: np.ndarray, body_speed: np.ndarray | float,
 
 
 def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
-           enter: float = 0.5, leave: float = 1.0) -> xr.DataArray:
+           enter: float = 0.8, leave: float = 1.5, min_speed: float = 20.0) -> xr.DataArray:
     """Stance per (animal, paw, frame) from a pose Dataset (world-frame paw speed, px/s)."""
     from poselab import kinematics
 
@@ -57,7 +60,7 @@ def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
     sp = kinematics.speed(ds["position"])
     body = sp.sel(part=body_part).transpose("animal", "frame").values
     paw = sp.sel(part=list(paws)).transpose("animal", "part", "frame").values
-    out = np.stack([np.stack([stance_from_speed(paw[a, k], body[a], enter, leave)
+    out = np.stack([np.stack([stance_from_speed(paw[a, k], body[a], enter, leave, min_speed)
                               for k in range(paw.shape[1])]) for a in range(paw.shape[0])])
     return xr.DataArray(out, dims=("animal", "paw", "frame"),
                         coords={"animal": ds["animal"].values, "paw": list(paws),
@@ -102,8 +105,8 @@ def interlimb_phase(ref: np.ndarray, other: np.ndarray) -> tuple[float, float]:
 
 
 def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = None,
-                 body_part: str = "body_centre", enter: float = 0.5,
-                 leave: float = 1.0, st: xr.DataArray | None = None):
+                 body_part: str = "body_centre", enter: float = 0.8,
+                 leave: float = 1.5, st: xr.DataArray | None = None):
     """One row per stride (consecutive stance onsets of the reference paw).
 
     Columns: animal, stride, start_frame, end_frame, duration_s (s), cadence_hz (strides/s),
