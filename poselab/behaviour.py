@@ -141,3 +141,20 @@ def boundary_f1(pred: np.ndarray, truth: np.ndarray, tolerance: int = 2) -> floa
     tp = int(np.sum(d[rows, cols] <= tolerance))
     p, r = tp / bp.size, tp / bt.size
     return 2 * p * r / (p + r) if tp else 0.0
+
+
+def to_keypoint_moseq(ds) -> tuple[dict, dict, list[str]]:
+    """Pose Dataset -> keypoint-MoSeq inputs: ``coordinates`` {name: (frames, parts, 2)}
+    pixels (NaN kept), ``confidences`` {name: (frames, parts)}, and the part names.
+
+    Names are ``"<video stem or 'session'>_<animal>"``, one entry per animal.
+    """
+    import os
+
+    stem = os.path.splitext(os.path.basename(str(ds.attrs.get("video") or "session")))[0]
+    pos = ds["position"].transpose("animal", "frame", "part", "coord").values
+    lik = ds["likelihood"].transpose("animal", "frame", "part").values
+    names = [f"{stem}_{a}" for a in ds["animal"].values]
+    coords = {n: pos[i].astype(float) for i, n in enumerate(names)}
+    confs = {n: np.nan_to_num(lik[i].astype(float)) for i, n in enumerate(names)}
+    return coords, confs, [str(p) for p in ds["part"].values]

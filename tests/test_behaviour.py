@@ -39,3 +39,16 @@ def test_boundary_f1_tolerance():
     assert bh.boundary_f1(pred, truth, tolerance=1) == 0.0
     pred2 = np.array([0] * 10 + [1] * 20)  # one boundary at 9
     assert bh.boundary_f1(pred2, truth, tolerance=0) == pytest.approx(2 * 1 * 0.5 / 1.5)
+
+
+def test_keypoint_moseq_export_shapes_and_values():
+    from poselab import poses
+
+    pos = np.arange(2 * 3 * 5 * 2, dtype=float).reshape(2, 3, 5, 2)
+    ds = poses.from_arrays(pos, animals=["a", "b"], parts=["p", "q", "r"], fps=10.0)
+    coords, confs, parts = bh.to_keypoint_moseq(ds)
+    assert parts == ["p", "q", "r"]
+    assert sorted(coords) == ["session_a", "session_b"]
+    assert coords["session_b"].shape == (5, 3, 2)
+    np.testing.assert_array_equal(coords["session_b"][2, 1], pos[1, 1, 2])
+    assert confs["session_a"].shape == (5, 3)
