@@ -39,7 +39,8 @@ def features(ds, window: int) -> np.ndarray:
     body = np.linalg.norm(pos.sel(part="snout").values - pos.sel(part="tail_base").values, axis=-1)
     fore = np.linalg.norm(pos.sel(part="left_fore_paw").values - pos.sel(part="snout").values,
                           axis=-1)
-    f = np.stack([np.log1p(sp), np.log1p(ang), body, fore], -1)
+    paw = kinematics.speed(pos.sel(part=["left_fore_paw", "right_fore_paw"])).mean("part").values
+    f = np.stack([np.log1p(sp), np.log1p(ang), body, fore, np.log1p(paw)], -1)
     f = np.where(np.isfinite(f), f, np.nanmedian(f, 0))
     f = uniform_filter1d(f, window, axis=0)
     return (f - f.mean(0)) / (f.std(0) + 1e-9)
@@ -73,7 +74,7 @@ def run_seed(seed: int, frames: int, noise_px: float, dropout: float, tmp: Path)
                phase_err_cycles=float(np.median(errs_ph)) if errs_ph else np.nan,
                n_strides=len(errs_d))
     truth_b = w.behaviour.isel(animal=0).values
-    x = features(ds, window=int(0.3 * ds.attrs["fps"]))
+    x = features(ds, window=int(0.5 * ds.attrs["fps"]))
     k = len(np.unique(truth_b))
     pred = bh.GaussianHMM(k, seed=seed).fit(x).predict(x)
     matched = bh.match_states(pred, truth_b)
