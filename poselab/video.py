@@ -43,6 +43,9 @@ __all__ = ["VideoError", "VideoInfo", "Batch", "VideoReader", "open_video", "wri
 FORWARD_LIMIT = 64
 # When a seek lands on the wrong frame, seek this many frames earlier (then decode forward).
 _SEEK_BACKOFF = (16, 64, 256, 1024)
+# Failed grabs in a row that mean "end of the stream" (a damaged frame fails one grab, which
+# consumes its packet; the next grab returns the next frame).
+_END_TRIES = 8
 
 
 class VideoError(ValueError):
@@ -181,14 +184,22 @@ class VideoReader:
             last = reported - 1
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, last)
             landed = round(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) == last
-            if landed and self._cap.grab() and not self._cap.grab():
+            # The claimed last frame exists and nothing follows (a few tries: a damaged frame
+            # fails one grab, the end of the file fails them all, at once).
+            if landed and self._cap.grab() and not any(self._cap.grab() for _ in range(_END_TRIES)):
                 self._open()  # back to the start
                 return reported
             self._open()
-        # The claim is missing or wrong: count by grabbing (decodes, keeps no pixels).
-        count = 0
-        while self._cap.grab():
-            count += 1
+        # The claim is missing or wrong: count by grabbing (decodes, keeps no pixels). A failed
+        # grab followed by good ones was a damaged frame (it still counts); _END_TRIES failures
+        # in a row are the end.
+        count = failures = 0
+        while failures < _END_TRIES:
+            if self._cap.grab():
+                count += failures + 1
+                failures = 0
+            else:
+                failures += 1
         self._open()
         return count
 
@@ -322,7 +333,8 @@ class VideoReader:
             self._pos = None
             return None
         ok = self._cap.grab()
-        self._pos = index + 1 if ok else None
+        # A failed grab still consumed the damaged frame's packet: the next grab is frame index + 1.
+        self._pos = index + 1
         if not ok:
             return None
         ok, bgr = self._cap.retrieve()
@@ -356,8 +368,12 @@ class VideoReader:
         return self._grab_forward(index)
 
     def _grab_forward(self, index: int) -> bool:
+        # Frames skipped on the way may be damaged (a failed grab consumes its frame), but
+        # _END_TRIES failures in a row mean the stream ended early: give up.
+        failures = 0
         while self._pos is not None and self._pos < index:
-            if not self._cap.grab():
+            failures = 0 if self._cap.grab() else failures + 1
+            if failures >= _END_TRIES:
                 self._pos = None
                 return False
             self._pos += 1

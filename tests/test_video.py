@@ -269,3 +269,48 @@ def test_real_video_random_access_equals_sequential(shared_data):
         np.testing.assert_array_equal(batch.indices, np.arange(2325, 2330))
         np.testing.assert_array_equal(batch.frames[-1], reference[2329])
         assert batch.valid.all() and reader.bad_frames == []
+
+
+def _damage_avi_frames(path, frames, claimed=None) -> None:
+    """Zero the JPEG data of some frames of an MJPG AVI (and optionally patch its claimed length)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"movi") + 4
+    chunks = []
+    while data[at:at + 4] == b"00dc":
+        size = struct.unpack("<I", data[at + 4:at + 8])[0]
+        chunks.append((at + 8, size))
+        at += 8 + size + (size & 1)
+    for f in frames:
+        start, size = chunks[f]
+        data[start:start + size] = bytes(size)
+    if claimed is not None:
+        avih, strh = data.find(b"avih"), data.find(b"strh")
+        data[avih + 24:avih + 28] = struct.pack("<I", claimed)
+        data[strh + 40:strh + 44] = struct.pack("<I", claimed)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("claimed", [None, 0])
+def test_damaged_frames_are_reported_not_fatal(tmp_path, claimed):
+    path = write_video(tmp_path / "clip.avi", (_coded(i) for i in range(100)), 30, codec="MJPG")
+    _damage_avi_frames(path, [40, 41, 77], claimed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = open_video(path)
+        assert len(reader) == 100  # damaged frames still count: later frames keep their indices
+        got = list(reader.iter_frames())
+        assert [i for i, _ in got] == sorted(set(range(100)) - {40, 41, 77})
+        assert all(_decode(frame) == i for i, frame in got)
+        assert reader.bad_frames == [40, 41, 77]
+        assert len(caught) == 1 and "reader.bad_frames" in str(caught[0].message)
+        batches = list(reader.iter_batches(32))
+    valid = np.concatenate([b.valid for b in batches])
+    np.testing.assert_array_equal(np.flatnonzero(~valid), [40, 41, 77])
+    assert not batches[1].frames[40 - 32].any() and not batches[2].frames[77 - 64].any()
+    for i in (78, 39, 99, 42, 5, 60):  # random access across the damage
+        assert _decode(reader.read(i)) == i
+    with pytest.raises(VideoError, match="frame 41 .* cannot be decoded"):
+        reader.read(41)
+    reader.close()
+    with pytest.raises(VideoError, match="closed"):
+        reader.read(0)
