@@ -249,10 +249,12 @@ class VideoReader:
         return image
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frame)`` for ``range(start, stop, step)``, decoding sequentially.
+        """Yield ``(index, frame)`` for ``range(start, stop, step)`` in one forward pass.
 
-        ``stop`` defaults to (and is clipped at) the number of frames. Frames that cannot be
-        decoded are skipped, listed in :attr:`bad_frames` and reported by one warning.
+        ``stop`` defaults to (and is clipped at) the number of frames. Frames between the wanted
+        ones are only grabbed (no colour conversion); steps over ``FORWARD_LIMIT`` frames use a
+        verified seek. Frames that cannot be decoded are skipped, listed in :attr:`bad_frames`
+        and reported by one warning per call (use :meth:`iter_batches` to keep every index).
         """
         yield from self.iter_frames_at(self._range(start, stop, step))
 
@@ -264,8 +266,9 @@ class VideoReader:
         """
         wanted = np.unique(np.asarray(list(indices) if not isinstance(indices, (range, np.ndarray)) else indices,
                                       dtype=np.int64))
-        for index in wanted:
-            self._check_index(index)
+        if len(wanted):
+            self._check_index(wanted[0])
+            self._check_index(wanted[-1])
         warned = False
         for index in wanted:
             image = self._read_at(int(index))
