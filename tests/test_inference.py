@@ -123,7 +123,14 @@ def test_truncated_video_gives_nan_frames_and_a_warning(tmp_path, model):
 def test_dask_cluster_gives_identical_results(tmp_path, video, model):
     distributed = pytest.importorskip("distributed")
     model, model_path = model
-    local = analyze_video(model, video, batch_size=8, progress=False)
+    # Dask's nanny starts workers with OMP_NUM_THREADS=1; the order of float sums in a
+    # convolution depends on the thread count, so the local run uses one thread too.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        local = analyze_video(model, video, batch_size=8, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         (remote,) = analyze_videos(model_path, [video], client=client, split_frames=24, batch_size=8)

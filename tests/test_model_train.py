@@ -89,8 +89,15 @@ def tiny_run(out: str, epochs: int, stop_after: int | None = None):
     model = create_model("tf_efficientnet_lite0", data.parts, stride=8, input_size=64,
                          pretrained=False, head_channels=32)
     callback = (lambda rec, m: rec["epoch"] < stop_after) if stop_after else None
-    return train(model, data, test_data=blobs(3, size=64, seed=4), epochs=epochs, batch_size=4,
-                 lr=1e-3, out_dir=out, seed=7, callback=callback, progress=False)
+    # One CPU thread in every run: the order of float sums in the convolutions depends on the
+    # thread count, which differs between this process (after other tests) and a fresh one.
+    threads = torch.get_num_threads()
+    try:
+        return train(model, data, test_data=blobs(3, size=64, seed=4), epochs=epochs,
+                     batch_size=4, lr=1e-3, out_dir=out, seed=7, callback=callback,
+                     progress=False, num_threads=1)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_resume_after_interruption_gives_identical_weights(tmp_path):
