@@ -4,14 +4,19 @@
 2. create a project with it and choose distinct frames to label (k-means);
 3. label them (here from the ground truth, as a user would in the labeling widget);
 4. save the labels and the ground truth as pose Datasets, export DeepLabCut labels;
-5. draw a labeled video of the ground truth.
+5. train a pose model (timm backbone with ImageNet weights) on the labeled frames;
+6. analyze the whole video with it and measure the error against the ground truth;
+7. filter the poses, compute speed and gait, and save plots;
+8. draw a labeled video of the predictions.
 
-Later steps (training, video analysis, kinematics and gait plots) are added as they land.
+Everything lands in ``out``: ``project/`` (the poselab project, with the model), ``poses.nc``,
+``plots/*.png``, ``labeled.mp4`` and ``summary.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -19,25 +24,56 @@ from pathlib import Path
 import numpy as np
 
 
-def run(out: str | Path = "demo-output", *, n_frames: int = 300, n_labeled: int = 30, seed: int = 0) -> dict:
-    """Run the demo into ``out`` (replaced if it exists); returns a summary dict."""
+_MARKER = ".poselab-demo"
+
+
+def run(
+    out: str | Path = "demo-output",
+    *,
+    n_frames: int = 300,
+    n_labeled: int = 30,
+    seed: int = 0,
+    minutes: float = 3.0,
+    progress: bool = True,
+) -> dict:
+    """Run the demo into ``out`` (replaced if it exists); returns a summary dict.
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    n_frames
+        Length of the synthetic video (frames, 30 frames/s).
+    n_labeled
+        Frames chosen by k-means and labeled.
+    seed
+        Seed of the synthetic world, the frame choice and the training.
+    minutes
+        Training budget (wall clock, minutes); 3 minutes on a laptop CPU reach a few pixels.
+    progress
+        Show progress bars.
+    """
     from poselab import poses
     from poselab.datasets import SYNTHETIC_FLIP_PAIRS, SYNTHETIC_PARTS, SYNTHETIC_SKELETON, synthetic
     from poselab.project import Project
     from poselab.render import labeled_video
 
     out = Path(out)
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        # Replace an earlier demo's output, never a folder of the user's.
+        if not (out / _MARKER).is_file():
+            raise FileExistsError(f"{out} exists and is not a poselab demo output: choose another --out")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / _MARKER).write_text("written by python -m poselab.demo; the next demo run replaces this folder\n")
     summary: dict = {}
     started = time.perf_counter()
 
-    print(f"[1/5] rendering a synthetic video ({n_frames} frames) with ground truth")
+    print(f"[1/8] rendering a synthetic video ({n_frames} frames) with ground truth")
     world = synthetic(out / "data" / "mouse.mp4", n_animals=1, n_frames=n_frames, seed=seed)
     truth = world.poses
 
-    print("[2/5] creating a project and choosing frames to label (k-means)")
+    print("[2/8] creating a project and choosing frames to label (k-means)")
     project = Project.create(
         out / "project",
         parts=list(SYNTHETIC_PARTS),
@@ -47,7 +83,7 @@ def run(out: str | Path = "demo-output", *, n_frames: int = 300, n_labeled: int 
     )
     images = project.select_frames(n=n_labeled, method="kmeans", seed=seed)
 
-    print(f"[3/5] labeling {len(images)} frames from the ground truth")
+    print(f"[3/8] labeling {len(images)} frames from the ground truth")
     records = {r.image: r for r in project.labels.images()}
     animal = truth["animal"].values[0]
     for image in images:
@@ -61,19 +97,90 @@ def run(out: str | Path = "demo-output", *, n_frames: int = 300, n_labeled: int 
     summary["labeled_frames"] = int(labels.sizes["frame"])
     summary["labeled_points"] = int(np.isfinite(labels["position"]).all("coord").sum())
 
-    print("[4/5] saving pose Datasets and a DeepLabCut export")
-    poses.save(truth[["position", "likelihood"]], out / "ground_truth.nc")
+    print("[4/8] saving pose Datasets and a DeepLabCut export")
+    poses.save(truth[["position", "likelihood", "visible"]], out / "ground_truth.nc")
     poses.save(labels.drop_vars(["image", "video", "video_frame"]), out / "labels.nc")
     project.export_deeplabcut(out / "CollectedData_poselab.csv")
 
-    print("[5/5] drawing a labeled video of the ground truth")
-    labeled_video(truth, world.video, out / "ground_truth_labeled.mp4", skeleton=SYNTHETIC_SKELETON,
-                  trail_frames=10)
+    print(f"[5/8] training a pose model for {minutes:g} min (tf_efficientnet_lite0, ImageNet weights)")
+    from poselab.model import LabeledImages, create_model, evaluate, train
+
+    data = LabeledImages.from_label_dataset(project.labels_dataset(), root=project.root)
+    train_set, test_set = data.split(0.2, seed=seed)
+    # Half-size images: the synthetic mouse is large, and it makes CPU training 4x faster.
+    model = create_model("tf_efficientnet_lite0", project.parts, scale=0.5, input_size=192,
+                         flip_pairs=_flip_indices(project.parts, SYNTHETIC_FLIP_PAIRS))
+    history = train(model, train_set, test_data=test_set, minutes=minutes, batch_size=8, lr=2e-3,
+                    out_dir=project.models_dir / "demo", seed=seed, eval_every=5, progress=progress)
+    result = evaluate(model, test_set)
+    model_path = model.save(project.models_dir / "demo.safetensors")
+    summary["epochs"] = len(history.records)
+    summary["test_rmse_px"] = round(float(result["rmse_px"]), 2)
+    print(f"      {summary['epochs']} epochs; test RMSE {summary['test_rmse_px']} px on "
+          f"{result['n_images']} held-out frames")
+
+    print("[6/8] analyzing the whole video")
+    from poselab.inference import analyze_video
+
+    predicted = analyze_video(model_path, world.video, out=out / "poses.nc", progress=progress)
+    error = np.linalg.norm(predicted["position"].values - truth["position"].values, axis=-1)
+    visible = truth["visible"].values if "visible" in truth else np.ones(error.shape, bool)
+    summary["video_median_error_px"] = round(float(np.nanmedian(error[visible])), 2)
+    summary["video_frames_within_5px"] = round(float(np.nanmean(error[visible] < 5)), 3)
+    print(f"      median error {summary['video_median_error_px']} px over all visible parts of "
+          f"{predicted.sizes['frame']} frames; {100 * summary['video_frames_within_5px']:.1f}% within 5 px")
+
+    print("[7/8] filtering, kinematics, gait; plots")
+    summary["plots"] = _plots(predicted, truth, world.gait["stance"], out / "plots")
+
+    print("[8/8] drawing a labeled video of the predictions")
+    labeled_video(predicted, world.video, out / "labeled.mp4", skeleton=SYNTHETIC_SKELETON,
+                  trail_frames=10, progress=progress)
     project.close()
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    print(f"done in {summary['seconds']} s: {summary['labeled_frames']} frames, "
-          f"{summary['labeled_points']} points labeled; results in {out}/")
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"done in {summary['seconds']} s; results in {out}/: poses.nc, labeled.mp4, plots/, "
+          f"project/, summary.json")
     return summary
+
+
+def _flip_indices(parts: list[str], pairs) -> list[tuple[int, int]]:
+    return [(parts.index(a), parts.index(b)) for a, b in pairs]
+
+
+def _plots(predicted, truth, true_stance, folder: Path) -> list[str]:
+    """Trajectory, speed, gait diagram of the filtered predictions; returns the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from poselab import filters, gait, plots
+    from poselab.datasets import SYNTHETIC_PAWS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    smooth = filters.savgol(filters.interpolate_gaps(filters.mask_by_likelihood(predicted, 0.5), 5),
+                            window_frames=7)
+    names = []
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plots.trajectory(truth.assign_coords(animal=["truth"]), ax=axes[0])
+    plots.trajectory(smooth.assign_coords(animal=["poselab"]), ax=axes[0])
+    plots.speed_over_time(smooth, ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(folder / "trajectory_and_speed.png", dpi=100)
+    names.append("trajectory_and_speed.png")
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    paws = list(SYNTHETIC_PAWS)
+    plots.gait_diagram(gait.stance(smooth, paws), ax=axes[0])
+    axes[0].set_title("stance from poselab's poses")
+    plots.gait_diagram(true_stance, ax=axes[1])
+    axes[1].set_title("ground truth")
+    fig.tight_layout()
+    fig.savefig(folder / "gait_diagram.png", dpi=100)
+    names.append("gait_diagram.png")
+    plt.close(fig)
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--labeled", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, default=3.0, help="training budget, minutes")
     args = parser.parse_args(argv)
-    run(args.out, n_frames=args.frames, n_labeled=args.labeled, seed=args.seed)
+    run(args.out, n_frames=args.frames, n_labeled=args.labeled, seed=args.seed, minutes=args.minutes)
     return 0
 
 
