@@ -5,6 +5,9 @@ Examples
     poselab synthetic demo-data/mouse.mp4 --frames 600 --animals 1
     poselab import-dlc path/to/dlc-project my-study
     poselab select-frames my-study --n 20 --method kmeans
+    poselab train my-study --out my-study/models/run1 --minutes 20
+    poselab analyze my-study/models/run1/model.safetensors videos/*.mp4 --out results/
+    poselab analyze model.safetensors videos/*.mp4 --out results/ --scheduler tcp://host:8786
     poselab convert results.h5 results.nc          # DeepLabCut/SLEAP/poselab -> any of them
     poselab info results.nc
 """
@@ -58,6 +61,36 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_select_frames)
 
+    p = commands.add_parser("train", help="train a pose model on a project's labels or a DeepLabCut label file")
+    p.add_argument("source", help="a poselab project folder, or a DeepLabCut CollectedData_*.h5/.csv")
+    p.add_argument("--out", required=True, help="output folder (checkpoints, history, model.safetensors)")
+    length = p.add_mutually_exclusive_group(required=True)
+    length.add_argument("--epochs", type=int)
+    length.add_argument("--minutes", type=float, help="wall-clock budget")
+    p.add_argument("--backbone", default="tf_efficientnet_lite0", help="any timm architecture name")
+    p.add_argument("--input-size", type=int, default=256, help="training crop, network pixels")
+    p.add_argument("--scale", type=float, default=1.0, help="image resize factor before the network")
+    p.add_argument("--stride", type=int, default=8, choices=(4, 8))
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA when available)")
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser("analyze", help="predict poses in videos (locally or on a Dask cluster)")
+    p.add_argument("model", help="a saved model (.safetensors)")
+    p.add_argument("videos", nargs="+")
+    p.add_argument("--out", default=".", help="folder for the results, one per video")
+    p.add_argument("--zarr", action="store_true", help="write Zarr (long videos) instead of NetCDF")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--split-frames", type=int, default=None,
+                   help="with --scheduler: frames per task, to spread one long video over workers")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--downscale", type=float, default=1.0, help="> 1 shrinks frames before the network")
+    p.add_argument("--device", default=None)
+    p.set_defaults(run=_analyze)
+
     p = commands.add_parser("synthetic", help="render a synthetic video with ground truth")
     p.add_argument("path", help="the .mp4 to write (truth files are written next to it)")
     p.add_argument("--frames", type=int, default=300)
@@ -105,6 +138,56 @@ def _select_frames(args: argparse.Namespace) -> int:
     project = Project.open(args.root)
     images = project.select_frames(args.video, args.n, method=args.method, seed=args.seed)
     print("\n".join(images))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    from poselab.model import LabeledImages, create_model, evaluate, train
+
+    source = Path(args.source)
+    if source.is_dir():
+        from poselab.project import Project
+
+        with Project.open(source) as project:
+            data = LabeledImages.from_label_dataset(project.labels_dataset(), root=project.root)
+    elif source.is_file():
+        data = LabeledImages.from_deeplabcut(source)
+    else:
+        raise FileNotFoundError(f"{source}: no such project folder or label file")
+    train_set, test_set = data.split(args.test_fraction, args.seed)
+    model = create_model(args.backbone, data.parts, stride=args.stride, input_size=args.input_size,
+                         scale=args.scale, device=args.device)
+    history = train(model, train_set, test_data=test_set, epochs=args.epochs, minutes=args.minutes,
+                    batch_size=args.batch_size, lr=args.lr, out_dir=args.out, seed=args.seed,
+                    device=args.device, progress=sys.stderr.isatty())
+    result = evaluate(model, test_set)
+    path = model.save(Path(args.out) / "model.safetensors")
+    summary = {key: result[key] for key in ("rmse_px", "pck", "n_images")}
+    summary.update(epochs=len(history.records), model=str(path))
+    print(json.dumps(summary, indent=1, default=float))
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from poselab.inference import analyze_videos
+
+    for video in args.videos:
+        if not Path(video).is_file():
+            raise FileNotFoundError(f"{video}: no such video")
+    options = dict(batch_size=args.batch_size, downscale=args.downscale, device=args.device)
+    suffix = ".zarr" if args.zarr else ".nc"
+    if args.scheduler:
+        from distributed import Client
+
+        with Client(args.scheduler) as client:
+            paths = analyze_videos(args.model, args.videos, out_dir=args.out, suffix=suffix,
+                                   client=client, split_frames=args.split_frames, **options)
+    else:
+        paths = analyze_videos(args.model, args.videos, out_dir=args.out, suffix=suffix,
+                               progress=sys.stderr.isatty(), **options)
+    print("\n".join(str(p) for p in paths))
     return 0
 
 

@@ -1,0 +1,46 @@
+"""The command line, run in-process through ``poselab.cli.main`` as a batch job would call it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from poselab import io, poses
+from poselab.cli import main
+from poselab.datasets import SYNTHETIC_PARTS, load_synthetic
+from poselab.project import Project
+
+
+def test_batch_job_synthetic_project_train_analyze_convert(tmp_path, capsys):
+    video = tmp_path / "mouse.mp4"
+    assert main(["synthetic", str(video), "--frames", "40", "--size", "320", "240", "--seed", "3"]) == 0
+    truth = load_synthetic(video).poses
+    root = tmp_path / "study"
+    assert main(["create", str(root), "--parts", ",".join(SYNTHETIC_PARTS), "--videos", str(video)]) == 0
+    assert main(["select-frames", str(root), "--n", "6", "--method", "uniform"]) == 0
+    with Project.open(root) as project:  # label from the truth, as a user would in the widget
+        for record in project.labels.images():
+            xy = truth["position"].isel(animal=0).sel(frame=record.frame).values
+            project.labels.set_points(record.image, {("animal0", p): tuple(v) for p, v in zip(SYNTHETIC_PARTS, xy)})
+    capsys.readouterr()
+    assert main(["train", str(root), "--out", str(tmp_path / "run"), "--epochs", "2",
+                 "--input-size", "128", "--scale", "0.5", "--test-fraction", "0.34"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 2 and summary["n_images"] == 2 and np.isfinite(summary["rmse_px"])
+    model = summary["model"]
+    assert main(["analyze", model, str(video), "--out", str(tmp_path / "results"), "--batch-size", "8"]) == 0
+    result = poses.load(tmp_path / "results" / "mouse.nc")
+    assert result.sizes["frame"] == 40 and list(result["part"].values) == list(SYNTHETIC_PARTS)
+    assert np.isfinite(result["position"].values).all()
+    # convert to DeepLabCut and back: the same numbers
+    assert main(["convert", str(tmp_path / "results" / "mouse.nc"), str(tmp_path / "mouse_dlc.h5")]) == 0
+    back = io.read(tmp_path / "mouse_dlc.h5")
+    np.testing.assert_array_equal(back["position"].values, result["position"].values)
+
+
+def test_user_errors_are_one_line_messages(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "model.safetensors"), str(tmp_path / "missing.mp4")]) == 1
+    assert "missing.mp4: no such video" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "nothing"), "--out", str(tmp_path / "o"), "--epochs", "1"]) == 1
+    assert "no such project folder or label file" in capsys.readouterr().err
