@@ -46,7 +46,9 @@ def test_registry_names_folders_and_sources() -> None:
     assert "outputs.pickle" in REGISTRY["dlc_tests"].files
 
 
-def test_locate_finds_the_shared_data(shared_data: Path) -> None:
+def test_locate_finds_the_shared_data(shared_data: Path, monkeypatch) -> None:
+    # The fixture may have found the data where locate does not look (a clone elsewhere).
+    monkeypatch.setenv("POSELAB_DATA", str(shared_data))
     for name, folder in FOLDERS.items():
         path = locate(name)
         assert path.is_dir() and path.name == folder
@@ -109,7 +111,8 @@ def test_fetch_without_download_address_raises_clearly(no_data) -> None:
         fetch("stereo_example")
 
 
-def test_list_datasets_table(shared_data: Path) -> None:
+def test_list_datasets_table(shared_data: Path, monkeypatch) -> None:
+    monkeypatch.setenv("POSELAB_DATA", str(shared_data))
     table = list_datasets()
     assert list(table.index) == list(FOLDERS)
     assert table.loc["openfield", "folder"] == FOLDERS["openfield"]
