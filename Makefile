@@ -6,11 +6,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= test,weights
+EXTRAS ?= test
 comma  := ,
 STAMP  := $(VENV)/.poselab-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: demo test test-all lab notebooks benchmarks clean
+.PHONY: demo test e2e test-all lab notebooks benchmarks clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --nbmake --nbmake-timeout=900 notebooks/
+	@$(MAKE) --no-print-directory e2e
+
+# Real-browser tests (JupyterLab and Voila driven by Playwright with Debian's chromium).
+# Installs chromium with apt where we are root; elsewhere the tests skip and say why.
+CHROMIUM ?= $(or $(POSELAB_CHROMIUM),/usr/bin/chromium)
+e2e: $(STAMP)
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  timeout 900 sh -c 'apt-get update -qq && apt-get install -y -qq chromium' >/dev/null 2>&1; } || \
+	  echo "e2e: no chromium at $(CHROMIUM) and it cannot be installed here (needs root and apt): browser tests will skip"
+	POSELAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -rs -m e2e tests/e2e
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ""
