@@ -1,8 +1,11 @@
 """Gait analysis from pose tracks: stance/swing, strides, duty factor, inter-limb phase.
 
-Stance is detected automatically (no hand annotation): a paw is in stance while its
-world-frame speed (px/s) is low relative to the body speed, with hysteresis thresholds so
-that noise does not flicker the state.
+Stance is detected automatically (no hand annotation). The default method uses what stance
+means: a paw on the ground is fixed in the world. A frame is stance when it belongs to a short
+window (3 frames) of paw positions that all lie within ``k`` noise standard deviations of their
+mean, the noise being estimated per paw from its own track (robust MAD of frame-to-frame
+steps), so the threshold adapts to each paw's tracking quality. The older speed method
+(hysteresis on paw speed relative to body speed) remains as ``method="speed"``.
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-__all__ = ["GaitError", "stance_from_speed", "stance", "stance_onsets", "duty_factor",
-           "interlimb_phase", "circular_mean"]
+__all__ = ["GaitError", "stance_from_speed", "stance_from_position", "track_noise", "stance",
+           "stance_onsets", "duty_factor", "interlimb_phase", "circular_mean", "stride_table",
+           "gait_summary", "contralateral"]
 
 
 class GaitError(ValueError):
@@ -49,19 +53,92 @@ def stance_from_speed(paw_speed: np.ndarray, body_speed: np.ndarray | float,
     return state.astype(bool)
 
 
+def track_noise(position: np.ndarray) -> float:
+    """Robust noise standard deviation of a (frames, 2) track, position units (px).
+
+    1.4826 x the median absolute deviation of the frame-to-frame steps per coordinate, averaged
+    over coordinates; most frames of a paw are still, so swings barely move the median.
+    Returns 0.0 for fewer than two finite steps.
+    """
+    p = np.asarray(position, dtype=float)
+    d = np.diff(p, axis=0)
+    d = d[np.isfinite(d).all(axis=1)]
+    if len(d) < 2:
+        return 0.0
+    return float((1.4826 * np.median(np.abs(d - np.median(d, axis=0)), axis=0)).mean())
+
+
+def stance_from_position(position: np.ndarray, k: float = 2.0, window: int = 3,
+                         min_radius: float = 0.5, noise: float | None = None) -> np.ndarray:
+    """Stance (True) per frame of one paw from its world positions.
+
+    A window of ``window`` consecutive frames is *still* when every position lies within
+    ``radius = max(k * noise, min_radius)`` of the window mean; a frame is stance when it belongs
+    to at least one still window. Exact on noise-free data: the first and last frames of a
+    swing are those where the paw has left its foothold and not yet reached the next one.
+
+    Parameters
+    ----------
+    position : (frames, 2) array, pixels (or calibrated units). NaN frames keep the previous
+        frame's state (swing before any known frame).
+    k : radius in noise standard deviations.
+    window : frames per stillness window (>= 2).
+    min_radius : radius floor in position units, so noise-free tracks still work.
+    noise : noise standard deviation (position units); default :func:`track_noise` of the track.
+    """
+    p = np.asarray(position, dtype=float)
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise GaitError("position must be (frames, 2); select one animal and paw")
+    if window < 2 or k < 0 or min_radius < 0:
+        raise GaitError("need window >= 2, k >= 0 and min_radius >= 0")
+    n = len(p)
+    finite = np.isfinite(p).all(axis=1)
+    q = p[finite]
+    st_known = np.zeros(len(q), dtype=bool)
+    if len(q) >= window:
+        r = max(k * (track_noise(q) if noise is None else float(noise)), min_radius)
+        win = np.lib.stride_tricks.sliding_window_view(q, window, axis=0)  # (m, 2, window)
+        dev = np.linalg.norm(win - win.mean(axis=-1, keepdims=True), axis=1).max(axis=-1)
+        still = dev < r
+        for j in range(window):  # a frame is stance if any window covering it is still
+            st_known[j:j + len(still)] |= still
+    out = np.zeros(n, dtype=bool)
+    out[finite] = st_known
+    # NaN frames: state of the previous known frame.
+    idx = np.where(finite, np.arange(n), -1)
+    last = np.maximum.accumulate(idx)
+    return np.where(last >= 0, out[np.maximum(last, 0)], False)
+
+
 def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
-           enter: float = 0.8, leave: float = 1.5, min_speed: float = 20.0) -> xr.DataArray:
-    """Stance per (animal, paw, frame) from a pose Dataset (world-frame paw speed, px/s)."""
+           enter: float = 0.8, leave: float = 1.5, min_speed: float = 20.0,
+           method: str = "position", k: float = 2.0, window: int = 3,
+           min_radius: float = 0.5) -> xr.DataArray:
+    """Stance per (animal, paw, frame) from a pose Dataset.
+
+    ``method="position"`` (default): :func:`stance_from_position` per paw (``k``, ``window``,
+    ``min_radius`` in position units). ``method="speed"``: :func:`stance_from_speed` on the
+    world-frame paw speed (px/s) with thresholds relative to the speed of ``body_part``
+    (``enter``, ``leave``, ``min_speed``).
+    """
     from poselab import kinematics
 
-    for p in [*paws, body_part]:
+    if method not in ("position", "speed"):
+        raise GaitError(f"method must be 'position' or 'speed', got {method!r}")
+    for p in [*paws, *([body_part] if method == "speed" else [])]:
         if p not in ds["part"].values:
             raise GaitError(f"part {p!r} not in the dataset parts {list(ds['part'].values)}")
-    sp = kinematics.speed(ds["position"])
-    body = sp.sel(part=body_part).transpose("animal", "frame").values
-    paw = sp.sel(part=list(paws)).transpose("animal", "part", "frame").values
-    out = np.stack([np.stack([stance_from_speed(paw[a, k], body[a], enter, leave, min_speed)
-                              for k in range(paw.shape[1])]) for a in range(paw.shape[0])])
+    if method == "position":
+        pos = ds["position"].sel(part=list(paws)).transpose("animal", "part", "frame", "coord")
+        pos = np.asarray(pos.values)
+        out = np.stack([np.stack([stance_from_position(pos[a, j], k, window, min_radius)
+                                  for j in range(pos.shape[1])]) for a in range(pos.shape[0])])
+    else:
+        sp = kinematics.speed(ds["position"])
+        body = sp.sel(part=body_part).transpose("animal", "frame").values
+        paw = sp.sel(part=list(paws)).transpose("animal", "part", "frame").values
+        out = np.stack([np.stack([stance_from_speed(paw[a, j], body[a], enter, leave, min_speed)
+                                  for j in range(paw.shape[1])]) for a in range(paw.shape[0])])
     return xr.DataArray(out, dims=("animal", "paw", "frame"),
                         coords={"animal": ds["animal"].values, "paw": list(paws),
                                 "frame": ds["frame"].values}, name="stance")
@@ -104,15 +181,40 @@ def interlimb_phase(ref: np.ndarray, other: np.ndarray) -> tuple[float, float]:
     return circular_mean((o[ok] - start) / (end - start))
 
 
+def contralateral(paw: str) -> str | None:
+    """The paw of the other side by name (``left`` <-> ``right``), or None when not named so."""
+    for a, b in (("left", "right"), ("right", "left"), ("Left", "Right"), ("Right", "Left"),
+                 ("L", "R"), ("R", "L")):
+        if a in paw:
+            return paw.replace(a, b, 1)
+    return None
+
+
+def _step_width(p_ref: np.ndarray, p_other: np.ndarray, both: np.ndarray,
+                direction: np.ndarray) -> float:
+    """Mean distance (position units) between two paws across the direction of travel, over
+    frames where both are in stance; NaN when there are none or no direction."""
+    norm = np.linalg.norm(direction)
+    if not both.any() or not np.isfinite(norm) or norm == 0:
+        return np.nan
+    across = np.array([-direction[1], direction[0]]) / norm
+    return float(np.nanmean(np.abs((p_ref[both] - p_other[both]) @ across)))
+
+
 def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = None,
                  body_part: str = "body_centre", enter: float = 0.8,
-                 leave: float = 1.5, st: xr.DataArray | None = None):
+                 leave: float = 1.5, st: xr.DataArray | None = None,
+                 method: str = "position"):
     """One row per stride (consecutive stance onsets of the reference paw).
 
     Columns: animal, stride, start_frame, end_frame, duration_s (s), cadence_hz (strides/s),
-    stride_length (``ds.attrs['units']``, reference-paw displacement), duty_factor (reference
-    paw), body_speed (units/s, mean), and ``phase_<paw>`` (cycles) for each other paw.
-    Pass ``st`` (animal, paw, frame) to use a precomputed stance instead of detecting it.
+    stride_length (``ds.attrs['units']``, reference-paw displacement), stance_duration_s and
+    swing_duration_s (s, reference paw), duty_factor (reference paw), step_width (units: mean
+    distance across the direction of travel between the reference paw and its contralateral
+    paw while both are in stance; NaN without such a paw), body_speed (units/s, mean), and
+    ``phase_<paw>`` (cycles, first stance onset of that paw inside the stride) for each other
+    paw. Pass ``st`` (animal, paw, frame) to use a precomputed stance instead of detecting it
+    (``method``, ``enter``, ``leave`` go to :func:`stance`).
     """
     import pandas as pd
 
@@ -122,27 +224,71 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
     if reference not in paws:
         raise GaitError(f"reference {reference!r} must be one of paws {list(paws)}")
     if st is None:
-        st = stance(ds, paws, body_part, enter, leave)
+        st = stance(ds, paws, body_part, enter, leave, method=method)
     fps = float(ds.attrs.get("fps") or 0)
     if fps <= 0:
         raise GaitError("ds.attrs['fps'] must be > 0 to time strides")
     body = kinematics.speed(ds["position"].sel(part=body_part)).transpose("animal", "frame").values
-    pos = ds["position"].sel(part=reference).transpose("animal", "frame", "coord").values
+    allpos = ds["position"].transpose("animal", "part", "frame", "coord")
+    pos = allpos.sel(part=reference).values
+    contra = contralateral(reference)
+    contra = contra if contra in paws else None
+    cpos = allpos.sel(part=contra).values if contra else None
     rows = []
     for a, animal in enumerate(ds["animal"].values):
         ref = st.sel(animal=animal, paw=reference).values
         on = stance_onsets(ref)
         others = {p: stance_onsets(st.sel(animal=animal, paw=p).values)
                   for p in paws if p != reference}
+        cst = st.sel(animal=animal, paw=contra).values if contra else None
         for i, (s, e) in enumerate(zip(on[:-1], on[1:])):
+            n_stance = int(ref[s:e].sum())
             row = {"animal": animal, "stride": i, "start_frame": int(ds["frame"].values[s]),
                    "end_frame": int(ds["frame"].values[e]), "duration_s": (e - s) / fps,
                    "cadence_hz": fps / (e - s),
                    "stride_length": float(np.linalg.norm(pos[a, e] - pos[a, s])),
+                   "stance_duration_s": n_stance / fps,
+                   "swing_duration_s": (e - s - n_stance) / fps,
                    "duty_factor": float(ref[s:e].mean()),
+                   "step_width": (_step_width(pos[a, s:e], cpos[a, s:e], ref[s:e] & cst[s:e],
+                                              pos[a, e] - pos[a, s])
+                                  if contra else np.nan),
                    "body_speed": float(np.nanmean(body[a, s:e]))}
             for p, o in others.items():
                 inside = o[(o >= s) & (o < e)]
                 row[f"phase_{p}"] = float((inside[0] - s) / (e - s)) if inside.size else np.nan
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gait_summary(table, max_duration_s: float | None = None):
+    """Per-animal summary of a :func:`stride_table`: one row per animal.
+
+    Columns: animal, n_strides, the mean of every numeric stride column (duration_s,
+    cadence_hz, stride_length, stance_duration_s, swing_duration_s, duty_factor, step_width,
+    body_speed), and for each ``phase_<paw>`` column its circular mean
+    ``phase_<paw>_mean`` (cycles, in [0, 1)) and resultant length ``phase_<paw>_r`` (0-1:
+    1 = the same phase in every stride, 0 = no preferred phase). ``max_duration_s`` drops
+    strides longer than that (pauses between bouts of stepping).
+    """
+    import pandas as pd
+
+    if max_duration_s is not None:
+        table = table[table["duration_s"] <= max_duration_s]
+    linear = ["duration_s", "cadence_hz", "stride_length", "stance_duration_s",
+              "swing_duration_s", "duty_factor", "step_width", "body_speed"]
+    phases = [c for c in table.columns if c.startswith("phase_")]
+    rows = []
+    for animal, g in table.groupby("animal", sort=False):
+        row = {"animal": animal, "n_strides": len(g)}
+        for c in linear:
+            if c in g:
+                v = g[c].to_numpy(dtype=float)
+                row[c] = float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+        for c in phases:
+            v = g[c].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            m, r = circular_mean(v) if v.size else (np.nan, np.nan)
+            row[f"{c}_mean"], row[f"{c}_r"] = m, r
+        rows.append(row)
     return pd.DataFrame(rows)
