@@ -1,0 +1,271 @@
+"""Pure logic behind :mod:`poselab.widgets.training` (no ipywidgets here).
+
+:class:`TrainingSession` trains a model on a project's labels in a background thread
+(:func:`poselab.model.train_in_background`, so the notebook kernel stays responsive), keeps
+the per-epoch records as they arrive, and derives what the widget shows: the loss and
+test-RMSE curves, the best checkpoint, the ETA and a status line. Each start writes a new run
+folder ``models/<name>/run-NNN/`` (never overwriting an earlier run).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainingSession", "TrainingSessionError"]
+
+
+class TrainingSessionError(ValueError):
+    """Training cannot start as asked (no labels, already running...)."""
+
+
+@dataclass
+class TrainingSession:
+    """One model being trained on a project's labels, in the background.
+
+    Parameters
+    ----------
+    project
+        A :class:`~poselab.project.Project` with labeled images.
+    name
+        Run folders go to ``project.models_dir / name / "run-NNN"``.
+    backbone
+        timm backbone name for :func:`~poselab.model.create_model`.
+    epochs, minutes
+        Training length: a number of epochs, or else a wall-clock budget (minutes).
+    model_kwargs
+        More :func:`~poselab.model.create_model` arguments (``input_size``, ``scale``...).
+    train_kwargs
+        More :func:`~poselab.model.train` arguments (``batch_size``, ``lr``, ``eval_every``...).
+    test_fraction, split_seed
+        Held-out share of the labeled images for the test RMSE, and the split's seed.
+    animal
+        The animal whose labels train the model (index or name).
+    init_from
+        A model file to start from (fine-tuning, e.g. the previous run's best model after
+        adding corrected frames); ``"previous"``: the best model of this name's latest run.
+    """
+
+    project: Any
+    name: str = "model"
+    backbone: str = "tf_efficientnet_lite0"
+    epochs: int | None = None
+    minutes: float | None = 5.0
+    model_kwargs: dict = field(default_factory=dict)
+    train_kwargs: dict = field(default_factory=dict)
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    animal: str | int = 0
+    init_from: str | Path | None = None
+    state: str = "idle"
+    records: list = field(default_factory=list)
+    run_dir: Path | None = None
+    error: BaseException | None = None
+    model: Any = None
+    job: Any = None
+    listeners: list = field(default_factory=list)
+    _watcher: threading.Thread | None = None
+
+    STATES = ("idle", "running", "stopping", "finished", "stopped", "failed")
+
+    # --- data and setup -------------------------------------------------------------------------
+
+    def data(self):
+        """``(train_set, test_set)`` :class:`~poselab.model.LabeledImages` from the label store."""
+        from poselab.model import LabeledImages
+
+        ds = self.project.labels_dataset()
+        data = LabeledImages.from_label_dataset(ds, root=self.project.root, animal=self.animal)
+        if len(data) < 3:
+            raise TrainingSessionError(
+                f"only {len(data)} labeled images: label at least 3 frames (project.label()) first")
+        return data.split(self.test_fraction, self.split_seed)
+
+    def _next_run_dir(self) -> Path:
+        base = Path(self.project.models_dir) / self.name
+        taken = [int(p.name[4:]) for p in base.glob("run-*") if p.name[4:].isdigit()] if base.exists() else []
+        return base / f"run-{max(taken, default=0) + 1:03d}"
+
+    def previous_best(self) -> Path | None:
+        """The best model file of this name's latest finished run, if any."""
+        base = Path(self.project.models_dir) / self.name
+        runs = sorted(p for p in base.glob("run-*") if (p / "best.safetensors").is_file()) if base.exists() else []
+        return runs[-1] / "best.safetensors" if runs else None
+
+    def _make_model(self):
+        from poselab.model import create_model, load_model
+
+        init = self.init_from
+        if init == "previous":
+            init = self.previous_best()
+        if init is not None:
+            model = load_model(init)
+            if model.parts != list(self.project.parts):
+                raise TrainingSessionError(f"{init} predicts {model.parts}, not the project's parts")
+            return model
+        kwargs = dict(self.model_kwargs)
+        return create_model(self.backbone, list(self.project.parts), **kwargs)
+
+    # --- running --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "stopping")
+
+    def start(self) -> Path:
+        """Start training in a background thread; returns the new run folder."""
+        from poselab.model import train_in_background
+
+        if self.running:
+            raise TrainingSessionError("training is already running: stop it first")
+        if self.epochs is None and self.minutes is None:
+            raise TrainingSessionError("give epochs or minutes")
+        train_set, test_set = self.data()
+        self.model = self._make_model()
+        self.run_dir = self._next_run_dir()
+        self.records = []
+        self.error = None
+        kwargs = dict(self.train_kwargs)
+        kwargs.update(test_data=test_set, out_dir=self.run_dir, resume=False,
+                      callback=self._on_record)
+        if self.epochs is not None:
+            kwargs["epochs"] = int(self.epochs)
+        else:
+            kwargs["minutes"] = float(self.minutes)
+        self.state = "running"
+        self._notify()
+        self.job = train_in_background(self.model, train_set, **kwargs)
+        self._watcher = threading.Thread(target=self._watch, name="poselab-train-watch", daemon=True)
+        self._watcher.start()
+        return self.run_dir
+
+    def _on_record(self, record: dict, _model: Any) -> None:
+        # Runs in the training thread after each epoch.
+        self.records.append(dict(record))
+        self._notify()
+
+    def _watch(self) -> None:
+        job = self.job
+        job.thread.join()
+        self.error = job.error
+        if job.error is not None:
+            self.state = "failed"
+        elif job.history is not None and job.history.stopped:
+            self.state = "stopped"
+        else:
+            self.state = "finished"
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener(self)
+
+    def stop(self, wait: bool = False, timeout: float | None = 60.0) -> None:
+        """Ask training to stop at its next step (the current epoch's checkpoint stays)."""
+        if self.job is None or not self.running:
+            return
+        self.state = "stopping"
+        self._notify()
+        self.job.stop()
+        if wait:
+            self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until training (and its bookkeeping) ends; returns the final state."""
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+        return self.state
+
+    # --- what the widget shows ------------------------------------------------------------------
+
+    def curves(self) -> dict[str, list[float]]:
+        """Per-epoch curves: ``epoch``/``loss`` (every epoch) and ``test_epoch``/``test_rmse_px``
+        (epochs with a test evaluation; pixels)."""
+        recs = list(self.records)
+        tested = [r for r in recs if r.get("test_rmse_px") is not None and math.isfinite(r["test_rmse_px"])]
+        return {
+            "epoch": [int(r["epoch"]) for r in recs],
+            "loss": [float(r["loss"]) for r in recs],
+            "test_epoch": [int(r["epoch"]) for r in tested],
+            "test_rmse_px": [float(r["test_rmse_px"]) for r in tested],
+        }
+
+    def best(self) -> dict | None:
+        """The best epoch so far (lowest test RMSE, as :func:`~poselab.model.train` keeps it):
+        ``epoch``, ``test_rmse_px``, ``path`` (its checkpoint); None before any test."""
+        c = self.curves()
+        if not c["test_epoch"]:
+            return None
+        i = min(range(len(c["test_rmse_px"])), key=lambda k: (c["test_rmse_px"][k], c["test_epoch"][k]))
+        path = self.run_dir / "best.safetensors" if self.run_dir is not None else None
+        return {"epoch": c["test_epoch"][i], "test_rmse_px": c["test_rmse_px"][i], "path": path}
+
+    @property
+    def best_path(self) -> Path | None:
+        """The best checkpoint of the current run (``run-NNN/best.safetensors``), once written."""
+        if self.run_dir is None or not (self.run_dir / "best.safetensors").is_file():
+            return None
+        return self.run_dir / "best.safetensors"
+
+    def best_model(self):
+        """Load the best checkpoint of the current run."""
+        from poselab.model import load_model
+
+        if self.best_path is None:
+            raise TrainingSessionError("no checkpoint yet: start training and wait for an epoch")
+        return load_model(self.best_path)
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left: the rest of the time budget, or the remaining epochs at the mean
+        epoch time so far (training + evaluation); 0 when done, None before the first epoch."""
+        if not self.running:
+            return 0.0 if self.state in ("finished", "stopped") else None
+        recs = list(self.records)
+        if not recs:
+            return None
+        elapsed = float(recs[-1].get("seconds", 0.0))
+        if self.epochs is None:
+            return max(0.0, float(self.minutes) * 60 - elapsed)
+        per_epoch = sum(r.get("epoch_seconds", 0.0) + r.get("eval_seconds", 0.0) for r in recs) / len(recs)
+        return max(0, int(self.epochs) - int(recs[-1]["epoch"])) * per_epoch
+
+    def status(self) -> str:
+        """A one-line summary, e.g. ``running: epoch 3/10, loss 0.120, test RMSE 4.2 px, best
+        4.2 px at epoch 3, ETA 12 s``."""
+        recs = list(self.records)
+        parts = [self.state]
+        if self.state == "failed" and self.error is not None:
+            return f"failed: {type(self.error).__name__}: {self.error}"
+        if recs:
+            last = recs[-1]
+            total = f"/{self.epochs}" if self.epochs is not None else ""
+            parts.append(f"epoch {last['epoch']}{total}, loss {last['loss']:.3f}")
+            if last.get("test_rmse_px") is not None:
+                parts.append(f"test RMSE {last['test_rmse_px']:.2f} px")
+        best = self.best()
+        if best is not None:
+            parts.append(f"best {best['test_rmse_px']:.2f} px at epoch {best['epoch']}")
+        eta = self.eta_seconds()
+        if self.running and eta is not None:
+            parts.append(f"ETA {_duration(eta)}")
+        return parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def on_change(session: TrainingSession, fn: Callable[[TrainingSession], None]) -> None:
+    """Call ``fn(session)`` after every epoch and state change (from the training thread)."""
+    session.listeners.append(fn)

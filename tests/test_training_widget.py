@@ -1,0 +1,96 @@
+"""TrainingWidget / TrainingSession: really trains a tiny model on a tiny synthetic project."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("bqplot")
+pytest.importorskip("torch")
+
+from poselab.project import Project  # noqa: E402
+from poselab.widgets.training import TrainingWidget  # noqa: E402
+from poselab.widgets.training_logic import TrainingSession, TrainingSessionError  # noqa: E402
+
+PARTS = ["snout", "body_centre", "tail_base"]
+TINY = dict(model_kwargs=dict(input_size=64, scale=0.25, head_channels=32, stride=8),
+            train_kwargs=dict(batch_size=4, eval_every=1, progress=False, num_threads=1))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    from poselab.datasets.synthetic import synthetic
+
+    tmp = tmp_path_factory.mktemp("train")
+    world = synthetic(tmp / "m.mp4", n_frames=24, size=(320, 240), seed=1)
+    proj = Project.create(tmp / "p", PARTS, animals=["mouse0"], videos=[world.video])
+    images = proj.select_frames(n=8, method="uniform")
+    records = {r.image: r for r in proj.labels.images()}
+    for image in images:
+        xy = world.poses["position"].sel(animal="mouse0", frame=records[image].frame, part=PARTS).values
+        proj.labels.set_points(image, {("mouse0", p): tuple(v) for p, v in zip(PARTS, xy)})
+    yield proj
+    proj.close()
+
+
+def _wait_for(cond, timeout=60.0):
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError
+        time.sleep(0.02)
+
+
+def test_widget_trains_and_curves_equal_the_history(project):
+    w = TrainingWidget(project, name="tiny", epochs=3, **TINY)
+    assert w.epochs.value == 3 and w.stop_button.disabled and not w.start_button.disabled
+    w.start_button.click()
+    s = w.session
+    assert s.run_dir == project.models_dir / "tiny" / "run-001"
+    assert s.wait(120) == "finished", s.status()
+    history = s.job.history
+    df = history.to_dataframe()
+    assert list(w.loss_line.x) == [1, 2, 3]
+    np.testing.assert_array_equal(np.asarray(w.loss_line.y, dtype=float), df["loss"].to_numpy())
+    np.testing.assert_array_equal(np.asarray(w.rmse_line.x), df["epoch"].to_numpy())
+    np.testing.assert_array_equal(np.asarray(w.rmse_line.y, dtype=float), df["test_rmse_px"].to_numpy())
+    best_epoch = int(df["epoch"][df["test_rmse_px"].idxmin()])
+    assert history.best_epoch == best_epoch == s.best()["epoch"]
+    assert list(w.rmse_best.x) == [best_epoch]
+    assert s.best_path == s.run_dir / "best.safetensors" and s.best_path.is_file()
+    assert "run-001/best.safetensors" in w.checkpoint.value
+    assert s.eta_seconds() == 0.0 and "finished: epoch 3/3" in w.status.value
+    assert not w.start_button.disabled and w.stop_button.disabled
+    model = s.best_model()
+    assert model.parts == PARTS
+    # a second start writes a new run folder, fine-tuning from the previous best
+    s2 = TrainingSession(project, name="tiny", epochs=1, init_from="previous", **TINY)
+    assert s2.start() == project.models_dir / "tiny" / "run-002"
+    assert s2.wait(120) == "finished" and len(s2.records) == 1
+
+
+def test_stop_keeps_the_kernel_free_and_ends_training(project):
+    w = TrainingWidget(project, name="stop", epochs=500, **TINY)
+    s = w.session
+    w.start()
+    assert s.running and w.stop_button.disabled is False and w.start_button.disabled
+    _wait_for(lambda: len(s.records) >= 1)  # the kernel thread is free while training runs
+    assert s.eta_seconds() > 0 and "ETA" in s.status()
+    with pytest.raises(TrainingSessionError, match="already running"):
+        s.start()
+    w.stop_button.click()
+    assert s.wait(60) == "stopped"
+    assert 1 <= len(s.records) < 500
+    assert list(w.loss_line.x) == [r["epoch"] for r in s.records]
+    assert "stopped" in w.status.value and not w.start_button.disabled
+    assert (s.run_dir / "last.safetensors").is_file()  # the epochs done are kept
+
+
+def test_errors_are_shown_not_raised(tmp_path):
+    proj = Project.create(tmp_path / "empty", PARTS)
+    w = TrainingWidget(proj, epochs=1, **TINY)
+    w.start_button.click()
+    assert "label at least 3 frames" in w.status.value and w.session.state == "idle"
+    proj.close()
