@@ -1,0 +1,298 @@
+"""Pure logic behind :mod:`poselab.widgets.review` (no ipywidgets here).
+
+:class:`ReviewSession` walks through an analyzed video: the current frame and its predicted
+points, the outlier frames (:mod:`poselab.outliers`) to jump between, corrections made by
+dragging a point (kept in a working copy of the pose Dataset, likelihood set to 1), identity
+swaps "from this frame on" for multi-animal results, and sending the corrected frames to the
+project's label store as new training data (extract, refine, merge, retrain).
+
+Coordinates are image pixels: origin at the top-left corner, x to the right, y down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["ReviewSession", "ReviewError", "REVIEW_KEYMAP"]
+
+#: Key (``KeyboardEvent.key``) -> action.
+REVIEW_KEYMAP: dict[str, str] = {
+    "ArrowRight": "next", ".": "next", "ArrowLeft": "previous", ",": "previous",
+    "n": "next_outlier", "p": "previous_outlier",
+}
+
+
+class ReviewError(ValueError):
+    """A review action that cannot be done (unknown animal, no project to send to...)."""
+
+
+@dataclass
+class ReviewSession:
+    """State of one review of an analyzed video.
+
+    Parameters
+    ----------
+    poses
+        The predictions (pose Dataset; ``frame`` = video frame index). A deep copy is edited.
+    video
+        The video file the predictions come from.
+    project
+        Where corrected frames are sent (optional; needed by :meth:`send_to_label_store`).
+    video_name
+        The video's project-relative path (default: the project's video of the same file).
+    outliers
+        Frame numbers to jump between (default: from ``scores``, or computed with
+        :func:`~poselab.outliers.outlier_scores` when ``find_outliers``).
+    scores
+        Precomputed :func:`~poselab.outliers.outlier_scores`.
+    n_outliers, min_gap, find_outliers, fitting, score_kwargs
+        How outliers are picked when not given (``fitting``: also the slower SARIMAX misfit).
+    p_cutoff
+        Predicted points below this likelihood are not sent to the label store (unless
+        corrected) and are drawn faint.
+    """
+
+    poses: xr.Dataset
+    video: str | os.PathLike
+    project: Any = None
+    video_name: str | None = None
+    outliers: Sequence[int] | None = None
+    scores: xr.Dataset | None = None
+    n_outliers: int = 20
+    min_gap: int = 10
+    find_outliers: bool = True
+    fitting: bool = False
+    score_kwargs: dict = field(default_factory=dict)
+    p_cutoff: float = 0.6
+    keymap: dict[str, str] = field(default_factory=lambda: dict(REVIEW_KEYMAP))
+    index: int = 0
+    corrected: dict[int, set] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)
+    swaps: list[tuple[str, str, int]] = field(default_factory=list)
+    _reader: Any = None
+    _last_key: tuple | None = None
+
+    def __post_init__(self) -> None:
+        from poselab.outliers import outlier_scores, pick_outlier_frames
+
+        if "position" not in self.poses:
+            raise ReviewError("need a pose Dataset with 'position' (e.g. from analyze_video)")
+        self.poses = self.poses.copy(deep=True).load()
+        if "likelihood" not in self.poses:
+            known = np.isfinite(self.poses["position"]).all("coord")
+            self.poses["likelihood"] = xr.where(known, 1.0, np.nan)
+        self.video = Path(self.video)
+        if self.outliers is None:
+            if self.scores is None and self.find_outliers:
+                self.scores = outlier_scores(self.poses, fitting=self.fitting, **self.score_kwargs)
+            self.outliers = ([] if self.scores is None else
+                             pick_outlier_frames(self.scores["score"], self.n_outliers, min_gap=self.min_gap).tolist())
+        self.outliers = sorted(int(f) for f in self.outliers)
+        self.goto_index(self.index)
+
+    # --- state ----------------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> np.ndarray:
+        """Video frame numbers of the predictions."""
+        return self.poses["frame"].values
+
+    @property
+    def frame(self) -> int:
+        """The current video frame number."""
+        return int(self.frames[self.index])
+
+    @property
+    def animals(self) -> list[str]:
+        return [str(a) for a in self.poses["animal"].values]
+
+    @property
+    def parts(self) -> list[str]:
+        return [str(p) for p in self.poses["part"].values]
+
+    def points(self) -> list[tuple[str, str, float, float, float]]:
+        """Predicted (or corrected) points of the current frame:
+        ``(animal, part, x, y, likelihood)``, pixels; missing points left out."""
+        pos = self.poses["position"].sel(coord=["x", "y"]).isel(frame=self.index) \
+            .transpose("animal", "part", "coord").values
+        lik = self.poses["likelihood"].isel(frame=self.index).transpose("animal", "part").values
+        out = []
+        for a, animal in enumerate(self.animals):
+            for p, part in enumerate(self.parts):
+                x, y = pos[a, p]
+                if np.isfinite(x) and np.isfinite(y):
+                    out.append((animal, part, float(x), float(y), float(np.nan_to_num(lik[a, p], nan=0.0))))
+        return out
+
+    def likelihood_traces(self, animal: str | None = None) -> np.ndarray:
+        """``(parts, frames)`` likelihood of one animal (default the first), NaN as 0."""
+        animal = animal or self.animals[0]
+        lik = self.poses["likelihood"].sel(animal=animal).transpose("part", "frame").values
+        return np.nan_to_num(lik.astype(float), nan=0.0)
+
+    def status(self) -> str:
+        """E.g. ``"frame 120 (4.00 s), 3/20 outliers before, 2 frames corrected"``."""
+        t = self.poses["time"].values[self.index] if "time" in self.poses.coords else np.nan
+        when = f" ({t:.2f} s)" if np.isfinite(t) else ""
+        tag = " <outlier>" if self.frame in self.outliers else ""
+        return (f"frame {self.frame}{when}{tag}, {len(self.outliers)} outlier frames, "
+                f"{len(self.corrected)} frames corrected, {len(self.sent)} sent")
+
+    # --- navigation -----------------------------------------------------------------------------
+
+    def goto_index(self, index: int) -> int:
+        """Go to position ``index`` along ``frame`` (clipped); returns the frame number."""
+        self.index = int(np.clip(int(index), 0, len(self.frames) - 1))
+        return self.frame
+
+    def goto(self, frame: int) -> int:
+        """Go to video frame ``frame`` (or the nearest analyzed one); returns it."""
+        self.index = int(np.argmin(np.abs(self.frames - int(frame))))
+        return self.frame
+
+    def next(self, step: int = 1) -> int:
+        return self.goto_index(self.index + step)
+
+    def previous(self) -> int:
+        return self.goto_index(self.index - 1)
+
+    def next_outlier(self) -> int:
+        """Go to the first outlier frame after the current one (stays when none)."""
+        later = [f for f in self.outliers if f > self.frame]
+        return self.goto(later[0]) if later else self.frame
+
+    def previous_outlier(self) -> int:
+        earlier = [f for f in self.outliers if f < self.frame]
+        return self.goto(earlier[-1]) if earlier else self.frame
+
+    # --- edits ----------------------------------------------------------------------------------
+
+    def _check(self, animal: str, part: str) -> None:
+        if animal not in self.animals:
+            raise ReviewError(f"unknown animal {animal!r}: use one of {self.animals}")
+        if part not in self.parts:
+            raise ReviewError(f"unknown part {part!r}: use one of {self.parts}")
+
+    def move(self, animal: str, part: str, x: float, y: float) -> None:
+        """Correct one point of the current frame to (x, y) pixels (a drag end); its
+        likelihood becomes 1 and the frame is marked corrected."""
+        self._check(animal, part)
+        w, h = int(self.poses.attrs.get("width") or 0), int(self.poses.attrs.get("height") or 0)
+        x, y = float(x), float(y)
+        if w and h:  # a drop on the border can land a hair outside; keep it in the image
+            x, y = float(np.clip(x, -0.5, w - 0.5)), float(np.clip(y, -0.5, h - 0.5))
+        sel = dict(animal=animal, part=part, frame=self.frame)
+        self.poses["position"].loc[dict(sel, coord="x")] = x
+        self.poses["position"].loc[dict(sel, coord="y")] = y
+        self.poses["likelihood"].loc[sel] = 1.0
+        self.corrected.setdefault(self.frame, set()).add((animal, part))
+
+    def swap(self, animal_a: str, animal_b: str) -> int:
+        """Swap two animals' identities from the current frame on (inclusive); returns it."""
+        from poselab.multianimal import swap_identities
+
+        for a in (animal_a, animal_b):
+            if a not in self.animals:
+                raise ReviewError(f"unknown animal {a!r}: use one of {self.animals}")
+        frame = self.frame
+        self.poses = swap_identities(self.poses, animal_a, animal_b, frame)
+        names = {animal_a: animal_b, animal_b: animal_a}
+        for f, keys in self.corrected.items():
+            if f >= frame:  # corrections follow the points they were made on
+                self.corrected[f] = {(names.get(a, a), p) for a, p in keys}
+        self.swaps.append((animal_a, animal_b, frame))
+        return frame
+
+    # --- keyboard -------------------------------------------------------------------------------
+
+    def handle_key(self, event: dict) -> str | None:
+        """Apply an ipyevents keydown dict; duplicates (same key and timeStamp, seen in Voila)
+        and modified keys are ignored. Returns the action name or None."""
+        if event.get("type", "keydown") != "keydown":
+            return None
+        ident = (event.get("key"), event.get("timeStamp"))
+        if ident[1] is not None and ident == self._last_key:
+            return None
+        self._last_key = ident
+        if event.get("ctrlKey") or event.get("altKey") or event.get("metaKey"):
+            return None
+        action = self.keymap.get(str(event.get("key", "")))
+        if action == "next":
+            self.next()
+        elif action == "previous":
+            self.previous()
+        elif action == "next_outlier":
+            self.next_outlier()
+        elif action == "previous_outlier":
+            self.previous_outlier()
+        return action
+
+    # --- frames and the label store -------------------------------------------------------------
+
+    def image(self) -> np.ndarray:
+        """The current video frame, RGB uint8 ``(H, W, 3)``."""
+        from poselab.video import open_video
+
+        if self._reader is None:
+            self._reader = open_video(self.video)
+        return self._reader.read(self.frame)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _video_name(self) -> str:
+        if self.video_name is not None:
+            return self.video_name
+        videos = self.project.videos
+        same = [v for v in videos if self.project.path(v) == self.video.resolve()]
+        same = same or [v for v in videos if Path(v).name == self.video.name]
+        if not same:
+            raise ReviewError(f"{self.video} is not a video of the project ({videos}): pass video_name")
+        return same[0]
+
+    def send_to_label_store(self, frames: Sequence[int] | None = None) -> list[str]:
+        """Write the corrected frames to the project's label store as labeled images.
+
+        New frames are extracted as PNG and registered; each gets the reviewed points (the
+        corrected ones, and predictions with likelihood >= ``p_cutoff``). On a frame that was
+        already registered, the corrected points overwrite the stored ones and the other
+        predictions only fill parts not labeled yet. Returns the images written.
+        """
+        from poselab.outliers import extract_outliers, predicted_points
+
+        if self.project is None:
+            raise ReviewError("no project: open the review with project=... to send frames")
+        frames = sorted(self.corrected) if frames is None else sorted(int(f) for f in frames)
+        if not frames:
+            return []
+        store = self.project.labels
+        video = self._video_name()
+        registered = {r.frame: r for r in store.images(video=video)}
+        new = [f for f in frames if f not in registered]
+        images = dict(zip(new, extract_outliers(self.project, self.poses, frames=new, video=video,
+                                                min_likelihood=self.p_cutoff)))
+        animals = [a for a in self.animals if a in store.animals]
+        parts = [p for p in self.parts if p in store.parts]
+        for f in frames:
+            if f in images:
+                continue
+            record = registered[f]
+            have = store.points(record.image)
+            values = {k: v for k, v in predicted_points(
+                self.poses, f, animals=animals, parts=parts, min_likelihood=self.p_cutoff,
+                width=record.width, height=record.height).items()
+                if k not in have or k in self.corrected.get(f, ())}
+            if values:
+                store.set_points(record.image, values)
+            images[f] = record.image
+        out = [images[f] for f in frames]
+        self.sent.extend(i for i in out if i not in self.sent)
+        return out
