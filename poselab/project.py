@@ -386,6 +386,34 @@ class Project:
             f"{len(self.animals)} animal(s), {len(self.videos)} video(s), {n_images} frames to label>"
         )
 
+    # --- notebook widgets and active learning (thin wrappers) -----------------------------------
+
+    def label(self, **kwargs):
+        """The labeling widget over this project's images (see ``poselab.widgets.label``)."""
+        from poselab.widgets import label
+
+        return label(self, **kwargs)
+
+    def train_widget(self, **kwargs):
+        """The training widget (see ``poselab.widgets.training.TrainingWidget``)."""
+        from poselab.widgets import train_widget
+
+        return train_widget(self, **kwargs)
+
+    def review(self, poses: xr.Dataset, video: str | None = None, **kwargs):
+        """The review widget for predictions of a project video (default: the only video)."""
+        from poselab.widgets import review
+
+        name = self._one_video(video)
+        return review(poses, self.path(name), self, video_name=name, **kwargs)
+
+    def extract_outliers(self, poses: xr.Dataset, n: int = 20, *, video: str | None = None, **kwargs) -> list[str]:
+        """Add the ``n`` worst-predicted frames of a video to the label store, predictions as
+        initial points (see ``poselab.outliers.extract_outliers``); returns the new images."""
+        from poselab.outliers import extract_outliers
+
+        return extract_outliers(self, poses, n, video=video, **kwargs)
+
 
 _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv"}
 

@@ -116,3 +116,25 @@ def test_buttons_jump_zoom_and_errors(project):
     _drag(w, 0, 500.0, 2.0)  # outside? clamped into the image
     assert _stored(project, "frames/v/img002.png")["right_ear"] == (79.5, 2.0, False)
     assert "mouse is over the image" in w.help.value.lower() or "mouse is over" in w.help.value
+
+
+def test_animal_selector_for_multi_animal_projects(tmp_path):
+    proj = Project.create(tmp_path / "multi", PARTS, animals=["a", "b"])
+    (proj.root / "frames/v").mkdir(parents=True)
+    cv2.imwrite(str(proj.root / "frames/v/img000.png"), np.zeros((H_, W_, 3), np.uint8))
+    proj.labels.add_images([ImageRecord("frames/v/img000.png", "v.mp4", 0, W_, H_)])
+    w = label(proj)
+    assert w.animal_select.layout.display == "flex" and w.session.animal == "a"
+    _click(w, 10.0, 11.0)
+    w.animal_select.value = "b"
+    assert w.session.animal == "b" and w.session.part == "snout" and list(w.scatter.x) == []
+    _click(w, 20.0, 21.0)
+    stored = proj.labels.points("frames/v/img000.png")
+    assert stored == {("a", "snout"): (10.0, 11.0, False), ("b", "snout"): (20.0, 21.0, False)}
+    w.animal_select.value = "a"
+    assert list(w.scatter.x) == [10.0]
+    proj.close()
+
+
+def test_single_animal_hides_the_animal_selector(project):
+    assert label(project).animal_select.layout.display == "none"

@@ -185,3 +185,14 @@ def test_single_animal_hides_swap_and_send_needs_project(world, setup):
     w.prev_outlier_button.click()
     assert w.session.frame == 3
     w.session.close()
+
+
+def test_project_shortcuts(world, setup):
+    pred, _truth, project = setup
+    w = project.review(pred, min_gap=3)
+    assert w.session.video_name == project.videos[0] and w.session.outliers == [10]
+    w.session.close()
+    assert project.extract_outliers(pred, n=2, min_gap=3, fitting=False) == ["frames/m/img00010.png"]
+    assert project.extract_outliers(pred, n=2, min_gap=3, fitting=False) == []  # already taken
+    assert project.label().session.images[0].image == "frames/m/img00010.png"
+    assert project.train_widget(epochs=2).session.epochs == 2

@@ -2,6 +2,12 @@
 
 * :func:`label` / :class:`~poselab.widgets.labeling.LabelingWidget`: click/drag keypoint labeling
   saved at once to the project's label store (logic in :mod:`poselab.widgets.labeling_logic`).
+* :func:`train_widget` / :class:`~poselab.widgets.training.TrainingWidget`: background training
+  with live loss and test-RMSE curves, best checkpoint and ETA (logic:
+  :mod:`poselab.widgets.training_logic`).
+* :func:`review` / :class:`~poselab.widgets.review.ReviewWidget`: scrub predictions over the video,
+  jump to outlier frames, drag to correct, send corrected frames to the label store, swap
+  identities (logic: :mod:`poselab.widgets.review_logic`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily: ipywidgets/bqplot are only needed when a widget is made
     from poselab.widgets.labeling import LabelingWidget
+    from poselab.widgets.review import ReviewWidget
+    from poselab.widgets.training import TrainingWidget
 
 
 def label(project: Any, **kwargs: Any) -> "LabelingWidget":
@@ -19,4 +27,18 @@ def label(project: Any, **kwargs: Any) -> "LabelingWidget":
     return LabelingWidget(project, **kwargs)
 
 
-__all__ = ["label"]
+def train_widget(project: Any, **kwargs: Any) -> "TrainingWidget":
+    """The training widget for a project (see ``TrainingWidget``; ``TrainingSession`` settings)."""
+    from poselab.widgets.training import TrainingWidget
+
+    return TrainingWidget(project, **kwargs)
+
+
+def review(poses: Any, video: Any, project: Any = None, **kwargs: Any) -> "ReviewWidget":
+    """The review widget for predictions of ``video`` (see ``ReviewWidget``)."""
+    from poselab.widgets.review import ReviewWidget
+
+    return ReviewWidget(poses, video, project, **kwargs)
+
+
+__all__ = ["label", "review", "train_widget"]

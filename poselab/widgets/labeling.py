@@ -78,6 +78,11 @@ class LabelingWidget(W.VBox):
         self.part_buttons = W.ToggleButtons(options=self.session.parts, value=self.session.part,
                                             description="part")
         self.part_buttons.observe(self._on_part, names="value")
+        animals = list(project.labels.animals)
+        self.animal_select = W.Dropdown(options=animals, value=self.session.animal, description="animal",
+                                        layout=W.Layout(width="220px",
+                                                        display="flex" if len(animals) > 1 else "none"))
+        self.animal_select.observe(self._on_animal, names="value")
         self.legend = W.HTML()
         self.prev_button = W.Button(description="previous", icon="arrow-left")
         self.next_button = W.Button(description="next", icon="arrow-right")
@@ -104,7 +109,7 @@ class LabelingWidget(W.VBox):
 
         super().__init__([
             W.HBox([self.prev_button, self.next_button, self.jump, self.status]),
-            self.part_buttons, self.legend, self.frame_box,
+            self.animal_select, self.part_buttons, self.legend, self.frame_box,
             W.HBox([self.delete_button, self.occluded_button, self.zoom_button]),
             self.help, self.error,
         ])
@@ -147,6 +152,8 @@ class LabelingWidget(W.VBox):
             self._show_frame()
         self._draw_points()
         self.part_buttons.value = s.part
+        if self.animal_select.value != s.animal:
+            self.animal_select.value = s.animal
         if self.jump.value != s.index + 1:
             self.jump.value = s.index + 1
         self.status.value = f"<b>{s.progress()}</b> &nbsp; {s.image.image}"
@@ -192,6 +199,10 @@ class LabelingWidget(W.VBox):
     def _on_part(self, change: dict) -> None:
         if change["new"] != self.session.part:
             self._act(lambda: self.session.select_part(change["new"]))
+
+    def _on_animal(self, change: dict) -> None:
+        if change["new"] != self.session.animal:
+            self._act(lambda: self.session.select_animal(change["new"]))
 
     def _on_jump(self, change: dict) -> None:
         if int(change["new"]) - 1 != self.session.index:

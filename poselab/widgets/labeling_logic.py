@@ -159,6 +159,14 @@ class LabelingSession:
             raise LabelingError(f"unknown part {part!r}: use one of {self.parts}")
         self.part = part
 
+    def select_animal(self, animal: str) -> None:
+        """Label ``animal`` from now on (multi-animal projects); its first unplaced part
+        becomes active."""
+        if animal not in self.store.animals:
+            raise LabelingError(f"unknown animal {animal!r}: use one of {self.store.animals}")
+        self.animal = animal
+        self.goto(self.index)
+
     def next_part(self, step: int = 1) -> str:
         """Make the next (``step=-1``: previous) part active, cycling; returns it."""
         i = (self.parts.index(self.part) + step) % len(self.parts)
