@@ -142,12 +142,16 @@ def analyze_video(
     else:
         ds = xr.concat(in_memory, dim="frame") if len(in_memory) > 1 else in_memory[0]
     ds.attrs.pop("analysis_signature", None)
+    if frames is None:
+        ds, missing = _pad_to_claimed_length(ds, info)
+        bad_total += missing
     ds.attrs["bad_frames"] = bad_total
     ds = poses.with_provenance(ds, "analyze_video", model=_card_summary(model), video=str(Path(video).name),
                                batch_size=options.batch_size, crop=options.crop, downscale=options.downscale,
                                frames=[start, stop])
     if bad_total:
-        warnings.warn(f"{video}: {bad_total} unreadable frames were left as NaN", stacklevel=2)
+        warnings.warn(f"{video}: {bad_total} unreadable frames were left as NaN (see attrs['bad_frames'];"
+                      " the file may be truncated or damaged)", stacklevel=2)
     if out_path is not None:
         if out_path.suffix.lower() == ".zarr":
             ds = ds.chunk({"frame": options.chunk_frames})
@@ -219,6 +223,9 @@ def analyze_videos(
         ds = xr.concat(parts, dim="frame") if len(parts) > 1 else parts[0]
         ds.attrs = dict(parts[0].attrs)
         ds.attrs["bad_frames"] = int(sum(p.attrs.get("bad_frames", 0) for p in parts))
+        with open_video(video) as reader:
+            ds, missing = _pad_to_claimed_length(ds, reader.info)
+        ds.attrs["bad_frames"] += missing
         # Record the run as the local one would: one analysis of the whole range.
         history = poses.provenance(parts[0])
         history[-1]["parameters"]["frames"] = [int(parts[0]["frame"][0]), int(parts[-1]["frame"][-1]) + 1]
@@ -324,6 +331,28 @@ def _to_dataset(model: Any, chunk: dict, attrs: dict) -> xr.Dataset:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _pad_to_claimed_length(ds: xr.Dataset, info: Any) -> tuple[xr.Dataset, int]:
+    """NaN frames up to the count the container claims, when fewer frames can be decoded.
+
+    A truncated file (a recording that crashed) keeps its header's frame count: padding keeps
+    the result aligned with what the experiment expects (e.g. one frame per camera trigger),
+    and the missing frames are counted as bad rather than silently dropped.
+    """
+    n_decoded = int(ds["frame"].values[-1]) + 1 if ds.sizes["frame"] else 0
+    missing = int(info.reported_frames) - n_decoded
+    if missing <= 0 or n_decoded != info.n_frames:
+        return ds, 0
+    frames = np.arange(n_decoded, int(info.reported_frames))
+    tail = ds.isel(frame=[0] * len(frames)).assign_coords(frame=frames)
+    tail = tail.assign_coords(time=("frame", frames / ds.attrs["fps"] if ds.attrs.get("fps") else
+                                    np.full(len(frames), np.nan)))
+    tail["position"] = tail["position"].where(False)
+    tail["likelihood"] = tail["likelihood"].where(False)
+    padded = xr.concat([ds, tail], dim="frame")
+    padded.attrs = ds.attrs
+    return padded, missing
 
 
 def _as_model(model: Any, device: str | None) -> Any:

@@ -144,20 +144,23 @@ def labeled_video(
     row_of_frame = {int(f): i for i, f in enumerate(ds["frame"].values)}
 
     def frames():
-        with open_video(video) as reader:
-            for frame_index, image in tqdm(reader.iter_frames(), total=len(reader), disable=not progress,
-                                           desc="labeled video", unit="frame"):
-                row = row_of_frame.get(int(frame_index))
-                if row is None:
-                    yield image
-                    continue
-                image = np.ascontiguousarray(image)
-                if trail_frames > 0:
-                    _draw_trails(image, position, row, trail_frames, colours)
-                pts = position[row]  # (animal, part, 2)
-                segments = pts[:, pairs].reshape(-1, 2, 2) if len(pairs) else None
-                yield draw_poses(image, pts.reshape(-1, 2), colours, alpha=alpha[row].ravel(),
-                                 radius=radius, segments=segments)
+        # Batches keep every index: a frame that cannot be decoded stays in the output (black),
+        # so the labeled video keeps the original's frame count and timing.
+        with open_video(video) as reader, tqdm(total=len(reader), disable=not progress,
+                                               desc="labeled video", unit="frame") as bar:
+            for batch in reader.iter_batches(32):
+                for frame_index, image in zip(batch.indices, batch.frames):
+                    row = row_of_frame.get(int(frame_index))
+                    if row is None:
+                        yield image
+                        continue
+                    if trail_frames > 0:
+                        _draw_trails(image, position, row, trail_frames, colours)
+                    pts = position[row]  # (animal, part, 2)
+                    segments = pts[:, pairs].reshape(-1, 2, 2) if len(pairs) else None
+                    yield draw_poses(image, pts.reshape(-1, 2), colours, alpha=alpha[row].ravel(),
+                                     radius=radius, segments=segments)
+                bar.update(len(batch.indices))
 
     with open_video(video) as reader:
         fps = reader.info.fps

@@ -112,12 +112,35 @@ def test_truncated_video_gives_nan_frames_and_a_warning(tmp_path, model):
     data = source.read_bytes()
     truncated = tmp_path / "truncated.avi"
     truncated.write_bytes(data[: int(len(data) * 0.6)])
-    with warnings.catch_warnings(record=True):
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = analyze_video(model, truncated, batch_size=8, progress=False)
     readable = np.isfinite(ds["likelihood"].values[0]).all(axis=0)
-    assert 0 < readable.sum() < 60
+    assert ds.sizes["frame"] == 60  # the header's frame count: frames past the cut are NaN
+    assert 0 < readable.sum() < 60 and readable[: readable.sum()].all()
     assert ds.attrs["bad_frames"] == int((~readable).sum())
+    assert any("frame" in str(w.message) and "NaN" in str(w.message) for w in caught), \
+        [str(w.message) for w in caught]
+
+
+def test_damaged_frames_are_nan_in_the_poses_and_kept_in_the_labeled_video(tmp_path, model):
+    from test_video import _damage_avi_frames
+
+    from poselab.render import labeled_video
+
+    model, _ = model
+    path = write_video(tmp_path / "clip.avi", _frames(40), fps=25.0, codec="MJPG")
+    _damage_avi_frames(path, [10, 11, 30])
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ds = analyze_video(model, path, batch_size=8, progress=False)
+        out = labeled_video(ds, path, tmp_path / "labeled.mp4", progress=False)
+    unknown = np.isnan(ds["likelihood"].values[0]).all(axis=0)
+    np.testing.assert_array_equal(np.flatnonzero(unknown), [10, 11, 30])
+    assert ds.attrs["bad_frames"] == 3
+    with open_video(out) as reader:
+        assert len(reader) == 40  # the timing of the labeled video is the original's
+        assert reader.read(10).max() < 40 and reader.read(12).mean() > 30  # damaged frame: black
 
 
 def test_dask_cluster_gives_identical_results(tmp_path, video, model):
