@@ -401,11 +401,12 @@ class Project:
         return train_widget(self, **kwargs)
 
     def review(self, poses: xr.Dataset, video: str | None = None, **kwargs):
-        """The review widget for predictions of a project video (default: the only video)."""
-        from poselab.widgets import review
+        """The review widget for predictions of a project video (default: the only video); see
+        ``poselab.widgets.review.ReviewWidget``."""
+        from poselab.widgets import review_widget
 
         name = self._one_video(video)
-        return review(poses, self.path(name), self, video_name=name, **kwargs)
+        return review_widget(poses, self.path(name), self, video_name=name, **kwargs)
 
     def extract_outliers(self, poses: xr.Dataset, n: int = 20, *, video: str | None = None, **kwargs) -> list[str]:
         """Add the ``n`` worst-predicted frames of a video to the label store, predictions as

@@ -5,7 +5,7 @@
 * :func:`train_widget` / :class:`~poselab.widgets.training.TrainingWidget`: background training
   with live loss and test-RMSE curves, best checkpoint and ETA (logic:
   :mod:`poselab.widgets.training_logic`).
-* :func:`review` / :class:`~poselab.widgets.review.ReviewWidget`: scrub predictions over the video,
+* :func:`review_widget` / :class:`~poselab.widgets.review.ReviewWidget`: scrub predictions over the video,
   jump to outlier frames, drag to correct, send corrected frames to the label store, swap
   identities (logic: :mod:`poselab.widgets.review_logic`).
 """
@@ -34,11 +34,14 @@ def train_widget(project: Any, **kwargs: Any) -> "TrainingWidget":
     return TrainingWidget(project, **kwargs)
 
 
-def review(poses: Any, video: Any, project: Any = None, **kwargs: Any) -> "ReviewWidget":
-    """The review widget for predictions of ``video`` (see ``ReviewWidget``)."""
+def review_widget(poses: Any, video: Any, project: Any = None, **kwargs: Any) -> "ReviewWidget":
+    """The review widget for predictions of ``video`` (see ``ReviewWidget``).
+
+    (Not named ``review``: that is the submodule :mod:`poselab.widgets.review`.)
+    """
     from poselab.widgets.review import ReviewWidget
 
     return ReviewWidget(poses, video, project, **kwargs)
 
 
-__all__ = ["label", "review", "train_widget"]
+__all__ = ["label", "review_widget", "train_widget"]
