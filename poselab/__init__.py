@@ -5,7 +5,9 @@ The short public API::
     import poselab
     project = poselab.Project.create("study", parts=[...], videos=[...])   # or Project.open / from_deeplabcut
     project.select_frames(n=20)                                            # frames to label
+    project.label()                                                        # labeling widget
     model = poselab.create_model("tf_efficientnet_lite0", parts=project.parts)
+    poses = poselab.analyze_video(model, "videos/mouse.mp4", out="poses/mouse.nc")
     ds = poselab.load_poses("poses/video.nc")                              # the pose Dataset
     poselab.io.read_deeplabcut(...), poselab.io.to_movement(ds)            # formats
     poselab.filters, poselab.kinematics                                    # analysis
@@ -28,13 +30,16 @@ from poselab.poses import save as save_poses
 _SUBMODULES = {
     "config", "datasets", "filters", "frames", "io", "kinematics", "labels", "model", "project",
     "video", "render", "gait", "behaviour", "plots", "inference", "multianimal", "widgets", "cli",
+    "outliers",
 }
 _ATTRIBUTES = {
     "Project": ("poselab.project", "Project"),
     "create_model": ("poselab.model", "create_model"),
     "load_model": ("poselab.model", "load_model"),
     "open_video": ("poselab.video", "open_video"),
+    "analyze_video": ("poselab.inference", "analyze_video"),
     "analyze_videos": ("poselab.inference", "analyze_videos"),
+    "labeled_video": ("poselab.render", "labeled_video"),
 }
 
 __all__ = ["__version__", "poses", "load_poses", "save_poses", *sorted(_ATTRIBUTES), *sorted(_SUBMODULES)]
