@@ -26,6 +26,7 @@ from poselab.multianimal.assembly import (
     render_pafs,
     skeleton_from_labels,
 )
+from poselab.multianimal.dlc import find_dlc_video, read_deeplabcut_tracks
 from poselab.multianimal.metrics import (
     COCO_THRESHOLDS,
     MetricsError,
@@ -56,6 +57,7 @@ __all__ = [
     "assemble",
     "assemble_batch",
     "average_precision",
+    "find_dlc_video",
     "find_peaks",
     "from_deeplabcut_outputs",
     "limb_affinity",
@@ -63,6 +65,7 @@ __all__ = [
     "link_tracklets",
     "oks",
     "pose_distance",
+    "read_deeplabcut_tracks",
     "render_pafs",
     "skeleton_from_labels",
     "stitch",
