@@ -196,3 +196,10 @@ def test_project_shortcuts(world, setup):
     assert project.extract_outliers(pred, n=2, min_gap=3, fitting=False) == []  # already taken
     assert project.label().session.images[0].image == "frames/m/img00010.png"
     assert project.train_widget(epochs=2).session.epochs == 2
+
+
+def test_threshold_none_takes_the_worst_frames(world, setup):
+    pred, _truth, _project = setup
+    s = ReviewSession(pred, world.video, n_outliers=3, min_gap=3, threshold=None)
+    assert len(s.outliers) == 3 and 10 in s.outliers
+    assert ReviewSession(pred, world.video, n_outliers=3, min_gap=3).outliers == [10]

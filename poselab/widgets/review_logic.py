@@ -51,8 +51,10 @@ class ReviewSession:
         :func:`~poselab.outliers.outlier_scores` when ``find_outliers``).
     scores
         Precomputed :func:`~poselab.outliers.outlier_scores`.
-    n_outliers, min_gap, find_outliers, fitting, score_kwargs
-        How outliers are picked when not given (``fitting``: also the slower SARIMAX misfit).
+    n_outliers, min_gap, threshold, find_outliers, fitting, score_kwargs
+        How outliers are picked when not given (see :func:`~poselab.outliers.pick_outlier_frames`;
+        ``threshold=None``: the ``n_outliers`` worst frames even if none is flagged; ``fitting``:
+        also the slower SARIMAX misfit).
     p_cutoff
         Predicted points below this likelihood are not sent to the label store (unless
         corrected) and are drawn faint.
@@ -66,6 +68,7 @@ class ReviewSession:
     scores: xr.Dataset | None = None
     n_outliers: int = 20
     min_gap: int = 10
+    threshold: float | None = 1.0
     find_outliers: bool = True
     fitting: bool = False
     score_kwargs: dict = field(default_factory=dict)
@@ -92,7 +95,8 @@ class ReviewSession:
             if self.scores is None and self.find_outliers:
                 self.scores = outlier_scores(self.poses, fitting=self.fitting, **self.score_kwargs)
             self.outliers = ([] if self.scores is None else
-                             pick_outlier_frames(self.scores["score"], self.n_outliers, min_gap=self.min_gap).tolist())
+                             pick_outlier_frames(self.scores["score"], self.n_outliers, min_gap=self.min_gap,
+                                                 threshold=self.threshold).tolist())
         self.outliers = sorted(int(f) for f in self.outliers)
         self.goto_index(self.index)
 
