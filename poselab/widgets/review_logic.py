@@ -144,7 +144,7 @@ class ReviewSession:
         """E.g. ``"frame 120 (4.00 s), 3/20 outliers before, 2 frames corrected"``."""
         t = self.poses["time"].values[self.index] if "time" in self.poses.coords else np.nan
         when = f" ({t:.2f} s)" if np.isfinite(t) else ""
-        tag = " <outlier>" if self.frame in self.outliers else ""
+        tag = " [outlier]" if self.frame in self.outliers else ""
         return (f"frame {self.frame}{when}{tag}, {len(self.outliers)} outlier frames, "
                 f"{len(self.corrected)} frames corrected, {len(self.sent)} sent")
 

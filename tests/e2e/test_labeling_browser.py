@@ -100,14 +100,16 @@ def _stored(root: Path, image: str) -> dict:
         return {p: v for (_, p), v in store.points(image).items()}
 
 
-def _serve(frontend: str, workdir: Path, project: Path):
+def _serve(frontend: str, workdir: Path, project: Path, code: str = NOTEBOOK_CODE,
+           extra_env: dict | None = None):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_CODE)]
+    nb.cells = [nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, workdir / "label.ipynb")
-    env = dict(os.environ, POSELAB_E2E_PROJECT=str(project), JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
+    env = dict(os.environ, **(extra_env or {}), POSELAB_E2E_PROJECT=str(project),
+               JUPYTER_CONFIG_DIR=str(workdir / "cfg"),
                JUPYTER_RUNTIME_DIR=str(workdir / "rt"), JUPYTERLAB_WORKSPACES_DIR=str(workdir / "ws"),
                JUPYTERLAB_SETTINGS_DIR=str(workdir / "settings"))
     settings = workdir / "settings/@jupyterlab/apputils-extension"

@@ -1,0 +1,172 @@
+"""Real-browser end-to-end test of the review widget (Voila and JupyterLab, Debian chromium).
+
+Run with ``pytest -m e2e -o addopts="" tests/e2e/test_review_browser.py -s``. A notebook opens
+the review widget on predictions of a synthetic video that hold one wrong snout; the test jumps
+to the outlier with the button, drags the wrong point with the mouse, presses "send corrected
+frames to the label store" and reads the SQLite store: the frame is there, with the dragged
+coordinates (within 0.5 px). Screenshots and the frame-switch latency of the review widget
+(``review_latency_<frontend>.json``) go to ``$POSELAB_TEST_ARTIFACTS`` (or tmp_path).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_labeling_browser import CHROMIUM, _serve, _stop, artifacts  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.e2e
+
+PARTS = ["snout", "body_centre", "tail_base"]
+W_, H_ = 320, 240
+BAD_FRAME = 6
+
+NOTEBOOK_CODE = """
+import os
+import ipywidgets as W
+from IPython.display import display
+from poselab import poses
+from poselab.project import Project
+project = Project.open(os.environ["POSELAB_E2E_PROJECT"])
+predictions = poses.load(os.environ["POSELAB_E2E_POSES"], lazy=False)
+widget = project.review(predictions, min_gap=3, display_width=640)
+saved = W.HTML("0")
+saved.add_class("poselab-e2e-saved")
+def _ack(*_):  # runs after the widget's own drag_end callback has stored the correction
+    saved.value = str(int(saved.value) + 1)
+widget.scatter.on_drag_end(_ack)
+display(widget, saved)
+"""
+
+LAT_JS = """(title) => {
+  window.__lat = {};
+  const fig = document.querySelector('.poselab-review-figure');
+  const href = () => { const im = fig.querySelector('image');
+    return im && (im.getAttribute('href') || im.getAttribute('xlink:href')); };
+  const href0 = href();
+  const btn = document.querySelector(`.poselab-review button[title='${title}']`);
+  btn.addEventListener('mousedown', () => { window.__lat.t0 = performance.now(); }, {once: true});
+  const obs = new MutationObserver(() => {
+    const h = href();
+    if (h && h !== href0 && window.__lat.t0 !== undefined && window.__lat.href === undefined) {
+      window.__lat.href = performance.now() - window.__lat.t0;
+      obs.disconnect();
+      fig.querySelector('image').addEventListener('load', () => {
+        window.__lat.load = performance.now() - window.__lat.t0; }, {once: true});
+    }
+  });
+  obs.observe(fig, {attributes: true, childList: true, subtree: true});
+}"""
+
+
+@pytest.fixture
+def review_project(tmp_path):
+    from poselab import poses
+    from poselab.datasets.synthetic import synthetic
+    from poselab.project import Project
+
+    world = synthetic(tmp_path / "m.mp4", n_frames=16, size=(W_, H_), seed=4)
+    pred = world.poses[["position"]].sel(part=PARTS).copy(deep=True)
+    pred["likelihood"] = pred["position"].isel(coord=0, drop=True) * 0 + 0.95
+    pred["position"].loc[dict(animal="mouse0", part="snout", frame=BAD_FRAME, coord="x")] += 40.0
+    project = Project.create(tmp_path / "proj", PARTS, animals=["mouse0"], videos=[world.video])
+    project.close()
+    path = poses.save(pred, tmp_path / "pred.nc")
+    return project.root, path, pred
+
+
+def _stored(root: Path, image: str) -> dict:
+    from poselab.labels import LabelStore
+
+    with LabelStore(root / "labels.sqlite", PARTS) as store:
+        try:
+            return {p: v for (_, p), v in store.points(image).items()}
+        except ValueError:  # not registered yet
+            return {}
+
+
+@pytest.mark.parametrize("frontend", ["voila", "lab"])
+def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, artifacts):  # noqa: F811
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set POSELAB_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
+    pytest.importorskip("voila" if frontend == "voila" else "jupyterlab")
+    root, poses_path, pred = review_project
+    image_name = f"frames/m/img{BAD_FRAME:05d}.png"
+    work = tmp_path / f"serve-{frontend}"
+    work.mkdir()
+    proc, url = _serve(frontend, work, root, code=NOTEBOOK_CODE,
+                       extra_env={"POSELAB_E2E_POSES": str(poses_path)})
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                               "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(url)
+            if frontend == "lab":
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+                page.wait_for_function(
+                    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                    " return w && w.context && w.context.isReady && w.sessionContext.session &&"
+                    " w.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=60000)
+                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_selector(".poselab-review-figure svg image", timeout=90000)
+            page.wait_for_selector(".poselab-review-figure path.dot", timeout=30000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / f"review-{frontend}-opened.png"))
+
+            # frame switches with the "next frame" button: mousedown -> new href -> image load
+            switches = []
+            for _ in range(4):
+                page.evaluate(LAT_JS, "next frame")
+                page.locator(".poselab-review button[title='next frame']").first.click()
+                page.wait_for_function("() => window.__lat.load !== undefined", timeout=10000)
+                switches.append(page.evaluate("() => window.__lat"))
+                page.wait_for_timeout(150)
+
+            page.locator(".poselab-review button:has-text('next outlier')").first.click()
+            page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                                   f".includes('frame {BAD_FRAME} ')", timeout=10000)
+            page.wait_for_timeout(500)
+            image = page.locator(".poselab-review-figure svg image").first
+            box = image.bounding_box()
+            assert box["width"] / box["height"] == pytest.approx(W_ / H_, rel=2e-3)  # undistorted
+            sx, sy = box["width"] / W_, box["height"] / H_
+            start = tuple(float(v) for v in pred["position"].sel(animal="mouse0", part="snout",
+                                                                 frame=BAD_FRAME).values)
+            x0 = box["x"] + (start[0] + 0.5) * sx
+            y0 = box["y"] + (start[1] + 0.5) * sy
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            for k in range(1, 11):
+                page.mouse.move(x0 - 6 * k, y0 + 3 * k)
+            page.mouse.up()
+            page.wait_for_function("() => document.querySelector('.poselab-e2e-saved')"
+                                   ".textContent.trim() === '1'", timeout=10000)
+            page.screenshot(path=str(artifacts / f"review-{frontend}-after-drag.png"))
+            page.locator(".poselab-review button:has-text('send corrected frames')").first.click()
+            deadline = time.time() + 10
+            while "snout" not in _stored(root, image_name) and time.time() < deadline:
+                time.sleep(0.1)
+            stored = _stored(root, image_name)
+            assert stored["snout"][0] == pytest.approx(start[0] - 60 / sx, abs=0.5)
+            assert stored["snout"][1] == pytest.approx(start[1] + 30 / sy, abs=0.5)
+            # the other parts are the predictions, unchanged
+            for part in PARTS[1:]:
+                expected = pred["position"].sel(animal="mouse0", part=part, frame=BAD_FRAME).values
+                assert stored[part][:2] == pytest.approx(tuple(expected), abs=1e-9)
+            page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                                   ".includes('sent 1 frame')", timeout=10000)
+            page.screenshot(path=str(artifacts / f"review-{frontend}-sent.png"))
+            browser.close()
+    finally:
+        _stop(proc)
+    loads = [s["load"] for s in switches]
+    result = {"frontend": frontend, "frame": f"{W_}x{H_} video frame, JPEG q85, shown 640 px wide",
+              "frame_switch_load_ms": loads, "frame_switch_load_median_ms": float(np.median(loads))}
+    (artifacts / f"review_latency_{frontend}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
