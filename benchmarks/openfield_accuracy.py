@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/openfield_accuracy.py [--minutes 20] [--backbone tf_efficientnet_lite0]
+    python benchmarks/openfield_accuracy.py [--minutes 20 | --epochs N] [--backbone tf_efficientnet_lite0]
                                             [--out DIR] [--device cpu]
 
 A fixed 80/20 split (seed 0: 93 training, 23 test frames) and a wall-clock training budget.
@@ -42,7 +42,12 @@ def _data_root() -> Path:
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=20.0, help="training budget (wall clock)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=None,
+                        help="training budget, wall clock (default 20)")
+    budget.add_argument("--epochs", type=int, default=None,
+                        help="training budget in epochs instead: the result does not depend on "
+                             "other jobs sharing the machine")
     parser.add_argument("--backbone", default="tf_efficientnet_lite0")
     parser.add_argument("--out", default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> float:
                         help="report plain predictions (default: average with mirrored frames)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
+    if args.epochs is None and args.minutes is None:
+        args.minutes = 20.0
 
     t0 = time.perf_counter()
     data = LabeledImages.from_deeplabcut(_data_root() / LABELS).load()
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> float:
     # Top view: any heading is plausible, so rotate freely; mirrored frames swap the ears.
     augment = AugmentConfig(rotation=args.rotation, random_crop=args.random_crop)
     history = train(
-        model, train_set, test_data=test_set, minutes=args.minutes, batch_size=args.batch_size,
+        model, train_set, test_data=test_set, minutes=args.minutes, epochs=args.epochs, batch_size=args.batch_size,
         augment=augment, locref_weight=args.locref_weight,
         lr=args.lr, out_dir=out, seed=args.seed, resume=False, eval_every=args.eval_every,
         device=args.device, num_threads=args.threads if args.device == "cpu" else None,
