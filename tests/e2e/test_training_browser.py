@@ -1,0 +1,103 @@
+"""Real-browser end-to-end test of the training widget (Voila and JupyterLab, Debian chromium).
+
+Run with ``pytest -m e2e -o addopts="" tests/e2e/test_training_browser.py -s``. The "start
+training" button is clicked with the mouse; training runs in a kernel thread and updates the
+widget after every epoch. The test records every status text the page shows: it must see the
+epochs go by live ("running: epoch k/N"), end "finished", and draw one loss point per epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_labeling_browser import CHROMIUM, _serve, _stop, artifacts  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.e2e
+
+PARTS = ["snout", "body_centre", "tail_base"]
+EPOCHS = 8
+
+NOTEBOOK_CODE = f"""
+import os
+from IPython.display import display
+from poselab.project import Project
+project = Project.open(os.environ["POSELAB_E2E_PROJECT"])
+widget = project.train_widget(
+    name="e2e", epochs={EPOCHS},
+    model_kwargs=dict(input_size=64, scale=0.25, head_channels=32, stride=8),
+    train_kwargs=dict(batch_size=4, eval_every=1, progress=False, num_threads=1))
+display(widget)
+"""
+
+WATCH_JS = """() => {
+  window.__texts = [];
+  const root = document.querySelector('.poselab-training');
+  const obs = new MutationObserver(() => {
+    const t = root.querySelector('.widget-html-content').innerText;
+    if (window.__texts[window.__texts.length - 1] !== t) window.__texts.push(t);
+  });
+  obs.observe(root, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+@pytest.fixture
+def train_project(tmp_path):
+    from poselab.datasets.synthetic import synthetic
+    from poselab.project import Project
+
+    world = synthetic(tmp_path / "m.mp4", n_frames=24, size=(320, 240), seed=1)
+    proj = Project.create(tmp_path / "proj", PARTS, animals=["mouse0"], videos=[world.video])
+    images = proj.select_frames(n=8, method="uniform")
+    records = {r.image: r for r in proj.labels.images()}
+    for image in images:
+        xy = world.poses["position"].sel(animal="mouse0", frame=records[image].frame, part=PARTS).values
+        proj.labels.set_points(image, {("mouse0", p): tuple(v) for p, v in zip(PARTS, xy)})
+    proj.close()
+    return proj.root
+
+
+@pytest.mark.parametrize("frontend", ["voila", "lab"])
+def test_training_widget_live_in_browser(frontend, tmp_path, train_project, artifacts):  # noqa: F811
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set POSELAB_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
+    pytest.importorskip("voila" if frontend == "voila" else "jupyterlab")
+    work = tmp_path / f"serve-{frontend}"
+    work.mkdir()
+    proc, url = _serve(frontend, work, train_project, code=NOTEBOOK_CODE)
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                               "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            if frontend == "lab":
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+                page.wait_for_function(
+                    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                    " return w && w.context && w.context.isReady && w.sessionContext.session &&"
+                    " w.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=60000)
+                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_selector(".poselab-training button:has-text('start training')", timeout=90000)
+            page.wait_for_timeout(500)
+            page.evaluate(WATCH_JS)
+            page.locator(".poselab-training button:has-text('start training')").first.click()
+            page.wait_for_function(
+                "() => document.querySelector('.poselab-training').innerText.includes("
+                f"'finished: epoch {EPOCHS}/{EPOCHS}')", timeout=120000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / f"training-{frontend}-finished.png"))
+            texts = page.evaluate("() => window.__texts")
+            live = {t.split(",")[0] for t in texts if t.startswith("running: epoch")}
+            assert len(live) >= 2, texts  # epochs shown as they ended, not only at the end
+            # one drawn point per epoch on the loss curve (bqplot Lines markers)
+            n_dots = page.evaluate("() => document.querySelectorAll("
+                                   "'.poselab-training .bqplot')[0].querySelectorAll('.dot').length")
+            assert n_dots == EPOCHS
+            assert page.locator(".poselab-training button:has-text('start training')").first.is_enabled()
+            browser.close()
+    finally:
+        _stop(proc)
+    assert (train_project / "models/e2e/run-001/best.safetensors").is_file()
