@@ -203,3 +203,16 @@ def test_threshold_none_takes_the_worst_frames(world, setup):
     s = ReviewSession(pred, world.video, n_outliers=3, min_gap=3, threshold=None)
     assert len(s.outliers) == 3 and 10 in s.outliers
     assert ReviewSession(pred, world.video, n_outliers=3, min_gap=3).outliers == [10]
+
+
+def test_long_traces_are_min_pooled(world, setup):
+    pred, _truth, _project = setup
+    s = ReviewSession(pred, world.video, outliers=[])
+    frames, values = s.likelihood_traces("mouse1", max_points=4)
+    np.testing.assert_array_equal(frames, [0, 5, 10, 15])
+    assert values.shape == (3, 4)
+    assert values[2, 2] == 0.3  # the unsure tail base at frame 10 survives the pooling
+    np.testing.assert_array_equal(np.delete(values.ravel(), 2 * 4 + 2), 0.95)
+    full_frames, full = s.likelihood_traces("mouse1")
+    assert full.shape == (3, 20) and list(full_frames) == list(range(20))
+    assert "poses" not in repr(s)  # no Dataset dump in the repr

@@ -78,7 +78,8 @@ class ReviewWidget(W.VBox):
         frames = s.frames.astype(float)
         self.tx = bq.LinearScale(min=float(frames[0]), max=float(frames[-1]))
         self.ty = bq.LinearScale(min=0.0, max=1.05)
-        self.traces = bq.Lines(x=frames, y=s.likelihood_traces(), scales={"x": self.tx, "y": self.ty},
+        trace_x, trace_y = s.likelihood_traces()
+        self.traces = bq.Lines(x=trace_x.astype(float), y=trace_y, scales={"x": self.tx, "y": self.ty},
                                colors=[self.colors[p] for p in s.parts], labels=s.parts,
                                display_legend=False, stroke_width=1.5)
         self.cutoff_rule = bq.Lines(x=[frames[0], frames[-1]], y=[s.p_cutoff, s.p_cutoff],
@@ -174,7 +175,9 @@ class ReviewWidget(W.VBox):
             self.scatter.opacities = [1.0 if lik >= s.p_cutoff else 0.35 for *_, lik in pts] or [1.0]
 
     def _draw_traces(self) -> None:
-        self.traces.y = self.session.likelihood_traces(self.trace_animal.value)
+        x, y = self.session.likelihood_traces(self.trace_animal.value)
+        with self.traces.hold_sync():
+            self.traces.x, self.traces.y = x.astype(float), y
 
     def _refresh(self, new_frame: bool = True) -> None:
         s = self.session

@@ -32,7 +32,7 @@ class ReviewError(ValueError):
     """A review action that cannot be done (unknown animal, no project to send to...)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class ReviewSession:
     """State of one review of an analyzed video.
 
@@ -60,12 +60,12 @@ class ReviewSession:
         corrected) and are drawn faint.
     """
 
-    poses: xr.Dataset
-    video: str | os.PathLike
-    project: Any = None
+    poses: xr.Dataset = field(repr=False)
+    video: str | os.PathLike = ""
+    project: Any = field(default=None, repr=False)
     video_name: str | None = None
     outliers: Sequence[int] | None = None
-    scores: xr.Dataset | None = None
+    scores: xr.Dataset | None = field(default=None, repr=False)
     n_outliers: int = 20
     min_gap: int = 10
     threshold: float | None = 1.0
@@ -78,8 +78,8 @@ class ReviewSession:
     corrected: dict[int, set] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
     swaps: list[tuple[str, str, int]] = field(default_factory=list)
-    _reader: Any = None
-    _last_key: tuple | None = None
+    _reader: Any = field(default=None, repr=False)
+    _last_key: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from poselab.outliers import outlier_scores, pick_outlier_frames
@@ -134,11 +134,24 @@ class ReviewSession:
                     out.append((animal, part, float(x), float(y), float(np.nan_to_num(lik[a, p], nan=0.0))))
         return out
 
-    def likelihood_traces(self, animal: str | None = None) -> np.ndarray:
-        """``(parts, frames)`` likelihood of one animal (default the first), NaN as 0."""
+    def likelihood_traces(self, animal: str | None = None, max_points: int = 4000
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Likelihood of one animal's parts over time, for plotting.
+
+        Returns ``(frames, values)``: frame numbers ``(n,)`` and likelihoods ``(parts, n)``,
+        NaN as 0. Longer videos are cut into ``max_points`` bins of whole frames, each shown
+        by its first frame and its **lowest** likelihood (dips, the interesting part, survive),
+        so a long video does not send megabytes to the browser on every edit.
+        """
         animal = animal or self.animals[0]
         lik = self.poses["likelihood"].sel(animal=animal).transpose("part", "frame").values
-        return np.nan_to_num(lik.astype(float), nan=0.0)
+        lik = np.nan_to_num(lik.astype(float), nan=0.0)
+        frames = self.frames
+        n = lik.shape[1]
+        if n <= max_points:
+            return frames, lik
+        starts = np.unique(np.linspace(0, n, int(max_points), endpoint=False).astype(int))
+        return frames[starts], np.minimum.reduceat(lik, starts, axis=1)
 
     def status(self) -> str:
         """E.g. ``"frame 120 (4.00 s), 3/20 outliers before, 2 frames corrected"``."""

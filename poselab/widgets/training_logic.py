@@ -23,7 +23,7 @@ class TrainingSessionError(ValueError):
     """Training cannot start as asked (no labels, already running...)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class TrainingSession:
     """One model being trained on a project's labels, in the background.
 
@@ -50,7 +50,7 @@ class TrainingSession:
         adding corrected frames); ``"previous"``: the best model of this name's latest run.
     """
 
-    project: Any
+    project: Any = field(repr=False)
     name: str = "model"
     backbone: str = "tf_efficientnet_lite0"
     epochs: int | None = None
@@ -62,13 +62,13 @@ class TrainingSession:
     animal: str | int = 0
     init_from: str | Path | None = None
     state: str = "idle"
-    records: list = field(default_factory=list)
+    records: list = field(default_factory=list, repr=False)
     run_dir: Path | None = None
     error: BaseException | None = None
-    model: Any = None
-    job: Any = None
-    listeners: list = field(default_factory=list)
-    _watcher: threading.Thread | None = None
+    model: Any = field(default=None, repr=False)
+    job: Any = field(default=None, repr=False)
+    listeners: list = field(default_factory=list, repr=False)
+    _watcher: threading.Thread | None = field(default=None, repr=False)
 
     STATES = ("idle", "running", "stopping", "finished", "stopped", "failed")
 
