@@ -77,7 +77,7 @@ class ReviewWidget(W.VBox):
         # likelihood traces of one animal, a rule at the current frame, ticks at the outliers
         frames = s.frames.astype(float)
         self.tx = bq.LinearScale(min=float(frames[0]), max=float(frames[-1]))
-        self.ty = bq.LinearScale(min=0.0, max=1.05)
+        self.ty = bq.LinearScale(min=0.0, max=1.05, allow_padding=False)
         trace_x, trace_y = s.likelihood_traces()
         self.traces = bq.Lines(x=trace_x.astype(float), y=trace_y, scales={"x": self.tx, "y": self.ty},
                                colors=[self.colors[p] for p in s.parts], labels=s.parts,
