@@ -21,8 +21,8 @@ from test_labeling_browser import CHROMIUM, _serve, _stop, artifacts  # noqa: F4
 pytestmark = pytest.mark.e2e
 
 PARTS = ["snout", "body_centre", "tail_base"]
-W_, H_ = 320, 240
-BAD_FRAME = 6
+W_, H_ = 640, 480
+BAD_FRAME = 12  # after the 8 timed "next frame" clicks
 
 NOTEBOOK_CODE = """
 import os
@@ -68,7 +68,7 @@ def review_project(tmp_path):
     from poselab.datasets.synthetic import synthetic
     from poselab.project import Project
 
-    world = synthetic(tmp_path / "m.mp4", n_frames=16, size=(W_, H_), seed=4)
+    world = synthetic(tmp_path / "m.mp4", n_frames=20, size=(W_, H_), seed=4)
     pred = world.poses[["position"]].sel(part=PARTS).copy(deep=True)
     pred["likelihood"] = pred["position"].isel(coord=0, drop=True) * 0 + 0.95
     pred["position"].loc[dict(animal="mouse0", part="snout", frame=BAD_FRAME, coord="x")] += 40.0
@@ -121,7 +121,7 @@ def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, art
 
             # frame switches with the "next frame" button: mousedown -> new href -> image load
             switches = []
-            for _ in range(4):
+            for _ in range(8):
                 page.evaluate(LAT_JS, "next frame")
                 page.locator(".poselab-review button[title='next frame']").first.click()
                 page.wait_for_function("() => window.__lat.load !== undefined", timeout=10000)
@@ -166,7 +166,7 @@ def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, art
     finally:
         _stop(proc)
     loads = [s["load"] for s in switches]
-    result = {"frontend": frontend, "frame": f"{W_}x{H_} video frame, JPEG q85, shown 640 px wide",
+    result = {"frontend": frontend, "frame": f"{W_}x{H_} video frame, JPEG q85, shown {W_} px wide",
               "frame_switch_load_ms": loads, "frame_switch_load_median_ms": float(np.median(loads))}
     (artifacts / f"review_latency_{frontend}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))
