@@ -2,9 +2,13 @@
 
 Noisy poses (Gaussian keypoint noise, random dropouts filled by interpolation, Savitzky-Golay
 smoothing) from several seeds; prints per-seed and mean errors, last line
-``behaviour_frame_accuracy: <value>``.
+``behaviour_frame_accuracy: <value>`` (one Gaussian HMM fitted over all reported sessions,
+states matched to truth with the Hungarian algorithm).
 
-    .venv/bin/python benchmarks/analysis_accuracy.py --seeds 3 --frames 600
+Methods and their settings were tuned on seeds 100-111 only; the reported seeds (0.. by
+default) and the supervised training worlds (100, 101 by default) are disjoint.
+
+    nice -n 10 .venv/bin/python benchmarks/analysis_accuracy.py --seeds 3 --frames 600
 """
 from __future__ import annotations
 
@@ -13,10 +17,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from poselab import behaviour as bh
-from poselab import filters, gait, kinematics
+from poselab import filters, gait
 from poselab.datasets import synthetic
 
 
@@ -31,24 +34,7 @@ def noisy(ds, noise_px: float, dropout: float, rng):
     return filters.savgol(ds, 7, 2)
 
 
-def features(ds, window: int) -> np.ndarray:
-    pos = ds["position"].isel(animal=0)
-    sp = kinematics.speed(pos.sel(part="body_centre")).values
-    hd = np.unwrap(kinematics.heading(ds, "tail_base", "neck").isel(animal=0).values)
-    ang = np.abs(np.gradient(hd)) * ds.attrs["fps"]
-    body = np.linalg.norm(pos.sel(part="snout").values - pos.sel(part="tail_base").values, axis=-1)
-    fore = np.linalg.norm(pos.sel(part="left_fore_paw").values - pos.sel(part="snout").values,
-                          axis=-1)
-    paw = kinematics.speed(pos.sel(part=["left_fore_paw", "right_fore_paw"])).mean("part").values
-    f = np.stack([np.log1p(sp), np.log1p(ang), body, fore, np.log1p(paw)], -1)
-    f = np.where(np.isfinite(f), f, np.nanmedian(f, 0))
-    f = uniform_filter1d(f, window, axis=0)
-    return (f - f.mean(0)) / (f.std(0) + 1e-9)
-
-
-def run_seed(seed: int, frames: int, noise_px: float, dropout: float, tmp: Path) -> dict:
-    w = synthetic(tmp / f"s{seed}.mp4", n_frames=frames, seed=seed)
-    ds = noisy(w.poses, noise_px, dropout, np.random.default_rng(seed))
+def run_seed(w, ds, seed: int):
     paws = [str(p) for p in w.gait["paw"].values]
     truth_st = w.gait["stance"].sel(paw=paws)
     st = gait.stance(ds, paws)
@@ -73,32 +59,86 @@ def run_seed(seed: int, frames: int, noise_px: float, dropout: float, tmp: Path)
                duty_factor_err=float(np.median(errs_df)) if errs_df else np.nan,
                phase_err_cycles=float(np.median(errs_ph)) if errs_ph else np.nan,
                n_strides=len(errs_d))
+    x = bh.pose_features(ds).values
     truth_b = w.behaviour.isel(animal=0).values
-    x = features(ds, window=int(0.5 * ds.attrs["fps"]))
     k = len(np.unique(truth_b))
-    pred = bh.GaussianHMM(k, seed=seed).fit(x).predict(x)
+    z = bh.standardise([x])[0]
+    pred = bh.GaussianHMM(k, n_init=5, covariance="full", seed=seed).fit(z).predict(z)
     matched = bh.match_states(pred, truth_b)
-    out["behaviour_frame_accuracy"] = float(np.mean(matched == truth_b))
-    out["boundary_f1_5"] = bh.boundary_f1(matched, truth_b, tolerance=5)
-    return out
+    out["hmm_session_accuracy"] = float(np.mean(matched == truth_b))
+    cp = bh.match_states(bh.changepoint_states(z, k, seed=seed), truth_b)
+    out["changepoint_accuracy"] = float(np.mean(cp == truth_b))
+    return out, x, truth_b
+
+
+def world(seed: int, frames: int, noise_px: float, dropout: float, tmp: Path):
+    w = synthetic(tmp / f"s{seed}.mp4", n_frames=frames, seed=seed)
+    return w, noisy(w.poses, noise_px, dropout, np.random.default_rng(seed))
+
+
+def first_bouts(truth: np.ndarray, per_state: int) -> np.ndarray:
+    """Labels of the first ``per_state`` bouts of every state, -1 elsewhere."""
+    labels = np.full(truth.shape, -1)
+    seen: dict = {}
+    for s, e, c in bh.bouts(truth):
+        if seen.get(c, 0) < per_state:
+            labels[s:e] = c
+            seen[c] = seen.get(c, 0) + 1
+    return labels
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="report on seeds first..first+n-1")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--train-seeds", default="100,101",
+                    help="worlds whose first labeled bouts train the supervised classifier")
+    ap.add_argument("--bouts-per-state", type=int, default=2)
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--noise-px", type=float, default=1.5)
     ap.add_argument("--dropout", type=float, default=0.02)
     a = ap.parse_args()
-    rows = []
+    rows, xs, truths = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(a.seeds):
-            r = run_seed(seed, a.frames, a.noise_px, a.dropout, Path(tmp))
-            print(f"seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
+            w, ds = world(seed, a.frames, a.noise_px, a.dropout, Path(tmp))
+            r, x, t = run_seed(w, ds, seed)
             rows.append(r)
+            xs.append(x)
+            truths.append(t)
+            print(f"seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
+        train_x, train_l = [], []
+        for seed in (int(s) for s in a.train_seeds.split(",") if s):
+            w, ds = world(seed, a.frames, a.noise_px, a.dropout, Path(tmp))
+            train_x.append(bh.pose_features(ds).values)
+            train_l.append(first_bouts(w.behaviour.isel(animal=0).values, a.bouts_per_state))
+    # One HMM over all the reported sessions (features standardised together), as a study
+    # would fit one model across its sessions; states matched to truth over all frames.
+    k = len(np.unique(np.concatenate(truths)))
+    zs = bh.standardise(xs)
+    hmm = bh.GaussianHMM(k, n_init=5, covariance="full", seed=0).fit(np.concatenate(zs))
+    pred = bh.match_states(np.concatenate([hmm.predict(z) for z in zs]), np.concatenate(truths))
+    truth_all = np.concatenate(truths)
+    ends = np.cumsum([len(t) for t in truths])
+    per = [float(np.mean(p == t)) for p, t in zip(np.split(pred, ends[:-1]), truths)]
+    print("pooled HMM per seed: " + ", ".join(f"{v:.3f}" for v in per))
+    bf1 = np.mean([bh.boundary_f1(p, t, 5) for p, t in zip(np.split(pred, ends[:-1]), truths)])
+    bouts_f1 = np.mean([bh.bout_scores(p, t)["macro"][2]
+                        for p, t in zip(np.split(pred, ends[:-1]), truths)])
+    # Supervised: a few labeled bouts of other worlds; the features are in body lengths, so
+    # they transfer between sessions without standardisation.
+    clf = bh.BoutClassifier().fit(np.concatenate(train_x), np.concatenate(train_l))
+    sup = [clf.predict(x) for x in xs]
+    sup_acc = np.mean([np.mean(s == t) for s, t in zip(sup, truths)])
+    sup_bout = np.mean([bh.bout_scores(s, t)["macro"][2] for s, t in zip(sup, truths)])
+    n_lab = int(sum((lab >= 0).sum() for lab in train_l))
     for key in rows[0]:
         print(f"mean {key}: {np.nanmean([r[key] for r in rows]):.3f}")
-    print(f"behaviour_frame_accuracy: {np.mean([r['behaviour_frame_accuracy'] for r in rows]):.3f}")
+    print(f"pooled HMM boundary F1 (5 frames): {bf1:.3f}")
+    print(f"pooled HMM bout F1 (IoU >= 0.5, macro): {bouts_f1:.3f}")
+    print(f"supervised ({a.bouts_per_state} bouts/state of seeds {a.train_seeds}, "
+          f"{n_lab} labeled frames) frame accuracy: {sup_acc:.3f}, bout F1: {sup_bout:.3f}")
+    print(f"behaviour_frame_accuracy: {float(np.mean(pred == truth_all)):.3f}")
 
 
 if __name__ == "__main__":
