@@ -94,3 +94,24 @@ def test_errors_are_shown_not_raised(tmp_path):
     w.start_button.click()
     assert "label at least 3 frames" in w.status.value and w.session.state == "idle"
     proj.close()
+
+
+def test_eta_best_and_status_from_records(project):
+    s = TrainingSession(project, minutes=1.0)
+    assert s.eta_seconds() is None and s.status() == "idle" and s.best() is None
+    s.state = "running"
+    s.records = [{"epoch": 1, "loss": 2.0, "seconds": 12.0, "epoch_seconds": 12.0}]
+    assert s.eta_seconds() == 48.0  # the rest of the 1-minute budget
+    assert s.status() == "running: epoch 1, loss 2.000, ETA 48 s"
+    s = TrainingSession(project, epochs=5)
+    s.state = "running"
+    s.records = [
+        {"epoch": 1, "loss": 2.0, "seconds": 3.0, "epoch_seconds": 2.0, "eval_seconds": 1.0, "test_rmse_px": 9.0},
+        {"epoch": 2, "loss": 1.5, "seconds": 6.0, "epoch_seconds": 2.0, "eval_seconds": 1.0, "test_rmse_px": 7.5},
+        {"epoch": 3, "loss": 1.2, "seconds": 8.0, "epoch_seconds": 2.0},  # no test this epoch
+    ]
+    assert s.eta_seconds() == pytest.approx(2 * (2 + 2 + 2 + 1 + 1) / 3)
+    assert s.curves() == {"epoch": [1, 2, 3], "loss": [2.0, 1.5, 1.2], "test_epoch": [1, 2],
+                          "test_rmse_px": [9.0, 7.5]}
+    assert s.best()["epoch"] == 2
+    assert s.status() == ("running: epoch 3/5, loss 1.200, best 7.50 px at epoch 2, ETA 5 s")
