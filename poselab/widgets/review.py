@@ -14,7 +14,6 @@ from typing import Any
 
 import bqplot as bq
 import ipywidgets as W
-import numpy as np
 from ipyevents import Event
 
 from poselab.widgets.labeling_logic import encode_jpeg, figure_layout, part_colors
