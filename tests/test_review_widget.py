@@ -76,6 +76,12 @@ def test_session_outliers_correct_send_and_swap(world, setup):
     del expected[("mouse1", "tail_base")]  # likelihood 0.3 < p_cutoff 0.6: left for the user
     assert _stored(project, "frames/m/img00010.png") == expected
     assert "1 sent" in s.status()
+    # why frame 10 is an outlier: the 50 px snout jump (charged to frame 10), likelihood 0.3
+    jump = float(s.scores["jump"].sel(frame=10))
+    p9, p10, p11 = (np.array(_xy(pred, "mouse0", "snout", f)) for f in (9, 10, 11))
+    assert jump == pytest.approx(min(np.hypot(*(p10 - p9)), np.hypot(*(p11 - p10))), abs=1e-9)
+    assert s.status().endswith(f"score {float(s.scores['score'].sel(frame=10)):.2f}: jump {jump:.1f} "
+                               "px/frame, lowest likelihood 0.30")
 
     # a frame already labeled by a person: corrections overwrite, predictions only fill gaps
     from poselab.outliers import extract_outliers

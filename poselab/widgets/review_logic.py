@@ -159,7 +159,17 @@ class ReviewSession:
         when = f" ({t:.2f} s)" if np.isfinite(t) else ""
         tag = " [outlier]" if self.frame in self.outliers else ""
         return (f"frame {self.frame}{when}{tag}, {len(self.outliers)} outlier frames, "
-                f"{len(self.corrected)} frames corrected, {len(self.sent)} sent")
+                f"{len(self.corrected)} frames corrected, {len(self.sent)} sent{self._why()}")
+
+    def _why(self) -> str:
+        # Why the current frame scores as it does (the scores are of the original predictions).
+        if self.scores is None or self.frame not in self.scores["frame"].values:
+            return ""
+        row = self.scores.sel(frame=self.frame)
+        text = f"; score {float(row['score']):.2f}: jump {float(row['jump']):.1f} px/frame"
+        if np.isfinite(float(row["misfit"])):
+            text += f", misfit {float(row['misfit']):.1f} px"
+        return text + f", lowest likelihood {1 - float(row['low_likelihood']):.2f}"
 
     # --- navigation -----------------------------------------------------------------------------
 
