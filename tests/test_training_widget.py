@@ -19,6 +19,16 @@ TINY = dict(model_kwargs=dict(input_size=64, scale=0.25, head_channels=32, strid
             train_kwargs=dict(batch_size=4, eval_every=1, progress=False, num_threads=1))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _restore_torch_threads():
+    # train(num_threads=1) sets torch's global thread count: give the next test files theirs back
+    import torch
+
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     from poselab.datasets.synthetic import synthetic
