@@ -51,75 +51,18 @@ from poselab.multianimal import (
     assemble,
     average_precision,
     limb_length_limits,
-    render_pafs,
     skeleton_from_labels,
     track,
     tracking_metrics,
 )
+from poselab.multianimal.simulate import encounters, simulate_detector
 
 STRIDE = 8
 
 
-def simulate_detector(truth, skeleton, rng, *, noise, dropout, false_rate, paf_noise):
-    """Per frame: candidate lists, PAFs, and the oracle grouping of the true candidates.
-
-    The oracle ``(A, P, 3)`` holds each animal's own (noisy) candidates: perfect assembly.
-    """
-    pos = truth["position"].transpose("frame", "animal", "part", "coord").values
-    vis = truth["visible"].transpose("frame", "animal", "part").values
-    n_frames, n_animals, n_parts, _ = pos.shape
-    width, height = int(truth.attrs["width"]), int(truth.attrs["height"])
-    map_size = (height // STRIDE, width // STRIDE)
-    for f in range(n_frames):
-        seen = vis[f] & np.isfinite(pos[f, ..., 0]) & (rng.random((n_animals, n_parts)) >= dropout)
-        kp = np.where(vis[f][..., None], pos[f], np.nan)
-        pafs = render_pafs(kp, skeleton, map_size, STRIDE, width=0.2 * _length(pos))
-        pafs += rng.normal(0, paf_noise, pafs.shape).astype(np.float32)
-        cands = []
-        oracle = np.full((n_animals, n_parts, 3), np.nan)
-        for p in range(n_parts):
-            xy = pos[f, seen[:, p], p] + rng.normal(0, noise, (int(seen[:, p].sum()), 2))
-            score = rng.uniform(0.5, 1.0, len(xy))
-            oracle[seen[:, p], p] = np.column_stack([xy, score])
-            n_false = rng.poisson(false_rate)
-            fxy = rng.uniform([0, 0], [width, height], (n_false, 2))
-            c = np.vstack([np.column_stack([xy, score]),
-                           np.column_stack([fxy, rng.uniform(0.1, 0.5, n_false)])])
-            cands.append(c[rng.permutation(len(c))])
-        yield cands, pafs, oracle
-
-
-def _length(pos: np.ndarray) -> float:
-    """Median animal length (largest part-to-part distance, pixels)."""
-    d = np.linalg.norm(pos[..., :, None, :] - pos[..., None, :, :], axis=-1)
-    return float(np.nanmedian(np.nanmax(d, axis=(-1, -2))))
-
-
-def encounters(truth, body_length: float) -> list[tuple[int, int, int, int, bool]]:
-    """(animal i, animal j, first frame, last frame, is a crossing) for each close approach."""
-    pos = truth["position"].values  # (animal, part, frame, 2)
-    centre = np.nanmean(pos, axis=1)
-    fps = int(round(float(truth.attrs["fps"])))
-    out = []
-    n = pos.shape[0]
-    for i in range(n):
-        for j in range(i + 1, n):
-            close = np.linalg.norm(centre[i] - centre[j], axis=-1) < body_length
-            edges = np.diff(np.concatenate([[0], close.astype(int), [0]]))
-            for s, e in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1):
-                before, after = close[max(0, s - fps) : s], close[e + 1 : e + 1 + fps]
-                apart = len(before) == fps and len(after) == fps
-                apart = apart and not before.any() and not after.any()
-                out.append((i, j, int(s), int(e), bool(apart and e - s + 1 <= fps)))
-    return out
-
-
-def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> dict:
-    """Simulate, assemble, track and score one world; a dict of numbers."""
-    path = folder / f"world{n_animals}_{seed}.mp4"
-    world = synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed)
-    truth = world.poses
-    body = float(world.gait.attrs["body_length"])
+def _simulated(truth, args, seed):
+    """Assemblies of the simulated detector per frame, and the perfect grouping (oracle)."""
+    n_animals = truth.sizes["animal"]
     n_parts = truth.sizes["part"]
     skeleton = skeleton_from_labels(truth, n_limbs=min(args.limbs, n_parts * (n_parts - 1) // 2))
     max_length = limb_length_limits(truth, skeleton, margin=4 * args.noise)
@@ -128,14 +71,39 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> d
         truth, skeleton, rng, noise=args.noise, dropout=args.dropout,
         false_rate=args.false_rate, paf_noise=args.paf_noise,
     )
-    t_assemble = 0.0
     found, oracle = [], []
     for cands, pafs, truly in detector:
-        t0 = time.perf_counter()
         found.append(assemble(cands, pafs, STRIDE, paf_graph=skeleton, min_parts=3,
                               max_individuals=n_animals, max_length=max_length))
-        t_assemble += time.perf_counter() - t0
         oracle.append(truly)
+    return found, oracle
+
+
+def _network(model, video, n_animals, batch_size=8):
+    """Assemblies of the trained network per frame (image pixels)."""
+    from poselab.multianimal.analyze import detect_animals
+    from poselab.video import VideoReader
+
+    found = []
+    with VideoReader(video) as reader:
+        for batch in reader.iter_batches(batch_size):
+            found += detect_animals(model, batch.frames, min_parts=3,
+                                    max_individuals=n_animals)
+    return found, None
+
+
+def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, model=None) -> dict:
+    """Detect, assemble, track and score one world; a dict of numbers."""
+    path = folder / f"world{n_animals}_{seed}.mp4"
+    world = synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed)
+    truth = world.poses
+    body = float(world.gait.attrs["body_length"])
+    t0 = time.perf_counter()
+    if model is None:
+        found, oracle = _simulated(truth, args, seed)
+    else:
+        found, oracle = _network(model, world.video, n_animals)
+    t_assemble = time.perf_counter() - t0
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()
     tracked = track(found, n_animals, parts=parts, fps=float(truth.attrs["fps"]))
@@ -146,12 +114,14 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> d
     for f, a in enumerate(found):
         slots[: len(a), :, f] = a[:n_animals]
     per_frame = poses.from_arrays(slots[..., :2], np.clip(slots[..., 2], 0, 1), parts=parts)
-    grouped = np.stack(oracle, axis=2)  # (animal, part, frame, 3)
-    perfect = poses.from_arrays(grouped[..., :2], grouped[..., 2], parts=parts)
     shown = np.where(truth["visible"].values[..., None], truth["position"].values, np.nan)
     visible_truth = poses.from_arrays(shown, parts=parts)
     ap = average_precision(visible_truth, per_frame, sigmas=0.1)
-    ap_oracle = average_precision(visible_truth, perfect, sigmas=0.1)
+    ap_oracle = {"mAP": float("nan")}
+    if oracle is not None:
+        grouped = np.stack(oracle, axis=2)  # (animal, part, frame, 3)
+        perfect = poses.from_arrays(grouped[..., :2], grouped[..., 2], parts=parts)
+        ap_oracle = average_precision(visible_truth, perfect, sigmas=0.1)
     m = tracking_metrics(truth.drop_vars("visible"), tracked)
     enc = encounters(truth, body)
     half = float(truth.attrs["fps"]) / 2
@@ -171,7 +141,7 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path) -> d
         "encounters": len(enc), "crossings": sum(c for *_, c in enc),
         "sw_crossing": at_crossing, "sw_contact": at_contact,
         "sw_other": m["id_switches"] - at_crossing - at_contact,
-        "ms_assemble": 1000 * t_assemble / n_frames, "ms_track": 1000 * t_track / n_frames,
+        "ms_detect": 1000 * t_assemble / n_frames, "ms_track": 1000 * t_track / n_frames,
     }
 
 
@@ -183,8 +153,49 @@ def _report(r: dict) -> str:
         f"({r['per_1000']:.2f}/1000 frames) | encounters {r['encounters']}, "
         f"{r['crossings']} crossings; switches at crossings {r['sw_crossing']}, "
         f"at contacts {r['sw_contact']}, elsewhere {r['sw_other']} | "
-        f"{r['ms_assemble']:.1f} ms/frame assembly, {r['ms_track']:.2f} ms/frame tracking"
+        f"{r['ms_detect']:.1f} ms/frame detection + assembly, {r['ms_track']:.2f} ms/frame tracking"
     )
+
+
+def train_network(args, folder: Path):
+    """Train the bottom-up network on a separate synthetic world (CPU-friendly settings)."""
+    import torch
+
+    from poselab.multianimal.model import (
+        MultiAnimalImages,
+        create_multianimal_model,
+        train_multianimal,
+    )
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    world = synthetic(folder / "train.mp4", n_animals=args.train_animals,
+                      n_frames=args.train_frames, seed=args.train_seed)
+    truth = world.poses
+    skeleton = skeleton_from_labels(truth, n_limbs=args.net_limbs)
+    data = MultiAnimalImages.from_video(
+        world.video, truth, np.arange(0, args.train_frames, args.train_step))
+    torch.manual_seed(0)
+    model = create_multianimal_model(
+        [str(p) for p in truth["part"].values], skeleton, scale=args.scale,
+        input_size=(224, 320), head_channels=64,
+        max_length=limb_length_limits(truth, skeleton, margin=8.0),
+    )
+    t0 = time.perf_counter()
+    history = train_multianimal(
+        model, data, minutes=args.train_minutes, batch_size=8, freeze_backbone=True,
+        cached_views=args.views, progress=False,
+        out_dir=args.save_model, seed=0,
+    )
+    last = history.records[-1]
+    print(
+        f"trained on {len(data)} frames of {args.train_animals} animals (seed "
+        f"{args.train_seed}), frozen backbone, {args.views} cached views: {last['epoch']} epochs, "
+        f"{last['step']} steps, {last['seconds'] / 60:.1f} min + {last['cache_seconds'] / 60:.1f} "
+        f"min caching; loss {history.records[0]['loss']:.2f} -> {last['loss']:.2f} "
+        f"(wall {time.perf_counter() - t0:.0f} s)", flush=True,
+    )
+    return model
 
 
 def main() -> None:
@@ -203,12 +214,37 @@ def main() -> None:
                         help="limbs in the learned skeleton (the PAF graph)")
     parser.add_argument("--paf-noise", type=float, default=0.1,
                         help="PAF noise (standard deviation; fields are unit vectors)")
+    net = parser.add_argument_group("trained network (--detector network)")
+    parser.add_argument("--detector", choices=["simulated", "network"], default="simulated",
+                        help="simulated from the truth, or the trained bottom-up network")
+    net.add_argument("--model", help="a trained multi-animal model file (else train one)")
+    net.add_argument("--save-model", help="folder for the checkpoints of the trained model")
+    net.add_argument("--train-minutes", type=float, default=6.0)
+    net.add_argument("--train-frames", type=int, default=600)
+    net.add_argument("--train-step", type=int, default=3, help="use every n-th training frame")
+    net.add_argument("--train-animals", type=int, default=2)
+    net.add_argument("--train-seed", type=int, default=11,
+                     help="seed of the training world (keep it out of --seeds)")
+    net.add_argument("--views", type=int, default=3, help="cached augmented views per frame")
+    net.add_argument("--scale", type=float, default=0.5, help="network pixels per image pixel")
+    net.add_argument("--net-limbs", type=int, default=16, help="limbs with a field")
+    net.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        model = None
+        if args.detector == "network":
+            if set(args.seeds) & {args.train_seed}:
+                parser.error("evaluation seeds must differ from --train-seed (held-out videos)")
+            if args.model:
+                from poselab.multianimal.model import load_multianimal_model
+
+                model = load_multianimal_model(args.model)
+            else:
+                model = train_network(args, Path(tmp))
         for n in args.animals:
             for seed in args.seeds:
-                rows.append(run_world(n, args.frames, seed, args, Path(tmp)))
+                rows.append(run_world(n, args.frames, seed, args, Path(tmp), model=model))
                 print(_report(rows[-1]), flush=True)
     weights = np.array([r["frames"] * r["animals"] for r in rows], float)
     idf1 = float(np.sum(weights * [r["idf1"] for r in rows]) / weights.sum())

@@ -11,11 +11,20 @@ Short API::
     ds = ma.swap_identities(ds, "animal0", "animal2", from_frame=1200)   # a manual fix
     ma.tracking_metrics(truth, ds)["idf1"], ma.average_precision(truth, ds)["mAP"]
 
-DeepLabCut's channels-last outputs convert with :func:`from_deeplabcut_outputs`.
+Training and analysis of videos::
+
+    model = ma.create_multianimal_model(parts, skeleton, scale=0.5, max_length=limits)
+    data = ma.MultiAnimalImages.from_label_dataset(store.to_dataset(), root=project_folder)
+    ma.train_multianimal(model, data, minutes=10, out_dir="models/ma")
+    ds = ma.analyze_multianimal(model, "video.mp4", n_animals=3)  # network -> ... -> Dataset
+
+DeepLabCut's multi-animal tracks read with :func:`read_deeplabcut_tracks`; its channels-last
+network outputs convert with :func:`from_deeplabcut_outputs`.
 """
 
 from __future__ import annotations
 
+from poselab.multianimal.analyze import analyze_multianimal, detect_animals
 from poselab.multianimal.assembly import (
     AssemblyError,
     all_pairs,
@@ -34,7 +43,17 @@ from poselab.multianimal.metrics import (
     oks,
     tracking_metrics,
 )
+from poselab.multianimal.model import (
+    MultiAnimalHistory,
+    MultiAnimalImages,
+    MultiAnimalModel,
+    create_multianimal_model,
+    load_multianimal_model,
+    train_multianimal,
+)
+from poselab.multianimal.network import PafPoseNet, multi_animal_targets, paf_targets
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
+from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
     Tracklet,
     TrackingError,
@@ -46,30 +65,43 @@ from poselab.multianimal.tracking import (
 )
 
 __all__ = [
-    "COCO_THRESHOLDS",
     "AssemblyError",
+    "COCO_THRESHOLDS",
     "Candidates",
     "MetricsError",
+    "MultiAnimalHistory",
+    "MultiAnimalImages",
+    "MultiAnimalModel",
+    "PafPoseNet",
     "PeakError",
     "TrackingError",
     "Tracklet",
     "all_pairs",
+    "analyze_multianimal",
     "assemble",
     "assemble_batch",
     "average_precision",
+    "create_multianimal_model",
+    "detect_animals",
+    "encounters",
     "find_dlc_video",
     "find_peaks",
     "from_deeplabcut_outputs",
     "limb_affinity",
     "limb_length_limits",
     "link_tracklets",
+    "load_multianimal_model",
+    "multi_animal_targets",
     "oks",
+    "paf_targets",
     "pose_distance",
     "read_deeplabcut_tracks",
     "render_pafs",
+    "simulate_detector",
     "skeleton_from_labels",
     "stitch",
     "swap_identities",
     "track",
     "tracking_metrics",
+    "train_multianimal",
 ]

@@ -23,7 +23,7 @@ from poselab.model.network import PoseNet
 from poselab.model.targets import LOCREF_STD, make_targets
 from poselab.multianimal.assembly import AssemblyError, render_pafs
 
-__all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets"]
+__all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets", "paf_targets"]
 
 
 class PafPoseNet(PoseNet):
@@ -60,10 +60,17 @@ class PafPoseNet(PoseNet):
         nn.init.normal_(self.paf.weight, std=1e-3)
         nn.init.zeros_(self.paf.bias)
 
+    def backbone_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The backbone feature maps the head uses (strides ``stride`` .. 32, shallow first)."""
+        feats = self.backbone(x)
+        return [feats[i] for i in self._levels]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The shared up-sampled features at the output stride, ``(B, C, H/s, W/s)``."""
-        feats = self.backbone(x)
-        feats = [feats[i] for i in self._levels]
+        return self.head_features(self.backbone_levels(x))
+
+    def head_features(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """Up-sampling path over :meth:`backbone_levels` outputs, ``(B, C, H/s, W/s)``."""
         y = self.top(feats[-1])
         for up, lateral, skip in zip(self.ups, self.laterals, feats[-2::-1]):
             y = up(y)
@@ -76,7 +83,10 @@ class PafPoseNet(PoseNet):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` (B, 3, H, W) -> scoremap logits, offsets ``(B, P, 2, h, w)``, fields
         ``(B, L, 2, h, w)``."""
-        y = self.features(x)
+        return self.heads(self.features(x))
+
+    def heads(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The three 1x1 heads on the shared features ``y`` (see :meth:`forward`)."""
         b, _, h, w = y.shape
         n_limbs = self.skeleton.shape[0]
         return (
@@ -154,9 +164,7 @@ def multi_animal_targets(
     near = per.locref_weights.reshape(b, a, p, 1, h, w).amax(dim=1)
     sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
     kp_np = kp.numpy()
-    pafs = np.stack(
-        [render_pafs(kp_np[i], sk, map_size, stride, width=paf_width) for i in range(b)]
-    )
+    pafs = paf_targets(kp, sk, map_size, stride, width=paf_width)
     present = np.isfinite(kp_np[..., 0]).any(-1)  # (B, A): animals in the frame
     labelled = np.isfinite(kp_np[:, :, sk[:, 0], 0]) & np.isfinite(kp_np[:, :, sk[:, 1], 0])
     known = np.all(labelled | ~present[:, :, None], axis=1).astype(np.float32)  # (B, L)
@@ -164,6 +172,68 @@ def multi_animal_targets(
         scoremaps=score.amax(dim=1),
         locref=locref.gather(1, pick)[:, 0] * near,
         locref_weights=near,
-        pafs=torch.as_tensor(pafs),
+        pafs=pafs,
         paf_weights=torch.as_tensor(known)[:, :, None, None, None].expand(b, len(sk), 1, h, w),
     )
+
+
+def paf_targets(
+    keypoints: torch.Tensor | np.ndarray,
+    skeleton: np.ndarray | Sequence[Sequence[int]],
+    map_size: tuple[int, int],
+    stride: int,
+    *,
+    width: float = 20.0,
+) -> torch.Tensor:
+    """Ideal part affinity fields of a batch, vectorised over frames, animals and limbs.
+
+    The same fields as :func:`poselab.multianimal.render_pafs` frame by frame: in every cell
+    whose centre lies on limb ``(a, b)`` of an animal (between the two parts along the limb,
+    within ``width / 2`` pixels across it) the unit vector from ``a`` to ``b``; the mean of
+    those vectors where several animals' bands overlap; 0 elsewhere and for limbs with a
+    missing part.
+
+    Parameters
+    ----------
+    keypoints
+        ``(B, A, P, 2)`` x, y in input pixels, NaN = missing.
+    skeleton
+        ``(L, 2)`` part index pairs.
+    map_size
+        ``(H, W)`` cells.
+    stride
+        Input pixels per cell.
+    width
+        Full width of each limb's band (pixels).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, L, 2, H, W)`` float32 fields, on the keypoints' device.
+    """
+    kp = torch.as_tensor(np.asarray(keypoints, np.float32)) if not isinstance(
+        keypoints, torch.Tensor) else keypoints.float()
+    if kp.ndim != 4 or kp.shape[-1] != 2:
+        raise AssemblyError(f"keypoints must be (batch, animals, parts, 2); got {tuple(kp.shape)}")
+    sk = torch.as_tensor(np.asarray(skeleton, np.int64).reshape(-1, 2), device=kp.device)
+    h, w = map_size
+    centre = (stride - 1) / 2
+    ys = torch.arange(h, device=kp.device, dtype=torch.float32) * stride + centre
+    xs = torch.arange(w, device=kp.device, dtype=torch.float32) * stride + centre
+    a, b = kp[:, :, sk[:, 0]], kp[:, :, sk[:, 1]]  # (B, A, L, 2)
+    vec = b - a
+    length = vec.norm(dim=-1)  # NaN for a missing part
+    ok = torch.isfinite(length) & (length > 0)
+    unit = torch.where(ok[..., None], vec / length.clamp(min=1e-6)[..., None], 0.0)
+    a = torch.where(ok[..., None], a, 0.0)
+    length = torch.where(ok, length, -1.0)  # a missing limb covers no cell
+    rx = xs[None, None, None, None, :] - a[..., 0, None, None]  # (B, A, L, 1, W)
+    ry = ys[None, None, None, :, None] - a[..., 1, None, None]  # (B, A, L, H, 1)
+    ux, uy = unit[..., 0, None, None], unit[..., 1, None, None]
+    along = rx * ux + ry * uy  # (B, A, L, H, W)
+    across = (rx * uy - ry * ux).abs()
+    inside = (along >= 0) & (along <= length[..., None, None]) & (across <= width / 2)
+    inside = inside.float()
+    total = torch.einsum("balhw,balc->blchw", inside, unit)
+    n = inside.sum(1)[:, :, None]  # (B, L, 1, H, W)
+    return torch.where(n > 0, total / n.clamp(min=1), 0.0)

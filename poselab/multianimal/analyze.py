@@ -1,0 +1,131 @@
+"""Multi-animal video analysis: network -> peaks -> assembly -> tracking -> pose Dataset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from poselab.multianimal.assembly import assemble
+from poselab.multianimal.model import MultiAnimalModel
+from poselab.multianimal.peaks import find_peaks
+from poselab.multianimal.tracking import track
+
+__all__ = ["detect_animals", "analyze_multianimal"]
+
+
+def detect_animals(
+    model: MultiAnimalModel,
+    frames: np.ndarray | Sequence[np.ndarray],
+    *,
+    threshold: float = 0.25,
+    nms_radius: int = 1,
+    top_k: int = 16,
+    min_affinity: float = 0.1,
+    min_parts: int = 3,
+    max_individuals: int | None = None,
+) -> list[np.ndarray]:
+    """Every animal's pose in each frame (no identities): peaks assembled along the fields.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`~poselab.multianimal.MultiAnimalModel`.
+    frames
+        ``(B, H, W, 3)`` uint8 RGB frames of one size.
+    threshold, nms_radius, top_k
+        Peak finding (:func:`poselab.multianimal.find_peaks`; radius in output cells).
+    min_affinity, min_parts, max_individuals
+        Assembly (:func:`poselab.multianimal.assemble`); the card's ``max_length`` (image
+        pixels) bounds the limbs.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per frame ``(n_found, P, 3)``: x, y in image pixels and the peak score.
+    """
+    scores, locref, pafs = model.maps(np.asarray(frames))
+    cands = find_peaks(scores, locref, model.stride, threshold=threshold, nms_radius=nms_radius,
+                       top_k=top_k, locref_std=model.card["locref_std"])
+    pafs = pafs.cpu().numpy()
+    limit = model.max_length
+    limit = None if limit is None else limit * model.scale  # a length: network pixels
+    out = []
+    for b in range(cands.n_frames):
+        found = assemble(cands.frame(b), pafs[b], model.stride, paf_graph=model.skeleton,
+                         min_affinity=min_affinity, min_parts=min_parts,
+                         max_individuals=max_individuals, max_length=limit)
+        found[..., :2] = model.to_image_pixels(found[..., :2])
+        out.append(found)
+    return out
+
+
+def analyze_multianimal(
+    model: MultiAnimalModel,
+    video: str | os.PathLike,
+    n_animals: int,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    batch_size: int = 8,
+    animals: Sequence[str] | None = None,
+    detect_kwargs: dict | None = None,
+    track_kwargs: dict | None = None,
+    progress: bool = True,
+    return_assemblies: bool = False,
+) -> xr.Dataset | tuple[xr.Dataset, list[np.ndarray]]:
+    """Track ``n_animals`` in a video: detect and assemble every frame, then link and stitch.
+
+    Parameters
+    ----------
+    model
+        A trained :class:`~poselab.multianimal.MultiAnimalModel`.
+    video
+        The video file.
+    n_animals
+        Number of animals (identities) in the video.
+    start, stop
+        Frame range (stop exclusive; default the whole video).
+    batch_size
+        Frames per forward pass.
+    animals
+        Identity names (default ``animal0..``).
+    detect_kwargs, track_kwargs
+        Passed to :func:`detect_animals` and :func:`poselab.multianimal.track`.
+    progress
+        Show a progress bar.
+    return_assemblies
+        Also return the per-frame assemblies (identity-free, image pixels).
+
+    Returns
+    -------
+    xarray.Dataset
+        Pose Dataset ``(animal=n_animals, part, frame, coord)`` in image pixels; likelihood =
+        peak score; frames undecodable in the video are NaN.
+    """
+    from tqdm.auto import tqdm
+
+    from poselab.video import VideoReader
+
+    detect_kwargs = {"max_individuals": None, **(detect_kwargs or {})}
+    found: list[np.ndarray] = []
+    n_parts = len(model.parts)
+    with VideoReader(video) as reader:
+        info = reader.info
+        stop = info.n_frames if stop is None else min(int(stop), info.n_frames)
+        frames = np.arange(start, stop)
+        bar = tqdm(total=len(frames), disable=not progress, desc="analyze", unit="frame")
+        for batch in reader.iter_batches(batch_size, start, stop):
+            got = detect_animals(model, batch.frames, **detect_kwargs)
+            for ok, a in zip(batch.valid, got):
+                found.append(a if ok else np.full((0, n_parts, 3), np.nan))
+            bar.update(len(batch.indices))
+        bar.close()
+    ds = track(found, n_animals, parts=model.parts, animals=animals, frames=frames,
+               fps=info.fps, video=Path(video).name, width=info.width, height=info.height,
+               source=f"poselab multi-animal ({model.card['backbone']})",
+               **(track_kwargs or {}))
+    return (ds, found) if return_assemblies else ds
