@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 
 __all__ = ["BehaviourError", "pose_features", "standardise", "GaussianHMM", "viterbi",
-           "change_points", "changepoint_states", "BoutClassifier", "bouts", "match_states",
+           "change_points", "changepoint_states", "segment", "BoutClassifier", "bouts", "match_states",
            "frame_scores", "boundary_f1", "bout_scores", "to_keypoint_moseq", "to_bsoid",
            "to_simba"]
 
@@ -142,7 +142,8 @@ class GaussianHMM:
     n_iter : EM iterations at most; stops when the log-likelihood gains < ``tol``.
     seed : random seed for the k-means++ initialisation of the means.
     n_init : random restarts (seeds ``seed``, ``seed + 1``, ...); the fit with the highest
-        log-likelihood is kept.
+        log-likelihood is kept. 0 is allowed when :meth:`fit` gets ``init_labels`` (then EM
+        starts from those only).
     sticky : pseudo-counts (frames) added to every self-transition in each M-step, a Dirichlet
         prior that favours long bouts over flicker (0 = plain maximum likelihood).
     covariance : ``"diag"`` or ``"full"`` emission covariances.
@@ -155,8 +156,8 @@ class GaussianHMM:
                  min_var: float = 1e-3):
         if n_states < 1:
             raise BehaviourError("n_states must be >= 1")
-        if n_init < 1 or sticky < 0 or min_var <= 0:
-            raise BehaviourError("need n_init >= 1, sticky >= 0 and min_var > 0")
+        if n_init < 0 or sticky < 0 or min_var <= 0:
+            raise BehaviourError("need n_init >= 0, sticky >= 0 and min_var > 0")
         if covariance not in ("diag", "full"):
             raise BehaviourError(f"covariance must be 'diag' or 'full', got {covariance!r}")
         self.k, self.n_iter, self.tol, self.seed = n_states, n_iter, tol, seed
@@ -238,8 +239,21 @@ class GaussianHMM:
         self.start_ = gamma[0] + 1e-10
         self.start_ /= self.start_.sum()
 
-    def _fit_once(self, x: np.ndarray, seed: int) -> float:
-        self._init(x, seed)
+    def _init_from_labels(self, x: np.ndarray, labels: np.ndarray) -> None:
+        """Start from given per-frame labels: their means, covariances and transitions."""
+        self._init(x, self.seed)
+        codes = np.unique(labels)
+        if codes.size != self.k:
+            raise BehaviourError(f"init_labels must use exactly n_states={self.k} codes")
+        gamma = (np.asarray(labels)[:, None] == codes[None]).astype(float)
+        xi = gamma[:-1].T @ gamma[1:] + 1.0  # +1: every transition stays possible
+        self._m_step(x, gamma, xi)
+
+    def _fit_once(self, x: np.ndarray, seed: int, init_labels: np.ndarray | None = None) -> float:
+        if init_labels is None:
+            self._init(x, seed)
+        else:
+            self._init_from_labels(x, init_labels)
         prev = -np.inf
         total = prev
         for _ in range(self.n_iter):
@@ -250,16 +264,27 @@ class GaussianHMM:
             prev = total
         return total
 
-    def fit(self, x: np.ndarray) -> "GaussianHMM":
-        """Fit to features ``x`` (frames, features); NaN rows are not allowed."""
+    def fit(self, x: np.ndarray, init_labels: np.ndarray | None = None) -> "GaussianHMM":
+        """Fit to features ``x`` (frames, features); NaN rows are not allowed.
+
+        ``init_labels`` (frames,) with ``n_states`` distinct codes starts EM from those states
+        (e.g. :func:`changepoint_states`) in addition to the ``n_init`` random starts; the
+        best log-likelihood wins."""
         x = np.asarray(x, dtype=float)
         if x.ndim != 2 or not np.isfinite(x).all():
             raise BehaviourError("x must be a finite (frames, features) array; fill NaNs first")
         if len(x) < self.k:
             raise BehaviourError(f"need at least n_states={self.k} frames, got {len(x)}")
         best = None
-        for r in range(self.n_init):
-            total = self._fit_once(x, self.seed + r)
+        starts = [(self.seed + r, None) for r in range(self.n_init)]
+        if init_labels is None and not starts:
+            raise BehaviourError("n_init=0 needs init_labels")
+        if init_labels is not None:
+            if np.shape(init_labels) != (len(x),):
+                raise BehaviourError("init_labels must be (frames,)")
+            starts.insert(0, (self.seed, np.asarray(init_labels)))
+        for seed, labels in starts:
+            total = self._fit_once(x, seed, labels)
             if best is None or total > best[0]:
                 best = (total, {k: np.copy(v) for k, v in vars(self).items()
                                 if k.endswith("_") and isinstance(v, np.ndarray)})
@@ -370,7 +395,7 @@ def change_points(x: np.ndarray, penalty: float | None = None, min_size: int = 5
     ----------
     x : (frames,) or (frames, features) array, finite; standardise features first.
     penalty : cost of a new segment, in squared feature units; default
-        ``3 * features * log(frames)`` (BIC-like, for unit-variance noise).
+        ``features * log(frames)`` (BIC-like, for unit-variance features).
     min_size : shortest segment (frames).
 
     Returns
@@ -384,7 +409,7 @@ def change_points(x: np.ndarray, penalty: float | None = None, min_size: int = 5
     if min_size < 1:
         raise BehaviourError("min_size must be >= 1")
     n, d = x.shape
-    beta = 3.0 * d * np.log(max(n, 2)) if penalty is None else float(penalty)
+    beta = d * np.log(max(n, 2)) if penalty is None else float(penalty)
     s1 = np.vstack([np.zeros(d), np.cumsum(x, 0)])
     s2 = np.r_[0.0, np.cumsum((x**2).sum(1))]
 
@@ -451,6 +476,43 @@ def changepoint_states(x: np.ndarray, n_states: int, penalty: float | None = Non
     k = min(n_states, len(starts))
     lab = _kmeans(means, k, (ends - starts).astype(float), seed) if k > 1 else np.zeros(len(starts), int)
     return np.repeat(lab, ends - starts)
+
+
+def segment(xs: Sequence[np.ndarray], n_states: int, method: str = "hmm",
+            penalty: float | None = None, min_size: int = 5, covariance: str = "full",
+            n_init: int = 0, sticky: float = 0.0, seed: int = 0) -> list[np.ndarray]:
+    """Unsupervised states for one or more sessions of features, with one model for all.
+
+    Features are standardised together (:func:`standardise`) and segmented by change points
+    (:func:`changepoint_states` over the sessions end to end). ``method="changepoint"`` returns
+    those states; ``method="hmm"`` (default) starts a :class:`GaussianHMM` from them (plus
+    ``n_init`` random starts, the best likelihood kept) and returns its Viterbi paths. Starting
+    EM from change-point segments is far more stable than random starts, whose highest
+    likelihood often splits one behaviour and merges two others.
+
+    Parameters
+    ----------
+    xs : feature arrays (frames, features), one per session (e.g. :func:`pose_features`).
+    n_states : number of states.
+
+    Returns
+    -------
+    One int array of states per session.
+    """
+    if method not in ("hmm", "changepoint"):
+        raise BehaviourError(f"method must be 'hmm' or 'changepoint', got {method!r}")
+    zs = standardise(xs)
+    z = np.concatenate(zs)
+    labels = changepoint_states(z, n_states, penalty, min_size, seed)
+    if method == "hmm":
+        if np.unique(labels).size == n_states:
+            hmm = GaussianHMM(n_states, n_init=n_init, covariance=covariance, sticky=sticky,
+                              seed=seed).fit(z, init_labels=labels)
+        else:  # too few change points for n_states: random starts only
+            hmm = GaussianHMM(n_states, n_init=max(n_init, 5), covariance=covariance,
+                              sticky=sticky, seed=seed).fit(z)
+        labels = np.concatenate([hmm.predict(zi) for zi in zs])
+    return np.split(labels, np.cumsum([len(zi) for zi in zs])[:-1])
 
 
 # --- supervised ------------------------------------------------------------------------------
