@@ -7,7 +7,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["trajectory", "speed_over_time", "occupancy", "ethogram", "gait_diagram",
-           "phase_polar"]
+           "phase_polar", "stride_vs_speed", "bout_durations"]
 
 
 def _ax(ax=None, polar: bool = False):
@@ -98,4 +98,31 @@ def phase_polar(phases: dict, ax=None):
                     arrowprops={"arrowstyle": "->"})
         ax.text(2 * np.pi * m, r, str(paw), fontsize="small")
     ax.set_ylim(0, 1)
+    return ax
+
+
+def stride_vs_speed(table, column: str = "cadence_hz", ax=None):
+    """One point per stride of a :func:`poselab.gait.stride_table`: ``column`` against the
+    stride's mean body speed (units/s), so gait can be compared at equal speeds."""
+    ax = _ax(ax)
+    for animal, g in table.groupby("animal", sort=False):
+        ax.plot(g["body_speed"], g[column], "o", ms=3, label=str(animal))
+    ax.set(xlabel="body speed (units/s)", ylabel=column)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def bout_durations(states: np.ndarray, fps: float, names: Sequence[str] | None = None,
+                   ax=None):
+    """Box plot of bout durations (s) per state code (runs of equal codes)."""
+    from poselab.behaviour import bouts
+
+    ax = _ax(ax)
+    b = bouts(np.asarray(states))
+    codes = np.unique(b[:, 2]) if len(b) else np.array([], int)
+    data = [(b[b[:, 2] == c, 1] - b[b[:, 2] == c, 0]) / fps for c in codes]
+    ax.boxplot(data)
+    ax.set_xticks(range(1, len(codes) + 1),
+                  [names[c] if names is not None else str(c) for c in codes])
+    ax.set_ylabel("bout duration (s)")
     return ax

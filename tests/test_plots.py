@@ -36,3 +36,18 @@ def test_speed_and_ethogram_and_gait():
     np.testing.assert_array_equal(ax.images[0].get_array(), [[1, 0, 1], [0, 1, 0]])
     ax = plots.phase_polar({"r": (0.5, 1.0)})
     assert "r" in [t.get_text() for t in ax.texts]
+
+
+def test_stride_vs_speed_and_bout_durations():
+    import pandas as pd
+
+    tab = pd.DataFrame({"animal": ["a", "a", "b"], "body_speed": [1.0, 2.0, 3.0],
+                        "cadence_hz": [4.0, 5.0, 6.0]})
+    ax = plots.stride_vs_speed(tab)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1.0, 2.0])
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [6.0])
+    ax = plots.bout_durations(np.array([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]), fps=2.0, names=["x", "y"])
+    # boxes per state: x bouts 1.0 s and 2.0 s (median 1.5), y one bout of 2.0 s
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y"]
+    flat = {tuple(np.round(np.asarray(line.get_ydata(), float), 6)) for line in ax.lines}
+    assert (1.5, 1.5) in flat and (2.0, 2.0) in flat  # the two median lines
