@@ -68,6 +68,8 @@ def run_seed(w, ds, seed: int):
     # Session level (what a study reports): mean duty factor and circular mean phases.
     sd, st_ = gait.gait_summary(tab, 1.0), gait.gait_summary(ttab, 1.0)
     out["session_duty_err"] = float(abs(sd["duty_factor"].iloc[0] - st_["duty_factor"].iloc[0]))
+    out["session_step_width_rel_err"] = float(
+        abs(sd["step_width"].iloc[0] - st_["step_width"].iloc[0]) / st_["step_width"].iloc[0])
     out["session_phase_err_cycles"] = float(np.mean(
         [abs((sd[f"phase_{p}_mean"].iloc[0] - st_[f"phase_{p}_mean"].iloc[0] + 0.5) % 1 - 0.5)
          for p in paws if p != ref]))
@@ -103,7 +105,7 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--train-seeds", default="100,101",
                     help="worlds whose first labeled bouts train the supervised classifier")
-    ap.add_argument("--bouts-per-state", type=int, default=2)
+    ap.add_argument("--bouts-per-state", type=int, default=1)
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--noise-px", type=float, default=1.5)
     ap.add_argument("--dropout", type=float, default=0.02)

@@ -190,15 +190,17 @@ def contralateral(paw: str) -> str | None:
     return None
 
 
-def _step_width(p_ref: np.ndarray, p_other: np.ndarray, both: np.ndarray,
-                direction: np.ndarray) -> float:
-    """Mean distance (position units) between two paws across the direction of travel, over
-    frames where both are in stance; NaN when there are none or no direction."""
+def _step_width(p_ref: np.ndarray, st_ref: np.ndarray, p_other: np.ndarray,
+                st_other: np.ndarray, direction: np.ndarray) -> float:
+    """Distance (position units) across the direction of travel between the mean footholds
+    (mean stance positions) of two paws within one stride; NaN when either paw has no stance
+    frame there or the direction is unknown."""
     norm = np.linalg.norm(direction)
-    if not both.any() or not np.isfinite(norm) or norm == 0:
+    if not st_ref.any() or not st_other.any() or not np.isfinite(norm) or norm == 0:
         return np.nan
     across = np.array([-direction[1], direction[0]]) / norm
-    return float(np.nanmean(np.abs((p_ref[both] - p_other[both]) @ across)))
+    gap = np.nanmean(p_ref[st_ref], axis=0) - np.nanmean(p_other[st_other], axis=0)
+    return float(abs(gap @ across))
 
 
 def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = None,
@@ -209,9 +211,9 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
 
     Columns: animal, stride, start_frame, end_frame, duration_s (s), cadence_hz (strides/s),
     stride_length (``ds.attrs['units']``, reference-paw displacement), stance_duration_s and
-    swing_duration_s (s, reference paw), duty_factor (reference paw), step_width (units: mean
-    distance across the direction of travel between the reference paw and its contralateral
-    paw while both are in stance; NaN without such a paw), body_speed (units/s, mean), and
+    swing_duration_s (s, reference paw), duty_factor (reference paw), step_width (units:
+    distance across the stride's direction of travel between the mean footholds of the
+    reference paw and its contralateral paw in the stride; NaN without such a paw), body_speed (units/s, mean), and
     ``phase_<paw>`` (cycles, first stance onset of that paw inside the stride) for each other
     paw. Pass ``st`` (animal, paw, frame) to use a precomputed stance instead of detecting it
     (``method``, ``enter``, ``leave`` go to :func:`stance`).
@@ -250,7 +252,7 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
                    "stance_duration_s": n_stance / fps,
                    "swing_duration_s": (e - s - n_stance) / fps,
                    "duty_factor": float(ref[s:e].mean()),
-                   "step_width": (_step_width(pos[a, s:e], cpos[a, s:e], ref[s:e] & cst[s:e],
+                   "step_width": (_step_width(pos[a, s:e], ref[s:e], cpos[a, s:e], cst[s:e],
                                               pos[a, e] - pos[a, s])
                                   if contra else np.nan),
                    "body_speed": float(np.nanmean(body[a, s:e]))}
