@@ -4,9 +4,14 @@ Usage::
 
     python benchmarks/multi_animal_tracking.py [--frames 1800] [--animals 2 3 4] [--seeds 0 1]
         [--noise 2.0] [--dropout 0.05] [--false-rate 0.1] [--paf-noise 0.1]
+    python benchmarks/multi_animal_tracking.py --detector network [--model FILE]
+        [--train-minutes 6] [--animals 2 3] [--seeds 0 1] [--frames 900]
 
 For each world (``poselab.datasets.synthetic``, 640x480, 30 fps; animals walk, turn, groom and
-rear, and cross and touch), a detector is simulated from the ground truth, frame by frame:
+rear, and cross and touch) the per-frame detections come from one of two detectors:
+
+``--detector simulated`` (default): :func:`poselab.multianimal.simulate_detector`, frame by frame
+from the ground truth:
 
 - candidates: every *visible* part (``visible`` of the truth) at its true position plus Gaussian
   noise (``--noise`` px per axis), missed with probability ``--dropout``, score U(0.5, 1); plus
@@ -16,22 +21,31 @@ rear, and cross and touch), a detector is simulated from the ground truth, frame
   animals overlap their fields average, as a network's would blur) plus Gaussian noise
   (``--paf-noise``), at stride 8, over the skeleton :func:`skeleton_from_labels` learns from the
   truth (a spanning tree plus the most rigid other pairs, ``--limbs`` in all), with limb
-  length limits from the truth (:func:`limb_length_limits`).
+  length limits from the truth (:func:`limb_length_limits`); :func:`assemble` groups them.
 
-Then :func:`assemble` groups candidates into animals, :func:`track` links and stitches them into
-the known number of animals, and the result is scored against the truth:
+``--detector network``: the real bottom-up network (:class:`poselab.multianimal.PafPoseNet`,
+EfficientNet-lite0, stride 8, images at half size), either loaded (``--model``) or trained here
+first with :func:`poselab.multianimal.train_multianimal` on a separate synthetic world
+(``--train-animals`` animals, ``--train-frames`` frames, seed ``--train-seed``, every
+``--train-step``-th frame; frozen ImageNet backbone, ``--views`` cached augmented views per
+frame, ``--train-minutes`` of CPU training). The evaluation worlds use other seeds (held out);
+:func:`poselab.multianimal.detect_animals` finds peaks and assembles them on every frame.
+
+Then :func:`track` links and stitches them into the known number of animals, and the result is
+scored against the truth:
 
 - pose mAP (COCO OKS, sigma 0.1 for every part; truth restricted to visible parts) of the
-  per-frame assemblies (identity-free), and of a perfect grouping of the same candidates (what
-  the candidates allow: missed parts count 0 in OKS, so dropouts alone cap it);
+  per-frame assemblies (identity-free), and (simulated detector) of a perfect grouping of the
+  same candidates (what the candidates allow: missed parts count 0 in OKS, so dropouts alone
+  cap it);
 - MOTA, IDF1 and identity switches (CLEAR-MOT, per 1000 frames) of the tracks (match radius: a
   fifth of the median animal length);
-- encounters: runs of frames in which two animals' centroids are within one body length.
-  A *crossing* is an encounter of at most one second with the pair at least one body length
-  apart for a second before and after (the issue's goal: no switch there); longer encounters
-  are *contacts* (one animal resting against, or walking over, another for seconds: poses
-  alone cannot always tell them apart). A switch within half a second of an encounter is
-  attributed to it (to a crossing first).
+- encounters (:func:`poselab.multianimal.encounters`): runs of frames in which two animals'
+  centroids are within one body length. A *crossing* is an encounter of at most one second
+  with the pair at least one body length apart for a second before and after (the issue's
+  goal: no switch there); longer encounters are *contacts* (one animal resting against, or
+  walking over, another for seconds: poses alone cannot always tell them apart). A switch
+  within half a second of an encounter is attributed to it (to a crossing first).
 
 The last line is ``idf1: <value>``, the IDF1 over all worlds (frame-weighted mean).
 """

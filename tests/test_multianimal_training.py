@@ -80,6 +80,14 @@ def _toy_data(n: int = 8, seed: int = 0) -> MultiAnimalImages:
     return MultiAnimalImages(images, np.array(kps), ["head", "middle", "tail"])
 
 
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # deterministic float sums, and polite on a shared CPU
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def toy_model():
     torch.manual_seed(0)
@@ -88,8 +96,7 @@ def toy_model():
                                     max_length=[30.0, 30.0])
 
 
-def test_a_few_steps_lower_the_loss(toy_model, tmp_path):
-    torch.set_num_threads(1)
+def test_a_few_steps_lower_the_loss(toy_model, tmp_path, one_thread):
     data = _toy_data()
     history = train_multianimal(toy_model, data, epochs=12, batch_size=4, lr=3e-3,
                                 augment=False, freeze_backbone=True, cached_views=1,
