@@ -5,7 +5,10 @@ Usage::
     python benchmarks/multi_animal_tracking.py [--frames 1800] [--animals 2 3 4] [--seeds 0 1]
         [--noise 2.0] [--dropout 0.05] [--false-rate 0.1] [--paf-noise 0.1]
     python benchmarks/multi_animal_tracking.py --detector network [--model FILE]
-        [--train-minutes 6] [--animals 2 3] [--seeds 0 1] [--frames 900]
+        [--train-minutes 6 | --train-epochs N] [--animals 2 3] [--seeds 0 1] [--frames 900]
+        [--threshold 0.25] [--min-affinity 0.1]
+
+``--worlds DIR`` keeps the rendered worlds (videos and truth) and reuses them in later runs.
 
 For each world (``poselab.datasets.synthetic``, 640x480, 30 fps; animals walk, turn, groom and
 rear, and cross and touch) the per-frame detections come from one of two detectors:
@@ -28,8 +31,10 @@ EfficientNet-lite0, stride 8, images at half size), either loaded (``--model``) 
 first with :func:`poselab.multianimal.train_multianimal` on a separate synthetic world
 (``--train-animals`` animals, ``--train-frames`` frames, seed ``--train-seed``, every
 ``--train-step``-th frame; frozen ImageNet backbone, ``--views`` cached augmented views per
-frame, ``--train-minutes`` of CPU training). The evaluation worlds use other seeds (held out);
-:func:`poselab.multianimal.detect_animals` finds peaks and assembles them on every frame.
+frame, ``--train-minutes`` of CPU training or ``--train-epochs`` epochs). The evaluation worlds
+use other seeds (held out); :func:`poselab.multianimal.detect_animals` finds peaks (score at
+least ``--threshold``) and assembles them (PAF integral at least ``--min-affinity``) on every
+frame.
 
 Then :func:`track` links and stitches them into the known number of animals, and the result is
 scored against the truth:
@@ -60,7 +65,8 @@ from pathlib import Path
 import numpy as np
 
 from poselab import poses
-from poselab.datasets import synthetic
+from poselab.datasets import load_synthetic, synthetic
+from poselab.datasets.synthetic import SyntheticWorldError
 from poselab.multianimal import (
     assemble,
     average_precision,
@@ -93,7 +99,7 @@ def _simulated(truth, args, seed):
     return found, oracle
 
 
-def _network(model, video, n_animals, batch_size=8):
+def _network(model, video, n_animals, *, threshold, min_affinity, batch_size=8):
     """Assemblies of the trained network per frame (image pixels)."""
     from poselab.multianimal.analyze import detect_animals
     from poselab.video import VideoReader
@@ -101,22 +107,32 @@ def _network(model, video, n_animals, batch_size=8):
     found = []
     with VideoReader(video) as reader:
         for batch in reader.iter_batches(batch_size):
-            found += detect_animals(model, batch.frames, min_parts=3,
+            found += detect_animals(model, batch.frames, threshold=threshold,
+                                    min_affinity=min_affinity, min_parts=3,
                                     max_individuals=n_animals)
     return found, None
 
 
+def _world(folder: Path, n_animals: int, n_frames: int, seed: int):
+    """A synthetic world, reopened from ``folder`` when rendered there before (--worlds)."""
+    path = folder / f"world{n_animals}_{seed}_{n_frames}.mp4"
+    try:
+        return load_synthetic(path)
+    except SyntheticWorldError:
+        return synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed)
+
+
 def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, model=None) -> dict:
     """Detect, assemble, track and score one world; a dict of numbers."""
-    path = folder / f"world{n_animals}_{seed}.mp4"
-    world = synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed)
+    world = _world(folder, n_animals, n_frames, seed)
     truth = world.poses
     body = float(world.gait.attrs["body_length"])
     t0 = time.perf_counter()
     if model is None:
         found, oracle = _simulated(truth, args, seed)
     else:
-        found, oracle = _network(model, world.video, n_animals)
+        found, oracle = _network(model, world.video, n_animals, threshold=args.threshold,
+                                 min_affinity=args.min_affinity)
     t_assemble = time.perf_counter() - t0
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()
@@ -183,8 +199,7 @@ def train_network(args, folder: Path):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    world = synthetic(folder / "train.mp4", n_animals=args.train_animals,
-                      n_frames=args.train_frames, seed=args.train_seed)
+    world = _world(folder, args.train_animals, args.train_frames, args.train_seed)
     truth = world.poses
     skeleton = skeleton_from_labels(truth, n_limbs=args.net_limbs)
     data = MultiAnimalImages.from_video(
@@ -196,8 +211,10 @@ def train_network(args, folder: Path):
         max_length=limb_length_limits(truth, skeleton, margin=8.0),
     )
     t0 = time.perf_counter()
+    budget = ({"epochs": args.train_epochs} if args.train_epochs
+              else {"minutes": args.train_minutes})
     history = train_multianimal(
-        model, data, minutes=args.train_minutes, batch_size=8, freeze_backbone=True,
+        model, data, **budget, batch_size=8, freeze_backbone=True,
         cached_views=args.views, progress=False,
         out_dir=args.save_model, seed=0,
     )
@@ -233,7 +250,10 @@ def main() -> None:
                         help="simulated from the truth, or the trained bottom-up network")
     net.add_argument("--model", help="a trained multi-animal model file (else train one)")
     net.add_argument("--save-model", help="folder for the checkpoints of the trained model")
-    net.add_argument("--train-minutes", type=float, default=6.0)
+    net.add_argument("--train-minutes", type=float, default=6.0,
+                     help="wall-clock training budget (head only; caching not counted)")
+    net.add_argument("--train-epochs", type=int, default=0,
+                     help="train this many epochs instead (independent of the machine's load)")
     net.add_argument("--train-frames", type=int, default=600)
     net.add_argument("--train-step", type=int, default=3, help="use every n-th training frame")
     net.add_argument("--train-animals", type=int, default=2)
@@ -243,9 +263,16 @@ def main() -> None:
     net.add_argument("--scale", type=float, default=0.5, help="network pixels per image pixel")
     net.add_argument("--net-limbs", type=int, default=16, help="limbs with a field")
     net.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    net.add_argument("--threshold", type=float, default=0.25, help="peak score threshold")
+    net.add_argument("--min-affinity", type=float, default=0.1,
+                     help="weakest PAF line integral that links two parts")
+    parser.add_argument("--worlds", help="keep rendered worlds in this folder and reuse them "
+                        "(default: a temporary folder)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.worlds or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         model = None
         if args.detector == "network":
             if set(args.seeds) & {args.train_seed}:
@@ -255,10 +282,10 @@ def main() -> None:
 
                 model = load_multianimal_model(args.model)
             else:
-                model = train_network(args, Path(tmp))
+                model = train_network(args, folder)
         for n in args.animals:
             for seed in args.seeds:
-                rows.append(run_world(n, args.frames, seed, args, Path(tmp), model=model))
+                rows.append(run_world(n, args.frames, seed, args, folder, model=model))
                 print(_report(rows[-1]), flush=True)
     weights = np.array([r["frames"] * r["animals"] for r in rows], float)
     idf1 = float(np.sum(weights * [r["idf1"] for r in rows]) / weights.sum())

@@ -142,3 +142,27 @@ def test_analyze_multianimal_returns_the_pose_dataset(toy_model, tmp_path):
     assert ds.sizes == {"animal": 2, "part": 3, "frame": 6, "coord": 2}
     assert ds.attrs["fps"] == pytest.approx(10) and ds.attrs["width"] == 128
     assert ds["part"].values.tolist() == ["head", "middle", "tail"]
+
+
+def test_decode_maps_recovers_animals_from_ideal_maps():
+    # maps equal to the training targets of two animals (network pixels at scale 0.5) decode
+    # back to both animals in image pixels: peaks + offsets + fields + pixel conversion
+    from poselab.multianimal.analyze import decode_maps
+    from poselab.multianimal.network import multi_animal_targets
+
+    model = create_multianimal_model(["head", "middle", "tail"], SKELETON, stride=4, scale=0.5,
+                                     input_size=(64, 96), head_channels=8,
+                                     max_length=[40.0, 40.0], pretrained=False)
+    image_kp = np.array([[[30.0, 40.0], [54.0, 44.0], [78.0, 40.0]],
+                         [[40.0, 90.0], [60.0, 104.0], [80.0, 118.0]]])
+    net_kp = model.to_network_pixels(image_kp)
+    t = multi_animal_targets(net_kp[None], SKELETON, (18, 14), 4, paf_width=10.0,
+                             locref_std=model.card["locref_std"])
+    found = decode_maps(model, t.scoremaps, t.locref, t.pafs, threshold=0.5, min_parts=3)
+    assert len(found) == 1 and found[0].shape == (2, 3, 3)
+    got = found[0][np.argsort(found[0][:, 0, 1])]  # order by the head's y
+    np.testing.assert_allclose(got[..., :2], image_kp, atol=1e-3)
+    # the score is the Gaussian (sigma = stride) at the cell centre nearest to each part
+    nearest = np.round((net_kp - 1.5) / 4) * 4 + 1.5
+    d2 = ((net_kp - nearest) ** 2).sum(-1)
+    np.testing.assert_allclose(got[..., 2], np.exp(-d2 / (2 * 4.0**2)), rtol=1e-5)

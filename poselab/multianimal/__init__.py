@@ -24,7 +24,7 @@ network outputs convert with :func:`from_deeplabcut_outputs`.
 
 from __future__ import annotations
 
-from poselab.multianimal.analyze import analyze_multianimal, detect_animals
+from poselab.multianimal.analyze import analyze_multianimal, decode_maps, detect_animals
 from poselab.multianimal.assembly import (
     AssemblyError,
     all_pairs,
@@ -82,6 +82,7 @@ __all__ = [
     "assemble_batch",
     "average_precision",
     "create_multianimal_model",
+    "decode_maps",
     "detect_animals",
     "encounters",
     "find_dlc_video",

@@ -14,7 +14,7 @@ from poselab.multianimal.model import MultiAnimalModel
 from poselab.multianimal.peaks import find_peaks
 from poselab.multianimal.tracking import track
 
-__all__ = ["detect_animals", "analyze_multianimal"]
+__all__ = ["detect_animals", "decode_maps", "analyze_multianimal"]
 
 
 def detect_animals(
@@ -48,9 +48,38 @@ def detect_animals(
         Per frame ``(n_found, P, 3)``: x, y in image pixels and the peak score.
     """
     scores, locref, pafs = model.maps(np.asarray(frames))
+    return decode_maps(model, scores, locref, pafs, threshold=threshold, nms_radius=nms_radius,
+                       top_k=top_k, min_affinity=min_affinity, min_parts=min_parts,
+                       max_individuals=max_individuals)
+
+
+def decode_maps(
+    model: MultiAnimalModel,
+    scores,
+    locref,
+    pafs,
+    *,
+    threshold: float = 0.25,
+    nms_radius: int = 1,
+    top_k: int = 16,
+    min_affinity: float = 0.1,
+    min_parts: int = 3,
+    max_individuals: int | None = None,
+) -> list[np.ndarray]:
+    """Poses from the network's maps (:meth:`MultiAnimalModel.maps`): peaks, then assembly.
+
+    Split from :func:`detect_animals` so that decoding settings can be compared on maps
+    computed once. ``scores`` are probabilities ``(B, P, h, w)``, ``locref`` ``(B, P, 2, h, w)``
+    and ``pafs`` ``(B, L, 2, h, w)`` (torch or numpy); parameters as :func:`detect_animals`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per frame ``(n_found, P, 3)``: x, y in image pixels and the peak score.
+    """
     cands = find_peaks(scores, locref, model.stride, threshold=threshold, nms_radius=nms_radius,
                        top_k=top_k, locref_std=model.card["locref_std"])
-    pafs = pafs.cpu().numpy()
+    pafs = pafs.cpu().numpy() if hasattr(pafs, "cpu") else np.asarray(pafs)
     limit = model.max_length
     limit = None if limit is None else limit * model.scale  # a length: network pixels
     out = []
