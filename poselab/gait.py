@@ -4,8 +4,13 @@ Stance is detected automatically (no hand annotation). The default method uses w
 means: a paw on the ground is fixed in the world. A frame is stance when it belongs to a short
 window (3 frames) of paw positions that all lie within ``k`` noise standard deviations of their
 mean, the noise being estimated per paw from its own track (robust MAD of frame-to-frame
-steps), so the threshold adapts to each paw's tracking quality. The older speed method
-(hysteresis on paw speed relative to body speed) remains as ``method="speed"``.
+steps), so the threshold adapts to each paw's tracking quality. The edges of every stance run
+are then refined against its foothold (the median position of the run, far more precise than a
+3-frame mean): a frame next to the run belongs to it while the paw's displacement from the
+foothold, measured along the direction of the step to or from the neighbouring foothold, stays
+within ``edge_k`` standard deviations of the positional noise around the footholds
+(:func:`refine_stance_edges`). The older speed method (hysteresis on paw speed relative to body
+speed) remains as ``method="speed"``.
 """
 from __future__ import annotations
 
@@ -14,8 +19,8 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-__all__ = ["GaitError", "stance_from_speed", "stance_from_position", "track_noise", "stance",
-           "stance_onsets", "duty_factor", "interlimb_phase", "circular_mean", "stride_table",
+__all__ = ["GaitError", "stance_from_speed", "stance_from_position", "refine_stance_edges",
+           "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor", "interlimb_phase", "circular_mean", "stride_table",
            "gait_summary", "contralateral"]
 
 
@@ -58,7 +63,10 @@ def track_noise(position: np.ndarray) -> float:
 
     1.4826 x the median absolute deviation of the frame-to-frame steps per coordinate, averaged
     over coordinates; most frames of a paw are still, so swings barely move the median.
-    Returns 0.0 for fewer than two finite steps.
+    When a track is stepping without pause and in swing for ~40 % of its frames or more, the
+    swings do move it (up to ~2x), and the still-window test then misses short swings; pass
+    ``noise`` to :func:`stance_from_position` in that case. Returns 0.0 for fewer than two
+    finite steps.
     """
     p = np.asarray(position, dtype=float)
     d = np.diff(p, axis=0)
@@ -69,13 +77,16 @@ def track_noise(position: np.ndarray) -> float:
 
 
 def stance_from_position(position: np.ndarray, k: float = 2.0, window: int = 3,
-                         min_radius: float = 0.5, noise: float | None = None) -> np.ndarray:
+                         min_radius: float = 0.5, noise: float | None = None,
+                         edge_k: float | None = 3.0) -> np.ndarray:
     """Stance (True) per frame of one paw from its world positions.
 
     A window of ``window`` consecutive frames is *still* when every position lies within
     ``radius = max(k * noise, min_radius)`` of the window mean; a frame is stance when it belongs
-    to at least one still window. Exact on noise-free data: the first and last frames of a
-    swing are those where the paw has left its foothold and not yet reached the next one.
+    to at least one still window. The run edges are then refined against the footholds
+    (:func:`refine_stance_edges` with ``edge_k``; None skips it). Exact on noise-free data: the
+    first and last frames of a swing are those where the paw has left its foothold and not yet
+    reached the next one.
 
     Parameters
     ----------
@@ -85,12 +96,14 @@ def stance_from_position(position: np.ndarray, k: float = 2.0, window: int = 3,
     window : frames per stillness window (>= 2).
     min_radius : radius floor in position units, so noise-free tracks still work.
     noise : noise standard deviation (position units); default :func:`track_noise` of the track.
+    edge_k : radius of the edge refinement in noise standard deviations (see
+        :func:`refine_stance_edges`; it gets ``noise`` when given); None for none.
     """
     p = np.asarray(position, dtype=float)
     if p.ndim != 2 or p.shape[1] != 2:
         raise GaitError("position must be (frames, 2); select one animal and paw")
-    if window < 2 or k < 0 or min_radius < 0:
-        raise GaitError("need window >= 2, k >= 0 and min_radius >= 0")
+    if window < 2 or k < 0 or min_radius < 0 or (edge_k is not None and edge_k < 0):
+        raise GaitError("need window >= 2, k >= 0, min_radius >= 0 and edge_k >= 0 (or None)")
     n = len(p)
     finite = np.isfinite(p).all(axis=1)
     q = p[finite]
@@ -107,17 +120,127 @@ def stance_from_position(position: np.ndarray, k: float = 2.0, window: int = 3,
     # NaN frames: state of the previous known frame.
     idx = np.where(finite, np.arange(n), -1)
     last = np.maximum.accumulate(idx)
-    return np.where(last >= 0, out[np.maximum(last, 0)], False)
+    out = np.where(last >= 0, out[np.maximum(last, 0)], False)
+    if edge_k is not None:
+        out = refine_stance_edges(p, out, edge_k, min_radius, noise)
+    return out
+
+
+def _runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
+    """Start and end (exclusive) frames of the runs of True in a 1-D bool array."""
+    edges = np.diff(np.r_[0, np.asarray(mask, dtype=np.int8), 0])
+    return np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+
+
+def foothold_noise(position: np.ndarray, st: np.ndarray) -> float:
+    """Robust positional noise SD (position units) around the footholds of a stance series.
+
+    1.4826 x the median absolute deviation of stance positions from their run's median
+    (the foothold), averaged over the two coordinates; 0.0 without finite stance frames.
+    Unlike :func:`track_noise` it measures the noise of a position, not of a step, so it stays
+    right when the track was smoothed (smoothing correlates neighbouring frames).
+    """
+    p = np.asarray(position, dtype=float)
+    finite = np.isfinite(p).all(axis=1)
+    res = [p[s:e][finite[s:e]] - np.median(p[s:e][finite[s:e]], axis=0)
+           for s, e in zip(*_runs(st)) if finite[s:e].any()]
+    if not res:
+        return 0.0
+    return float((1.4826 * np.median(np.abs(np.concatenate(res)), axis=0)).mean())
+
+
+def refine_stance_edges(position: np.ndarray, st: np.ndarray, k: float = 3.0,
+                        min_radius: float = 0.5, noise: float | None = None) -> np.ndarray:
+    """Refine where each stance run of one paw starts and ends, against its foothold.
+
+    The foothold of a run is the median of its positions. Runs whose footholds lie within the
+    radius ``r = max(k * noise, min_radius)`` of each other are merged (the paw did not step).
+    Then each run's end is moved back over frames displaced from its foothold by more than ``r``
+    and forward over frames displaced by at most ``r``, displacement measured along the
+    direction to the next foothold (its projection: the noise across the step does not count);
+    starts likewise towards the previous foothold. The first run's start and the last run's
+    end use the plain distance. NaN frames never stop an extension (they keep the previous
+    state) nor count as displaced.
+
+    Parameters
+    ----------
+    position : (frames, 2) array, position units (pixels).
+    st : (frames,) bool, initial stance, e.g. from the still-window test.
+    k : radius in noise standard deviations; 3 keeps false swing frames from noise rare
+        (one-sided Gaussian tail 0.1 %) while catching the first frames of a swing.
+    min_radius : radius floor (position units).
+    noise : positional noise SD; default :func:`foothold_noise` of the initial stance.
+
+    Returns
+    -------
+    (frames,) bool stance.
+    """
+    p = np.asarray(position, dtype=float)
+    st = np.asarray(st, dtype=bool)
+    if p.ndim != 2 or p.shape[1] != 2 or st.shape != (len(p),):
+        raise GaitError("position must be (frames, 2) and st (frames,)")
+    n = len(p)
+    finite = np.isfinite(p).all(axis=1)
+    starts, ends = _runs(st & finite)
+    if not starts:
+        return st.copy()
+    r = max(k * (foothold_noise(p, st & finite) if noise is None else float(noise)), min_radius)
+
+    def foothold(s: int, e: int) -> np.ndarray:
+        return np.median(p[s:e][finite[s:e]], axis=0)
+
+    feet = [foothold(s, e) for s, e in zip(starts, ends)]
+    i = 0
+    while i + 1 < len(starts):  # no step between two runs: one foothold
+        if np.linalg.norm(feet[i + 1] - feet[i]) <= r:
+            ends[i] = ends.pop(i + 1)
+            starts.pop(i + 1)
+            feet.pop(i + 1)
+            feet[i] = foothold(starts[i], ends[i])
+        else:
+            i += 1
+
+    def displacement(foot: np.ndarray, towards: np.ndarray | None):
+        """Displacement of frame t from ``foot`` (along ``towards - foot`` when given); NaN
+        for unknown frames, so comparisons with r are False for them."""
+        if towards is None:
+            return lambda t: float(np.linalg.norm(p[t] - foot))
+        u = (towards - foot) / np.linalg.norm(towards - foot)
+        return lambda t: float((p[t] - foot) @ u)
+
+    m = len(starts)
+    for i in range(m):
+        out_d = displacement(feet[i], feet[i + 1] if i + 1 < m else None)
+        hi = starts[i + 1] if i + 1 < m else n
+        e = ends[i]
+        while e - 1 > starts[i] and out_d(e - 1) > r:
+            e -= 1
+        while e < hi and not out_d(e) > r:
+            e += 1
+        ends[i] = e
+        in_d = displacement(feet[i], feet[i - 1] if i > 0 else None)
+        lo = ends[i - 1] if i > 0 else 0
+        s = starts[i]
+        while s + 1 < ends[i] and in_d(s) > r:
+            s += 1
+        while s > lo and not in_d(s - 1) > r:
+            s -= 1
+        starts[i] = s
+    out = np.zeros(n, dtype=bool)
+    for s, e in zip(starts, ends):
+        out[s:e] = True
+    return out
 
 
 def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
            enter: float = 0.8, leave: float = 1.5, min_speed: float = 20.0,
            method: str = "position", k: float = 2.0, window: int = 3,
-           min_radius: float = 0.5) -> xr.DataArray:
+           min_radius: float = 0.5, edge_k: float | None = 3.0) -> xr.DataArray:
     """Stance per (animal, paw, frame) from a pose Dataset.
 
     ``method="position"`` (default): :func:`stance_from_position` per paw (``k``, ``window``,
-    ``min_radius`` in position units). ``method="speed"``: :func:`stance_from_speed` on the
+    ``min_radius`` in position units, ``edge_k`` for the foothold refinement of the run edges,
+    None to skip it). ``method="speed"``: :func:`stance_from_speed` on the
     world-frame paw speed (px/s) with thresholds relative to the speed of ``body_part``
     (``enter``, ``leave``, ``min_speed``).
     """
@@ -131,7 +254,8 @@ def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
     if method == "position":
         pos = ds["position"].sel(part=list(paws)).transpose("animal", "part", "frame", "coord")
         pos = np.asarray(pos.values)
-        out = np.stack([np.stack([stance_from_position(pos[a, j], k, window, min_radius)
+        out = np.stack([np.stack([stance_from_position(pos[a, j], k, window, min_radius,
+                                                       edge_k=edge_k)
                                   for j in range(pos.shape[1])]) for a in range(pos.shape[0])])
     else:
         sp = kinematics.speed(ds["position"])

@@ -183,3 +183,42 @@ def test_speed_method_still_available():
     assert st.sel(paw="lf").values.mean() == pytest.approx(0.6, abs=0.06)
     with pytest.raises(gait.GaitError):
         gait.stance(ds, ["lf"], method="magic")
+
+
+def test_refine_stance_edges_restores_shifted_edges_exactly():
+    pos, truth = _step_hold()
+    rough = truth.copy()
+    rough[np.flatnonzero(~truth[:-1] & truth[1:]) + 1] = False  # onsets one frame late
+    rough[np.flatnonzero(truth[:-1] & ~truth[1:]) + 1] = True  # lift-offs one frame late
+    np.testing.assert_array_equal(gait.refine_stance_edges(pos, rough), truth)
+
+
+def test_refine_stance_edges_merges_runs_on_one_foothold_and_skips_nan():
+    pos = np.zeros((30, 2))
+    pos[20:] = [50.0, 0.0]  # one step between frames 19 and 20
+    st = np.ones(30, bool)
+    st[[5, 6, 19, 20]] = False  # a spurious break and a too-wide swing
+    pos[12] = np.nan
+    out = gait.refine_stance_edges(pos, st)
+    np.testing.assert_array_equal(out, np.ones(30, bool))  # no swing frame: the step is instant
+
+
+def test_foothold_noise_measures_position_noise():
+    rng = np.random.default_rng(0)
+    pos = rng.normal(0, 0.8, (4000, 2))
+    pos[2000:] += 100.0
+    assert gait.foothold_noise(pos, np.ones(4000, bool) & (np.arange(4000) != 2000)) == \
+        pytest.approx(0.8, rel=0.05)
+
+
+def test_edge_refinement_recovers_noisy_step_and_hold():
+    # 200 frames of rest, then stepping (track_noise assumes most frames are still).
+    steps, stepping = _step_hold(n=200, period=10, swing=4, step=20.0)
+    pos = np.r_[np.zeros((200, 2)), steps]
+    truth = np.r_[np.ones(200, bool), stepping]
+    rng = np.random.default_rng(1)
+    noisy = pos + rng.normal(0, 0.7, pos.shape)  # first swing frame moves 4 px = 5.7 SD
+    plain = gait.stance_from_position(noisy, edge_k=None)
+    refined = gait.stance_from_position(noisy)
+    assert (refined == truth).mean() >= 0.99  # measured 1.0
+    assert (refined == truth).mean() >= (plain == truth).mean()
