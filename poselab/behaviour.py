@@ -41,6 +41,20 @@ def _wrapped_rate(theta: np.ndarray, fps: float) -> np.ndarray:
     return np.abs(np.angle(np.exp(1j * (nxt - prv)))) / step * fps
 
 
+def _moving_mean(v: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving mean over ``w`` frames of a (frames, d) array, ignoring NaN rows (NaN
+    where a window has no finite row); ``w`` <= 1 returns ``v`` unchanged."""
+    from scipy.ndimage import uniform_filter1d
+
+    if w <= 1:
+        return v
+    ok = np.isfinite(v).all(axis=1)
+    total = uniform_filter1d(np.where(ok[:, None], v, 0.0), w, axis=0, mode="nearest")
+    count = uniform_filter1d(ok.astype(float), w, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count[:, None] > 1e-9, total / count[:, None], np.nan)
+
+
 def pose_features(ds, animal=None, window_s: float = 0.33, nose: str = "snout",
                   neck: str = "neck", tail: str = "tail_base", centre: str = "body_centre",
                   fore: Sequence[str] = ("left_fore_paw", "right_fore_paw"),
@@ -51,7 +65,9 @@ def pose_features(ds, animal=None, window_s: float = 0.33, nose: str = "snout",
     Distances are in body lengths ``L`` (median ``nose``-``tail`` distance of the animal),
     speeds in L/s, so sessions at different image scales are comparable. Features:
 
-    ``speed`` log(L/s + floor) of ``centre``; ``forward`` velocity along the body axis (L/s);
+    ``speed`` log(L/s + floor) of ``centre``, from its velocity averaged over the window
+    first (the norm of a mean velocity; a mean of per-frame speeds would add up keypoint
+    noise and hide slow movement); ``forward`` velocity along the body axis (L/s);
     ``turning`` log(rad/s + floor) of the ``tail``->``neck`` axis; ``length`` nose-tail
     distance (L); ``fore_nose`` mean fore-paw to nose distance (L); ``fore_ahead`` mean
     fore-paw position along the body axis from ``centre`` (L); ``fore_motion`` log(L/s +
@@ -97,10 +113,11 @@ def pose_features(ds, animal=None, window_s: float = 0.33, nose: str = "snout",
         d = p - c_xy
         return np.stack([(d * u).sum(-1), (d * v).sum(-1)], -1) / body_l
 
+    w = int(round(window_s * fps))
     vel = np.gradient(c_xy, axis=0) * fps / body_l
     fore_e = [ego(xy(p)) for p in fore]
     f = {
-        "speed": np.log(np.linalg.norm(vel, axis=-1) + floor),
+        "speed": np.log(np.linalg.norm(_moving_mean(vel, w), axis=-1) + floor),
         "forward": (vel * u).sum(-1),
         "turning": np.log(_wrapped_rate(np.arctan2(axis[:, 1], axis[:, 0]), fps) + floor),
         "length": length / body_l,
@@ -115,9 +132,9 @@ def pose_features(ds, animal=None, window_s: float = 0.33, nose: str = "snout",
     x = np.stack(list(f.values()), -1)
     med = np.nanmedian(x, axis=0)
     x = np.where(np.isfinite(x), x, np.where(np.isfinite(med), med, 0.0))
-    w = int(round(window_s * fps))
-    if w > 1:
-        x = uniform_filter1d(x, w, axis=0, mode="nearest")
+    if w > 1:  # speed is averaged already
+        rest = [j for j, name in enumerate(f) if name != "speed"]
+        x[:, rest] = uniform_filter1d(x[:, rest], w, axis=0, mode="nearest")
     return xr.DataArray(x, dims=("frame", "feature"),
                         coords={"frame": pos["frame"].values, "feature": list(f)},
                         name="features", attrs={"body_length": body_l, "window_s": window_s})

@@ -228,6 +228,25 @@ def test_pose_features_rotation_in_place():
         bh.pose_features(_body(), nose="nose")
 
 
+def test_pose_features_speed_is_norm_of_mean_velocity():
+    """Keypoint noise on a still body: averaging per-frame speeds would report ~0.5 L/s
+    (noise 1 px per frame at 10 fps over 100 px), the mean velocity over the window ~0."""
+    ds = _body(n=400)
+    rng = np.random.default_rng(0)
+    pos = ds["position"].values.copy()
+    pos += rng.normal(0, 1.0, pos.shape[:3] + (1,)) * np.ones(2)  # one shift per part per frame
+    ds["position"] = (ds["position"].dims, pos)
+    speed = np.exp(bh.pose_features(ds, window_s=2.0).sel(feature="speed").values) - 0.05
+    assert np.median(speed) < 0.08  # measured 0.03 L/s
+    still = bh.pose_features(_body(n=40, v=50.0), window_s=1.0).sel(feature="speed")
+    np.testing.assert_allclose(still, np.log(0.5 + 0.05))  # a constant velocity is kept
+
+
+def test_moving_mean_ignores_nan_rows():
+    v = np.array([[1.0], [np.nan], [3.0], [5.0]])
+    np.testing.assert_allclose(bh._moving_mean(v, 3)[:, 0], [1.0, 2.0, 4.0, 13 / 3])
+
+
 # --- export --------------------------------------------------------------------------------------
 
 
