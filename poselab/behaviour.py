@@ -497,7 +497,8 @@ def changepoint_states(x: np.ndarray, n_states: int, penalty: float | None = Non
 
 def segment(xs: Sequence[np.ndarray], n_states: int, method: str = "hmm",
             penalty: float | None = None, min_size: int = 5, covariance: str = "full",
-            n_init: int = 0, sticky: float = 0.0, seed: int = 0) -> list[np.ndarray]:
+            n_init: int = 0, sticky: float = 0.0, seed: int = 0,
+            min_var: float = 0.1) -> list[np.ndarray]:
     """Unsupervised states for one or more sessions of features, with one model for all.
 
     Features are standardised together (:func:`standardise`) and segmented by change points
@@ -511,6 +512,12 @@ def segment(xs: Sequence[np.ndarray], n_states: int, method: str = "hmm",
     ----------
     xs : feature arrays (frames, features), one per session (e.g. :func:`pose_features`).
     n_states : number of states.
+    min_var : variance floor of the HMM states in standardised units (0.1: no state narrower
+        than ~1/3 of a feature's pooled SD). Without it a state such as rest collapses onto
+        the noise floor of its features and the frames just outside it, slow walking at the
+        start and end of a bout, go to a broader state. 0.1 was chosen on synthetic seeds
+        100-123 (pooled frame accuracy 0.934 at 1e-3, 0.941 at 0.05, 0.945 at 0.1, 0.940 at
+        0.2).
 
     Returns
     -------
@@ -524,10 +531,10 @@ def segment(xs: Sequence[np.ndarray], n_states: int, method: str = "hmm",
     if method == "hmm":
         if np.unique(labels).size == n_states:
             hmm = GaussianHMM(n_states, n_init=n_init, covariance=covariance, sticky=sticky,
-                              seed=seed).fit(z, init_labels=labels)
+                              seed=seed, min_var=min_var).fit(z, init_labels=labels)
         else:  # too few change points for n_states: random starts only
             hmm = GaussianHMM(n_states, n_init=max(n_init, 5), covariance=covariance,
-                              sticky=sticky, seed=seed).fit(z)
+                              sticky=sticky, seed=seed, min_var=min_var).fit(z)
         labels = np.concatenate([hmm.predict(zi) for zi in zs])
     return np.split(labels, np.cumsum([len(zi) for zi in zs])[:-1])
 

@@ -141,7 +141,11 @@ def test_segment_sessions_share_states():
         p1, p2 = bh.segment(xs, 3, method=method)
         assert p1.shape == t1.shape and p2.shape == t2.shape
         both = bh.match_states(np.r_[p1, p2], np.r_[t1, t2])
-        assert np.mean(both == np.r_[t1, t2]) == 1.0
+        # The HMM's default variance floor (0.1, standardised) is above these tight states'
+        # variance (~0.03): 1 of 310 noise frames flips; exact without the floor.
+        assert np.mean(both == np.r_[t1, t2]) >= (1.0 if method == "changepoint" else 0.99)
+    p1, p2 = bh.segment(xs, 3, min_var=1e-3)
+    assert np.mean(bh.match_states(np.r_[p1, p2], np.r_[t1, t2]) == np.r_[t1, t2]) == 1.0
 
 
 def test_standardise_pools_sessions():
