@@ -58,7 +58,9 @@ print('heading range (rad):', float(hd.min()), float(hd.max()))"""),
 A paw is in stance when it is fixed in the world: a frame is stance when it belongs to a
 3-frame window whose positions all lie within 2 noise standard deviations of their mean. The
 noise is estimated per paw from its own track (robust MAD of frame-to-frame steps), so the
-threshold adapts to each paw. In groom and rear bouts the synthetic fore paws are off the
+threshold adapts to each paw. The edges of each stance run are then refined against its
+foothold (the run's median position): a neighbouring frame belongs to the run while the paw's
+displacement along the step direction stays within 3 SD of the positional noise. In groom and rear bouts the synthetic fore paws are off the
 ground yet often still, which a top view cannot tell from stance, so accuracy is also shown for
 the stepping (walk, turn) bouts."""),
     ("code", """paws = [str(p) for p in w.gait['paw'].values]
@@ -113,7 +115,8 @@ def session(seed):
 truths = [w1.behaviour.isel(animal=0).values, w2.behaviour.isel(animal=0).values]
 print(w1.states)"""),
     ("md", """## Features
-Per frame, in body lengths (so sessions at other scales compare): body speed, forward speed,
+Per frame, in body lengths (so sessions at other scales compare): body speed (norm of the
+window-mean velocity, so keypoint noise does not add up while the animal is slow), forward speed,
 turning rate, body length (rearing shortens it), fore paws to nose (grooming), fore paws ahead
 of the centre, fore-paw motion in the body frame, hind-paw speed; averaged over 0.33 s."""),
     ("code", """f1, f2 = bh.pose_features(ds1), bh.pose_features(ds2)
