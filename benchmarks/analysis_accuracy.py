@@ -5,8 +5,11 @@ smoothing) from several seeds; prints per-seed and mean errors, last line
 ``behaviour_frame_accuracy: <value>`` (one Gaussian HMM fitted over all reported sessions,
 states matched to truth with the Hungarian algorithm).
 
-Methods and their settings were tuned on seeds 100-111 only; the reported seeds (0.. by
-default) and the supervised training worlds (100, 101 by default) are disjoint.
+Methods and their settings were tuned on seeds 100-123 only (stance edge refinement k=3 on
+100-111, the HMM variance floor on 100-123); the reported seeds (0.. by default) and the
+supervised training worlds (100, 101 by default) are disjoint. Per-seed figures are medians
+over strides, which are often exactly 0 (most strides are exact to the frame); the ``_mean``
+lines are the stricter means over strides.
 
     nice -n 10 .venv/bin/python benchmarks/analysis_accuracy.py --seeds 3 --frames 600
 """
