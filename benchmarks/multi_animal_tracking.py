@@ -50,7 +50,8 @@ scored against the truth:
   with the pair at least one body length apart for a second before and after (the issue's
   goal: no switch there); longer encounters are *contacts* (one animal resting against, or
   walking over, another for seconds: poses alone cannot always tell them apart). A switch
-  within half a second of an encounter is attributed to it (to a crossing first).
+  within half a second of an encounter of the two animals that trade identities (of the
+  switching animal, when it takes a new identity) is attributed to it (to a crossing first).
 
 The last line is ``idf1: <value>``, the IDF1 over all worlds (frame-weighted mean).
 """
@@ -157,9 +158,12 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
     half = float(truth.attrs["fps"]) / 2
     names = [str(a) for a in truth["animal"].values]
     at_crossing = at_contact = 0
-    for frame, animal in m["switch_events"]:
+    for (frame, animal), partner in zip(m["switch_events"], m["switch_partners"]):
         a = names.index(animal)
-        near = [c for i, j, s, e, c in enc if a in (i, j) and s - half <= frame <= e + half]
+        # the encounters of the two animals that trade identities (of the animal alone when it
+        # takes a new identity): an exchange during one pair's contact is not another's crossing
+        pair = {a} if partner is None else {a, names.index(partner)}
+        near = [c for i, j, s, e, c in enc if pair <= {i, j} and s - half <= frame <= e + half]
         if any(near):
             at_crossing += 1
         elif near:

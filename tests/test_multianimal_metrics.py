@@ -64,6 +64,7 @@ def test_one_swap_counts_two_switches():
     m = tracking_metrics(truth, poses.from_arrays(pred))
     assert m["id_switches"] == 2  # both animals change identity
     assert m["switch_events"] == [(5, "animal0"), (5, "animal1")]
+    assert m["switch_partners"] == ["animal1", "animal0"]  # they traded with each other
     assert m["mota"] == pytest.approx(1 - 2 / 20)
     assert m["idf1"] == pytest.approx(0.5)
     assert m["switches_per_1000_frames"] == pytest.approx(200.0)
@@ -77,6 +78,7 @@ def test_one_broken_track_is_one_switch():
     pred[0, :, 5:] = np.nan
     m = tracking_metrics(truth, poses.from_arrays(pred))
     assert m["id_switches"] == 1
+    assert m["switch_partners"] == [None]  # a new identity: nobody traded
     assert m["mota"] == pytest.approx(1 - 1 / 20)
     assert m["idf1"] == pytest.approx(2 * 15 / 40)
     assert m["idp"] == pytest.approx(15 / 20) and m["idr"] == pytest.approx(15 / 20)

@@ -187,8 +187,9 @@ def tracking_metrics(
     dict
         ``mota``, ``idf1``, ``idp``, ``idr``, ``id_switches``, ``switches_per_1000_frames``,
         ``false_negatives``, ``false_positives``, ``matches``, ``n_truth``, ``n_pred``,
-        ``n_frames``, ``max_distance`` (pixels) and ``switch_events``: ``(frame, truth animal)``
-        for each switch.
+        ``n_frames``, ``max_distance`` (pixels), ``switch_events``: ``(frame, truth animal)``
+        for each switch, and ``switch_partners``: for each switch the truth animal that the
+        newly matched predicted identity followed before (the animal traded with), or None.
     """
     g, p, _, frames = _aligned(gt, pred)
     n_frames, n_gt, _, _ = g.shape
@@ -208,6 +209,8 @@ def tracking_metrics(
     big = 1e9
     last = np.full(n_gt, -1)
     prev = np.full(n_gt, -1)
+    followed = np.full(n_pr, -1)  # truth animal each predicted identity was last matched to
+    partners: list[int] = []
     switches = fn = fp = matches = 0
     events: list[tuple[int, int]] = []
     together = np.zeros((n_gt, n_pr))
@@ -226,6 +229,9 @@ def tracking_metrics(
         switched = (last[rows] >= 0) & (last[rows] != cols)
         switches += int(switched.sum())
         events += [(int(frames[f]), int(r)) for r in rows[switched]]
+        partners += [int(followed[c]) if followed[c] not in (-1, r) else -1
+                     for r, c in zip(rows[switched], cols[switched])]
+        followed[cols] = rows
         last[rows] = cols
         prev = now
         matches += len(rows)
@@ -250,4 +256,5 @@ def tracking_metrics(
         "n_frames": int(n_frames),
         "max_distance": float(max_distance),
         "switch_events": [(f, str(gt["animal"].values[a])) for f, a in events],
+        "switch_partners": [None if b < 0 else str(gt["animal"].values[b]) for b in partners],
     }
