@@ -72,13 +72,25 @@ def test_crop_and_downscale_report_full_frame_pixels(video, model):
     assert np.isfinite(small["position"]).all() and np.isfinite(full["position"]).all()
 
 
-def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model):
+@pytest.fixture
+def one_thread():
+    # The order of float sums depends on the thread count: the killed job (another process)
+    # and this one must use the same count for bit-identical results.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model, one_thread):
     model, model_path = model
     whole = analyze_video(model, video, out=tmp_path / "whole.nc", batch_size=8, chunk_frames=16, progress=False)
     # Kill a job after its first chunks are on disk, then resume it.
     out = tmp_path / "resumed.nc"
     script = textwrap.dedent(
         f"""
+        import torch
+        torch.set_num_threads(1)
         import poselab.inference as inference
         from poselab.model import load_model
         import poselab.poses as poses, os, signal
