@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_labeling_browser import CHROMIUM, _serve, _stop, artifacts  # noqa: F401 (fixture)
+from browser import notebook_page
 
 pytestmark = pytest.mark.e2e
 
@@ -89,82 +89,59 @@ def _stored(root: Path, image: str) -> dict:
 
 
 @pytest.mark.parametrize("frontend", ["voila", "lab"])
-def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, artifacts):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set POSELAB_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
-    pytest.importorskip("voila" if frontend == "voila" else "jupyterlab")
+def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, artifacts):
     root, poses_path, pred = review_project
     image_name = f"frames/m/img{BAD_FRAME:05d}.png"
     work = tmp_path / f"serve-{frontend}"
-    work.mkdir()
-    proc, url = _serve(frontend, work, root, code=NOTEBOOK_CODE,
-                       extra_env={"POSELAB_E2E_POSES": str(poses_path)})
-    try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                               "--disable-background-networking", "--disable-component-update"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
-            page.goto(url)
-            if frontend == "lab":
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
-                page.wait_for_function(
-                    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                    " return w && w.context && w.context.isReady && w.sessionContext.session &&"
-                    " w.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=60000)
-                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_selector(".poselab-review-figure svg image", timeout=90000)
-            page.wait_for_selector(".poselab-review-figure path.dot", timeout=30000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts / f"review-{frontend}-opened.png"))
+    with notebook_page(frontend, work, root, NOTEBOOK_CODE, height=1400, extra_env={"POSELAB_E2E_POSES": str(poses_path)}) as page:
+        page.wait_for_selector(".poselab-review-figure svg image", timeout=90000)
+        page.wait_for_selector(".poselab-review-figure path.dot", timeout=30000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / f"review-{frontend}-opened.png"))
 
-            # frame switches with the "next frame" button: mousedown -> new href -> image load
-            switches = []
-            for _ in range(8):
-                page.evaluate(LAT_JS, "next frame")
-                page.locator(".poselab-review button[title='next frame']").first.click()
-                page.wait_for_function("() => window.__lat.load !== undefined", timeout=10000)
-                switches.append(page.evaluate("() => window.__lat"))
-                page.wait_for_timeout(150)
+        # frame switches with the "next frame" button: mousedown -> new href -> image load
+        switches = []
+        for _ in range(8):
+            page.evaluate(LAT_JS, "next frame")
+            page.locator(".poselab-review button[title='next frame']").first.click()
+            page.wait_for_function("() => window.__lat.load !== undefined", timeout=10000)
+            switches.append(page.evaluate("() => window.__lat"))
+            page.wait_for_timeout(150)
 
-            page.locator(".poselab-review button:has-text('next outlier')").first.click()
-            page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
-                                   f".includes('frame {BAD_FRAME} ')", timeout=10000)
-            page.wait_for_timeout(500)
-            image = page.locator(".poselab-review-figure svg image").first
-            box = image.bounding_box()
-            assert box["width"] / box["height"] == pytest.approx(W_ / H_, rel=2e-3)  # undistorted
-            sx, sy = box["width"] / W_, box["height"] / H_
-            start = tuple(float(v) for v in pred["position"].sel(animal="mouse0", part="snout",
-                                                                 frame=BAD_FRAME).values)
-            x0 = box["x"] + (start[0] + 0.5) * sx
-            y0 = box["y"] + (start[1] + 0.5) * sy
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            for k in range(1, 11):
-                page.mouse.move(x0 - 6 * k, y0 + 3 * k)
-            page.mouse.up()
-            page.wait_for_function("() => document.querySelector('.poselab-e2e-saved')"
-                                   ".textContent.trim() === '1'", timeout=10000)
-            page.screenshot(path=str(artifacts / f"review-{frontend}-after-drag.png"))
-            page.locator(".poselab-review button:has-text('send corrected frames')").first.click()
-            deadline = time.time() + 10
-            while "snout" not in _stored(root, image_name) and time.time() < deadline:
-                time.sleep(0.1)
-            stored = _stored(root, image_name)
-            assert stored["snout"][0] == pytest.approx(start[0] - 60 / sx, abs=0.5)
-            assert stored["snout"][1] == pytest.approx(start[1] + 30 / sy, abs=0.5)
-            # the other parts are the predictions, unchanged
-            for part in PARTS[1:]:
-                expected = pred["position"].sel(animal="mouse0", part=part, frame=BAD_FRAME).values
-                assert stored[part][:2] == pytest.approx(tuple(expected), abs=1e-9)
-            page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
-                                   ".includes('sent 1 frame')", timeout=10000)
-            page.screenshot(path=str(artifacts / f"review-{frontend}-sent.png"))
-            browser.close()
-    finally:
-        _stop(proc)
+        page.locator(".poselab-review button:has-text('next outlier')").first.click()
+        page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                               f".includes('frame {BAD_FRAME} ')", timeout=10000)
+        page.wait_for_timeout(500)
+        image = page.locator(".poselab-review-figure svg image").first
+        box = image.bounding_box()
+        assert box["width"] / box["height"] == pytest.approx(W_ / H_, rel=2e-3)  # undistorted
+        sx, sy = box["width"] / W_, box["height"] / H_
+        start = tuple(float(v) for v in pred["position"].sel(animal="mouse0", part="snout",
+                                                             frame=BAD_FRAME).values)
+        x0 = box["x"] + (start[0] + 0.5) * sx
+        y0 = box["y"] + (start[1] + 0.5) * sy
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(x0 - 6 * k, y0 + 3 * k)
+        page.mouse.up()
+        page.wait_for_function("() => document.querySelector('.poselab-e2e-saved')"
+                               ".textContent.trim() === '1'", timeout=10000)
+        page.screenshot(path=str(artifacts / f"review-{frontend}-after-drag.png"))
+        page.locator(".poselab-review button:has-text('send corrected frames')").first.click()
+        deadline = time.time() + 10
+        while "snout" not in _stored(root, image_name) and time.time() < deadline:
+            time.sleep(0.1)
+        stored = _stored(root, image_name)
+        assert stored["snout"][0] == pytest.approx(start[0] - 60 / sx, abs=0.5)
+        assert stored["snout"][1] == pytest.approx(start[1] + 30 / sy, abs=0.5)
+        # the other parts are the predictions, unchanged
+        for part in PARTS[1:]:
+            expected = pred["position"].sel(animal="mouse0", part=part, frame=BAD_FRAME).values
+            assert stored[part][:2] == pytest.approx(tuple(expected), abs=1e-9)
+        page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                               ".includes('sent 1 frame')", timeout=10000)
+        page.screenshot(path=str(artifacts / f"review-{frontend}-sent.png"))
     loads = [s["load"] for s in switches]
     result = {"frontend": frontend, "frame": f"{W_}x{H_} video frame, JPEG q85, shown {W_} px wide",
               "frame_switch_load_ms": loads, "frame_switch_load_median_ms": float(np.median(loads))}

@@ -8,10 +8,8 @@ epochs go by live ("running: epoch k/N"), end "finished", and draw one loss poin
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_labeling_browser import CHROMIUM, _serve, _stop, artifacts  # noqa: F401 (fixture)
+from browser import notebook_page
 
 pytestmark = pytest.mark.e2e
 
@@ -58,46 +56,24 @@ def train_project(tmp_path):
 
 
 @pytest.mark.parametrize("frontend", ["voila", "lab"])
-def test_training_widget_live_in_browser(frontend, tmp_path, train_project, artifacts):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set POSELAB_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
-    pytest.importorskip("voila" if frontend == "voila" else "jupyterlab")
+def test_training_widget_live_in_browser(frontend, tmp_path, train_project, artifacts):
     work = tmp_path / f"serve-{frontend}"
-    work.mkdir()
-    proc, url = _serve(frontend, work, train_project, code=NOTEBOOK_CODE)
-    try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                               "--disable-background-networking", "--disable-component-update"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            if frontend == "lab":
-                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
-                page.wait_for_function(
-                    "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                    " return w && w.context && w.context.isReady && w.sessionContext.session &&"
-                    " w.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=60000)
-                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_selector(".poselab-training button:has-text('start training')", timeout=90000)
-            page.wait_for_timeout(500)
-            page.evaluate(WATCH_JS)
-            page.locator(".poselab-training button:has-text('start training')").first.click()
-            page.wait_for_function(
-                "() => document.querySelector('.poselab-training').innerText.includes("
-                f"'finished: epoch {EPOCHS}/{EPOCHS}')", timeout=120000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts / f"training-{frontend}-finished.png"))
-            texts = page.evaluate("() => window.__texts")
-            live = {t.split(",")[0] for t in texts if t.startswith("running: epoch")}
-            assert len(live) >= 2, texts  # epochs shown as they ended, not only at the end
-            # one drawn point per epoch on the loss curve (bqplot Lines markers)
-            n_dots = page.evaluate("() => document.querySelectorAll("
-                                   "'.poselab-training .bqplot')[0].querySelectorAll('.dot').length")
-            assert n_dots == EPOCHS
-            assert page.locator(".poselab-training button:has-text('start training')").first.is_enabled()
-            browser.close()
-    finally:
-        _stop(proc)
+    with notebook_page(frontend, work, train_project, NOTEBOOK_CODE, height=1000) as page:
+        page.wait_for_selector(".poselab-training button:has-text('start training')", timeout=90000)
+        page.wait_for_timeout(500)
+        page.evaluate(WATCH_JS)
+        page.locator(".poselab-training button:has-text('start training')").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.poselab-training').innerText.includes("
+            f"'finished: epoch {EPOCHS}/{EPOCHS}')", timeout=120000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / f"training-{frontend}-finished.png"))
+        texts = page.evaluate("() => window.__texts")
+        live = {t.split(",")[0] for t in texts if t.startswith("running: epoch")}
+        assert len(live) >= 2, texts  # epochs shown as they ended, not only at the end
+        # one drawn point per epoch on the loss curve (bqplot Lines markers)
+        n_dots = page.evaluate("() => document.querySelectorAll("
+                               "'.poselab-training .bqplot')[0].querySelectorAll('.dot').length")
+        assert n_dots == EPOCHS
+        assert page.locator(".poselab-training button:has-text('start training')").first.is_enabled()
     assert (train_project / "models/e2e/run-001/best.safetensors").is_file()
