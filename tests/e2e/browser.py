@@ -1,4 +1,4 @@
-"""Serve a one-cell notebook with JupyterLab or Voila on 127.0.0.1 and open it in chromium.
+"""Serve a one-cell notebook with JupyterLab, Notebook 7 or Voila on 127.0.0.1 and open it in chromium.
 
 Shared by the real-browser tests (``pytest -m e2e tests/e2e``); Playwright drives Debian's
 chromium (``$POSELAB_CHROMIUM``, default ``/usr/bin/chromium``).
@@ -66,19 +66,23 @@ def serve(frontend: str, workdir: Path, project: Path, code: str,
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews":"false","checkForUpdates":false}')
     port = free_port()
+    server = ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+              "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
+              "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={workdir}", "--allow-root"]
     if frontend == "lab":
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-               "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={workdir}",
-               "--allow-root", "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True"]
+        cmd = [sys.executable, "-m", "jupyterlab", *server, "--LabApp.news_url=None",
+               "--LabApp.expose_app_in_browser=True"]
         url = f"http://127.0.0.1:{port}/lab/tree/label.ipynb"
+    elif frontend == "notebook7":
+        cmd = [sys.executable, "-m", "notebook", *server, "--JupyterNotebookApp.expose_app_in_browser=True"]
+        url = f"http://127.0.0.1:{port}/notebooks/label.ipynb"
     else:
         cmd = [sys.executable, "-m", "voila", str(workdir / "label.ipynb"), "--no-browser",
                "--Voila.ip=127.0.0.1", f"--port={port}", "--token=", "--show_tracebacks=True"]
         url = f"http://127.0.0.1:{port}/"
     log = open(workdir / f"{frontend}.log", "w")
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_http(f"http://127.0.0.1:{port}/api" if frontend == "lab" else url, proc)
+    wait_http(url if frontend == "voila" else f"http://127.0.0.1:{port}/api", proc)
     return proc, url
 
 
@@ -112,7 +116,7 @@ def notebook_page(frontend: str, workdir: Path, project: Path, code: str, *, hei
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set POSELAB_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
-    pytest.importorskip("voila" if frontend == "voila" else "jupyterlab")
+    pytest.importorskip({"voila": "voila", "lab": "jupyterlab", "notebook7": "notebook"}[frontend])
     workdir.mkdir(parents=True, exist_ok=True)
     proc, url = serve(frontend, workdir, project, code, extra_env)
     try:
@@ -122,6 +126,7 @@ def notebook_page(frontend: str, workdir: Path, project: Path, code: str, *, hei
             page.goto(url)
             if frontend == "lab":
                 page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+            if frontend in ("lab", "notebook7"):
                 page.wait_for_function(LAB_READY_JS, timeout=60000)
                 page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             yield page

@@ -1,4 +1,4 @@
-"""Real-browser end-to-end test of the labeling widget (JupyterLab and Voila, Debian chromium).
+"""Real-browser end-to-end test of the labeling widget (JupyterLab, Notebook 7 and Voila; Debian chromium).
 
 Run with ``pytest -m e2e -o addopts="" tests/e2e/test_labeling_browser.py -s``. It serves a
 generated notebook on 127.0.0.1, places a point by a mouse click and moves one by a mouse drag,
@@ -102,7 +102,7 @@ DRAG_JS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("frontend", ["voila", "lab"])
+@pytest.mark.parametrize("frontend", ["voila", "lab", "notebook7"])
 def test_label_in_browser(frontend, tmp_path, e2e_project, artifacts):
     work = tmp_path / f"serve-{frontend}"
     with notebook_page(frontend, work, e2e_project, NOTEBOOK_CODE, height=1200) as page:
