@@ -135,6 +135,11 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
         found, oracle = _network(model, world.video, n_animals, threshold=args.threshold,
                                  min_affinity=args.min_affinity)
     t_assemble = time.perf_counter() - t0
+    if args.save_assemblies:  # for tracker work without re-running the detector
+        out = Path(args.save_assemblies)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out / f"{args.detector}{n_animals}_{seed}_{n_frames}.npz",
+                            *[np.asarray(a, np.float32) for a in found])
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()
     tracked = track(found, n_animals, parts=parts, fps=float(truth.attrs["fps"]))
@@ -270,6 +275,8 @@ def main() -> None:
     net.add_argument("--threshold", type=float, default=0.25, help="peak score threshold")
     net.add_argument("--min-affinity", type=float, default=0.1,
                      help="weakest PAF line integral that links two parts")
+    parser.add_argument("--save-assemblies", help="write each world's per-frame assemblies "
+                        "(identity-free poses) to <folder>/<detector><animals>_<seed>_<frames>.npz")
     parser.add_argument("--worlds", help="keep rendered worlds in this folder and reuse them "
                         "(default: a temporary folder)")
     args = parser.parse_args()
