@@ -2,6 +2,8 @@
 from pathlib import Path
 
 import nbformat
+from make_analysis_notebooks import build  # this folder is on sys.path when run as a script
+
 cells = [
 ("md", """# 3. Analyze videos: streaming, resumable, on a Dask cluster, labeled videos
 
@@ -134,7 +136,4 @@ The same analysis as a batch job (any number of videos; `--zarr` for very long o
 poselab analyze mouse.safetensors videos/*.mp4 --out poses/
 ```"""),
 ]
-nb = nbformat.v4.new_notebook()
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.cells = [nbformat.v4.new_markdown_cell(s) if k == "md" else nbformat.v4.new_code_cell(s) for k, s in cells]
-nbformat.write(nb, Path(__file__).with_name("03_analyze_videos.ipynb"))
+nbformat.write(build(cells), Path(__file__).with_name("03_analyze_videos.ipynb"))

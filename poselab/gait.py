@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["GaitError", "stance_from_speed", "stance_from_position", "refine_stance_edges",
-           "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor", "interlimb_phase", "circular_mean", "stride_table",
-           "gait_summary", "contralateral"]
+           "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor",
+           "interlimb_phase", "circular_mean", "stride_table", "gait_summary", "contralateral"]
 
 
 class GaitError(ValueError):

@@ -41,3 +41,19 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch CPU thread for the test, the previous count restored afterwards.
+
+    The order of float sums in a convolution depends on the thread count: runs that must be
+    bit-identical (resume, Dask workers, another process) use one thread on both sides. It
+    also keeps a test polite on a shared CPU.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

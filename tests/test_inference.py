@@ -72,16 +72,6 @@ def test_crop_and_downscale_report_full_frame_pixels(video, model):
     assert np.isfinite(small["position"]).all() and np.isfinite(full["position"]).all()
 
 
-@pytest.fixture
-def one_thread():
-    # The order of float sums depends on the thread count: the killed job (another process)
-    # and this one must use the same count for bit-identical results.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model, one_thread):
     model, model_path = model
     whole = analyze_video(model, video, out=tmp_path / "whole.nc", batch_size=8, chunk_frames=16, progress=False)
@@ -155,17 +145,11 @@ def test_damaged_frames_are_nan_in_the_poses_and_kept_in_the_labeled_video(tmp_p
         assert reader.read(10).max() < 40 and reader.read(12).mean() > 30  # damaged frame: black
 
 
-def test_dask_cluster_gives_identical_results(tmp_path, video, model):
+def test_dask_cluster_gives_identical_results(tmp_path, video, model, one_thread):
     distributed = pytest.importorskip("distributed")
     model, model_path = model
-    # Dask's nanny starts workers with OMP_NUM_THREADS=1; the order of float sums in a
-    # convolution depends on the thread count, so the local run uses one thread too.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        local = analyze_video(model, video, batch_size=8, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    # Dask's nanny starts workers with OMP_NUM_THREADS=1: the local run uses one thread too.
+    local = analyze_video(model, video, batch_size=8, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         (remote,) = analyze_videos(model_path, [video], client=client, split_frames=24, batch_size=8)

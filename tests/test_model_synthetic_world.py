@@ -35,14 +35,6 @@ MIN_GAP_FRAMES = 8  # test frames at least this far (video frames) from any trai
 EPOCHS = 40  # 4 steps of 8 crops each
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # reproducible float sums, and polite on a shared CPU
-    yield
-    torch.set_num_threads(before)
-
-
 def labeled_world(folder: Path, seed: int) -> tuple[LabeledImages, np.ndarray]:
     """Every ``FRAME_STEP``-th frame of a rendered world with its true ``PARTS``.
 

@@ -80,14 +80,6 @@ def _toy_data(n: int = 8, seed: int = 0) -> MultiAnimalImages:
     return MultiAnimalImages(images, np.array(kps), ["head", "middle", "tail"])
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # deterministic float sums, and polite on a shared CPU
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def toy_model():
     torch.manual_seed(0)

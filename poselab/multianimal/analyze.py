@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -20,13 +21,7 @@ __all__ = ["detect_animals", "decode_maps", "analyze_multianimal"]
 def detect_animals(
     model: MultiAnimalModel,
     frames: np.ndarray | Sequence[np.ndarray],
-    *,
-    threshold: float = 0.25,
-    nms_radius: int = 1,
-    top_k: int = 16,
-    min_affinity: float = 0.1,
-    min_parts: int = 3,
-    max_individuals: int | None = None,
+    **decoding: Any,
 ) -> list[np.ndarray]:
     """Every animal's pose in each frame (no identities): peaks assembled along the fields.
 
@@ -36,11 +31,9 @@ def detect_animals(
         A trained :class:`~poselab.multianimal.MultiAnimalModel`.
     frames
         ``(B, H, W, 3)`` uint8 RGB frames of one size.
-    threshold, nms_radius, top_k
-        Peak finding (:func:`poselab.multianimal.find_peaks`; radius in output cells).
-    min_affinity, min_parts, max_individuals
-        Assembly (:func:`poselab.multianimal.assemble`); the card's ``max_length`` (image
-        pixels) bounds the limbs.
+    **decoding
+        Peak finding and assembly settings of :func:`decode_maps` (``threshold``,
+        ``nms_radius``, ``top_k``, ``min_affinity``, ``min_parts``, ``max_individuals``).
 
     Returns
     -------
@@ -48,9 +41,7 @@ def detect_animals(
         Per frame ``(n_found, P, 3)``: x, y in image pixels and the peak score.
     """
     scores, locref, pafs = model.maps(np.asarray(frames))
-    return decode_maps(model, scores, locref, pafs, threshold=threshold, nms_radius=nms_radius,
-                       top_k=top_k, min_affinity=min_affinity, min_parts=min_parts,
-                       max_individuals=max_individuals)
+    return decode_maps(model, scores, locref, pafs, **decoding)
 
 
 def decode_maps(
@@ -69,8 +60,20 @@ def decode_maps(
     """Poses from the network's maps (:meth:`MultiAnimalModel.maps`): peaks, then assembly.
 
     Split from :func:`detect_animals` so that decoding settings can be compared on maps
-    computed once. ``scores`` are probabilities ``(B, P, h, w)``, ``locref`` ``(B, P, 2, h, w)``
-    and ``pafs`` ``(B, L, 2, h, w)`` (torch or numpy); parameters as :func:`detect_animals`.
+    computed once.
+
+    Parameters
+    ----------
+    model
+        The :class:`~poselab.multianimal.MultiAnimalModel` that computed the maps (its card
+        gives the stride, the skeleton and the limbs' ``max_length`` in image pixels).
+    scores, locref, pafs
+        Probabilities ``(B, P, h, w)``, offsets ``(B, P, 2, h, w)`` and fields
+        ``(B, L, 2, h, w)``, torch or numpy.
+    threshold, nms_radius, top_k
+        Peak finding (:func:`poselab.multianimal.find_peaks`; radius in output cells).
+    min_affinity, min_parts, max_individuals
+        Assembly (:func:`poselab.multianimal.assemble`).
 
     Returns
     -------
