@@ -12,7 +12,9 @@ from poselab.datasets import synthetic
 from poselab.io import read_deeplabcut
 from poselab.multianimal import (
     TrackingError,
+    Tracklet,
     link_tracklets,
+    stitch,
     swap_identities,
     track,
     tracking_metrics,
@@ -87,6 +89,25 @@ def test_crossing_kept_by_motion(offset, gap):
     assert m["false_negatives"] == 2 * gap
 
 
+def test_hidden_animals_that_stop_are_rejoined_where_they_stopped():
+    """Two animals (60 px long) walk towards each other at 4 px/frame, vanish for 40 frames
+    and reappear standing where they stopped, 100 px apart. Extrapolating the walk over the
+    whole gap would put each onto the other's spot; hidden animals coast to a stop instead."""
+    t = np.arange(120)
+    walk = np.minimum(t, 29) * 4.0 + np.clip(t - 29, 0, 40) * (34 / 40)  # 116 px, then 34
+    xa, xb = walk, 400 - walk  # A stops at x = 150, B at x = 250
+    body = np.array([0.0, 60.0])
+    pos = np.zeros((2, 2, 120, 2))
+    pos[0, :, :, 0] = xa[None] + body[:, None]
+    pos[1, :, :, 0] = xb[None] - body[:, None]
+    truth = poses.from_arrays(pos)
+    seen = pos.copy()
+    seen[:, :, 30:70] = np.nan
+    m = tracking_metrics(truth, track(_shuffled(seen, np.random.default_rng(3)), 2))
+    assert m["id_switches"] == 0 and m["idp"] == 1.0
+    assert m["false_negatives"] == 2 * 40
+
+
 @pytest.mark.filterwarnings("ignore:numpy.core:DeprecationWarning")  # a 2021 pickle
 def test_real_birds_match_deeplabcut_tracks(shared_data):
     """DeepLabCut's own assemblies of 3 birds (180 frames) tracked like DeepLabCut's tracks."""
@@ -134,6 +155,22 @@ def test_link_tracklets_breaks_ambiguous_matches():
     tl = link_tracklets(frames)
     assert sum(len(x) for x in tl) == 40
     assert max(x.end for x in tl if x.start == 0) == 18
+
+
+def _static(x: float, first: int, last: int) -> Tracklet:
+    """A two-part animal (20 px long) standing at x from frame ``first`` to ``last``."""
+    pose = np.array([[x, 0.0, 1.0], [x + 20.0, 0.0, 1.0]])
+    frames = list(range(first, last + 1))
+    return Tracklet(frames=frames, poses=[pose] * len(frames))
+
+
+def test_stitch_places_the_parts_of_a_chain_that_fits_nowhere_whole():
+    """Two identities; a third chain (R1 -> R2) overlaps both during R1. R1 cannot be placed,
+    but R2 starts after B's last tracklet: it goes there instead of being dropped with R1."""
+    a, b1, b2 = _static(0, 0, 99), _static(200, 0, 49), _static(200, 51, 59)
+    r1, r2 = _static(400, 52, 57), _static(400, 61, 99)
+    identities = stitch([a, b1, b2, r1, r2], 2)
+    assert sorted(identities) == [[0], [1, 2, 4]]
 
 
 def test_swap_identities_exact():

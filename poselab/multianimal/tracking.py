@@ -10,8 +10,10 @@
    over tracklet end -> start pairs (``linear_sum_assignment`` on the usual augmented matrix with
    birth and death costs), where the cost of a join is the distance between the first
    tracklet's pose extrapolated over the gap and the second's first pose, plus a cost per frame
-   of gap; chains beyond the number of animals are then given to the identity that is free
-   during them and nearest at their ends, or dropped.
+   of gap; an unseen animal is assumed to slow down (its velocity decays by a tenth per frame),
+   as animals hidden in a contact mostly stop. Chains beyond the number of animals are then
+   given to the identity that is free during them and nearest at their ends; a chain that fits
+   no identity whole is placed tracklet by tracklet, and what fits nowhere is dropped.
 3. :func:`track` runs both and returns a pose Dataset whose ``animal`` dim holds identities.
 
 :func:`swap_identities` swaps two identities from a frame on (the review widget's fix).
@@ -261,13 +263,26 @@ def _join_costs(
     first = np.stack([_first_known(t, lookahead) for t in tracklets])
     back = np.stack([_start_velocity(t, lookahead) for t in tracklets])  # NaN if one frame
     i, j = np.nonzero(possible)
-    g = gap[i, j][:, None, None]
+    g = _coasting(gap[i, j])[:, None, None]
     forward = _paired_distance(last[i] + vel[i, None, :] * g, first[j])
     backward = _paired_distance(first[j] - back[j, None, :] * g, last[i])
     # both tracklets' motion must agree with the join; a one-frame tracklet has no motion
     d = np.where(np.isfinite(backward), 0.5 * (forward + backward), forward)
     cost[i, j] = d + gap_cost * (gap[i, j] - 1)
     return cost
+
+
+_MOTION_DECAY = 0.9
+
+
+def _coasting(gap):
+    """Frames of motion (at the last velocity) assumed over a gap of ``gap`` frames.
+
+    Unseen animals slow down (those hidden by a contact mostly stop): the velocity decays by
+    ``_MOTION_DECAY`` per frame, so the assumed motion levels off at ``1 / (1 - _MOTION_DECAY)``
+    frames instead of growing with the gap.
+    """
+    return (1 - _MOTION_DECAY ** np.asarray(gap, float)) / (1 - _MOTION_DECAY)
 
 
 def _start_velocity(t: Tracklet, lookahead: int) -> np.ndarray:
@@ -343,8 +358,12 @@ def stitch(
     identities = [list(c) for c in chains[:n_animals]]
     used = [set().union(*[set(ts[k].frames) for k in ident]) for ident in identities]
     # the rest (longest first) goes to the identity free during it and nearest at its ends
-    rest = sorted(chains[n_animals:] + short, key=lambda c: -sum(len(ts[k]) for k in c))
-    for chain in rest:
+    def frames_of(chain):
+        return sum(len(ts[k]) for k in chain)
+
+    rest = sorted(chains[n_animals:] + short, key=frames_of)  # longest last: popped first
+    while rest:
+        chain = rest.pop()
         span = set().union(*[set(ts[k].frames) for k in chain])
         best, best_cost = None, np.inf
         for a, ident in enumerate(identities):
@@ -360,6 +379,8 @@ def stitch(
         if best is not None:
             identities[best] = sorted(identities[best] + chain, key=lambda k: ts[k].start)
             used[best] |= span
+        elif len(chain) > 1:  # no identity is free for all of it: place its tracklets one by one
+            rest = sorted(rest + [[k] for k in chain], key=frames_of)
     while len(identities) < n_animals:
         identities.append([])
     return [[idx[k] for k in ident] for ident in identities]
@@ -403,13 +424,13 @@ def _boundary_cost(
         b = max(before, key=lambda k: ts[k].end)
         first = min(chain, key=lambda k: ts[k].start)
         g = ts[first].start - ts[b].end
-        pred = _known_pose(ts[b]) + ts[b].velocity * g
+        pred = _known_pose(ts[b]) + ts[b].velocity * _coasting(g)
         costs.append(_paired_distance(pred, _first_known(ts[first], 3)) + gap_cost * g)
     if after:
         a = min(after, key=lambda k: ts[k].start)
         last = max(chain, key=lambda k: ts[k].end)
         g = ts[a].start - ts[last].end
-        pred = _known_pose(ts[last]) + ts[last].velocity * g
+        pred = _known_pose(ts[last]) + ts[last].velocity * _coasting(g)
         costs.append(_paired_distance(pred, _first_known(ts[a], 3)) + gap_cost * g)
     costs = [c for c in costs if np.isfinite(c)]
     return float(np.mean(costs)) if costs else 1e5
