@@ -13,6 +13,8 @@ from poselab.io import read_deeplabcut
 from poselab.multianimal import (
     TrackingError,
     Tracklet,
+    encounters,
+    identity_checkpoints,
     link_tracklets,
     stitch,
     swap_identities,
@@ -171,6 +173,45 @@ def test_stitch_places_the_parts_of_a_chain_that_fits_nowhere_whole():
     r1, r2 = _static(400, 52, 57), _static(400, 61, 99)
     identities = stitch([a, b1, b2, r1, r2], 2)
     assert sorted(identities) == [[0], [1, 2, 4]]
+
+
+def test_identity_checkpoints_where_animals_part():
+    """B (20 px long) lies on A (frames 110-119), is hidden for 5 of them and leaves at 120;
+    the default contact distance is 0.3 x 20 px."""
+    xb = np.full(30, 200.0)
+    xb[10:20] = 2.0
+    pos = np.zeros((2, 2, 30, 2))
+    pos[0, 1, :, 0] = 20.0
+    pos[1, 0, :, 0], pos[1, 1, :, 0] = xb, xb + 20
+    pos[1, :, 12:17] = np.nan
+    ds = poses.from_arrays(pos, frames=np.arange(100, 130))
+    assert identity_checkpoints(ds).tolist() == [120]
+    assert identity_checkpoints(ds, distance=1.0).tolist() == []  # never closer than 2 px
+    with pytest.raises(TrackingError):
+        identity_checkpoints(ds, distance=0.0)
+
+
+def test_identity_checkpoints_hold_hidden_animals_where_last_seen():
+    """B is last seen 8 px from A (contact distance 6 px) and hidden for 10 frames while A
+    walks over where B was; B reappears 30 px away. Held there, B was in contact."""
+    pos = np.zeros((2, 2, 30, 2))
+    pos[0, :, :, 0] = np.minimum(np.arange(30), 16.0)[None] + np.array([0.0, 20.0])[:, None]
+    pos[1, :, :, 0] = np.array([16.0, 36.0])[:, None]  # centroid 26; A walks from 10 to 26
+    pos[1, :, 9:19] = np.nan
+    pos[1, :, 19:, 0] += 30.0
+    ds = poses.from_arrays(pos)
+    assert identity_checkpoints(ds).tolist() == [19]
+    assert identity_checkpoints(ds, hold=0).tolist() == []
+
+
+def test_identity_checkpoints_are_the_ends_of_encounters(world):
+    """On complete poses, the frame after each encounter (simulate.encounters) that ends
+    before the video does."""
+    truth = world.poses
+    body = float(world.gait.attrs["body_length"])
+    ends = {e + 1 for *_, e, _ in encounters(truth, body) if e + 1 < truth.sizes["frame"]}
+    assert len(ends) >= 2
+    assert identity_checkpoints(truth, distance=body).tolist() == sorted(ends)
 
 
 def test_swap_identities_exact():

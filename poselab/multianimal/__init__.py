@@ -9,6 +9,7 @@ Short API::
     frames = ma.assemble_batch(cands, pafs, stride=8, skeleton=skeleton, max_length=limits)
     ds = ma.track(frames, n_animals=3, parts=parts, fps=30)    # pose Dataset, animal = identity
     ds = ma.swap_identities(ds, "animal0", "animal2", from_frame=1200)   # a manual fix
+    checks = ma.identity_checkpoints(ds)   # frames where animals part: review these for swaps
     ma.tracking_metrics(truth, ds)["idf1"], ma.average_precision(truth, ds)["mAP"]
 
 Training and analysis of videos::
@@ -57,6 +58,7 @@ from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
     Tracklet,
     TrackingError,
+    identity_checkpoints,
     link_tracklets,
     pose_distance,
     stitch,
@@ -88,6 +90,7 @@ __all__ = [
     "find_dlc_video",
     "find_peaks",
     "from_deeplabcut_outputs",
+    "identity_checkpoints",
     "limb_affinity",
     "limb_length_limits",
     "link_tracklets",

@@ -16,7 +16,9 @@
    no identity whole is placed tracklet by tracklet, and what fits nowhere is dropped.
 3. :func:`track` runs both and returns a pose Dataset whose ``animal`` dim holds identities.
 
-:func:`swap_identities` swaps two identities from a frame on (the review widget's fix).
+:func:`swap_identities` swaps two identities from a frame on (the review widget's fix), and
+:func:`identity_checkpoints` lists the frames where that is worth checking: where two animals
+part after a contact, the only place poses alone can swap them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "stitch",
     "track",
     "swap_identities",
+    "identity_checkpoints",
     "pose_distance",
 ]
 
@@ -536,3 +539,61 @@ def swap_identities(ds: xr.Dataset, animal_a: str, animal_b: str, from_frame: in
     return poses.with_provenance(
         out, "swap_identities", animal_a=animal_a, animal_b=animal_b, from_frame=int(from_frame)
     )
+
+
+def identity_checkpoints(
+    ds: xr.Dataset, *, distance: float | None = None, hold: int = 30
+) -> np.ndarray:
+    """Frames where two tracked animals part after a contact: where to check for a swap.
+
+    Animals whose centroids come closer than ``distance`` are in contact; an animal that is not
+    detected counts as staying where it was last seen for up to ``hold`` frames (it is usually
+    hidden under or behind another). A checkpoint is the first frame after a contact in which
+    both animals are seen apart. Identities swap inside contacts, so checking these frames in
+    the review widget, and swapping identities from there on where they are wrong, undoes the
+    tracker's swaps.
+
+    Parameters
+    ----------
+    ds
+        Tracked pose Dataset (``animal`` = identities), e.g. from :func:`track`.
+    distance
+        Contact distance between centroids (pixels); default 0.3 times the median animal
+        length (largest part-to-part span, tail included), about half a mouse's body length:
+        animals further apart are told apart at a glance.
+    hold
+        Frames an undetected animal is kept at its last known centroid.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted unique video frame numbers (``ds['frame']`` values).
+    """
+    pos = np.asarray(ds["position"].transpose("animal", "frame", "part", "coord").values, float)
+    pos = pos[..., :2]
+    if distance is None:
+        distance = 0.3 * typical_length([pos[:, f] for f in range(pos.shape[1])])
+    if not distance > 0 or hold < 0:
+        raise TrackingError(f"need distance > 0 pixels and hold >= 0; got {distance}, {hold}")
+    seen_centre = _centroid(pos)  # (A, F, 2), NaN where the animal is not detected
+    seen = np.isfinite(seen_centre[..., 0])
+    index = np.arange(pos.shape[1])
+    centre = seen_centre.copy()
+    for a in range(len(centre)):  # hidden animals stay where they were last seen
+        last = np.maximum.accumulate(np.where(seen[a], index, -1))
+        fill = ~seen[a] & (last >= 0) & (index - last <= hold)
+        centre[a, fill] = seen_centre[a, last[fill]]
+    frames = ds["frame"].values
+    out: set[int] = set()
+    for i in range(len(centre)):
+        for j in range(i + 1, len(centre)):
+            with np.errstate(invalid="ignore"):
+                d = np.linalg.norm(centre[i] - centre[j], axis=-1)
+            close = d < distance
+            apart = seen[i] & seen[j] & (d >= distance)
+            last_close = np.maximum.accumulate(np.where(close, index, -1))
+            last_apart = np.maximum.accumulate(np.where(apart, index, -1))
+            previous_apart = np.concatenate([[-1], last_apart[:-1]])
+            first_apart = apart & (last_close > previous_apart)  # a contact since last apart
+            out.update(int(frames[k]) for k in np.nonzero(first_apart)[0])
+    return np.array(sorted(out), dtype=int)
