@@ -238,15 +238,26 @@ def link_tracklets(
     return sorted(closed, key=lambda t: (t.start, t.end))
 
 
-def typical_length(frames: Sequence[np.ndarray]) -> float:
-    """Median over assemblies of the largest part-to-part distance (pixels); 50 if none."""
-    spans = []
-    for a in frames:
-        for pose in a:
-            xy = pose[np.isfinite(pose[:, 0]), :2]
-            if len(xy) >= 2:
-                spans.append(np.linalg.norm(xy[:, None] - xy[None], axis=-1).max())
-    return float(np.median(spans)) if spans else 50.0
+def typical_length(frames: Sequence[np.ndarray], chunk: int = 4096) -> float:
+    """Median over poses of the largest part-to-part distance (pixels); 50 if none.
+
+    ``frames``: arrays ``(..., P, 2 or more)`` of poses (x, y first); poses with fewer than
+    two known parts are left out. Computed ``chunk`` poses at a time (memory ``chunk * P^2``).
+    """
+    stacks = [np.asarray(a, float) for a in frames if np.size(a)]
+    if not stacks:
+        return 50.0
+    n_parts = stacks[0].shape[-2]
+    xy = np.concatenate([a[..., :2].reshape(-1, n_parts, 2) for a in stacks])
+    xy = xy[np.isfinite(xy[..., 0]).sum(-1) >= 2]
+    if not len(xy):
+        return 50.0
+    spans = np.empty(len(xy))
+    for start in range(0, len(xy), chunk):
+        x = xy[start : start + chunk]
+        d = np.linalg.norm(x[:, :, None] - x[:, None], axis=-1)  # (n, P, P), NaN: unknown part
+        spans[start : start + chunk] = np.where(np.isfinite(d), d, -np.inf).max(axis=(1, 2))
+    return float(np.median(spans))
 
 
 def _join_costs(
@@ -572,7 +583,7 @@ def identity_checkpoints(
     pos = np.asarray(ds["position"].transpose("animal", "frame", "part", "coord").values, float)
     pos = pos[..., :2]
     if distance is None:
-        distance = 0.3 * typical_length([pos[:, f] for f in range(pos.shape[1])])
+        distance = 0.3 * typical_length([pos])
     if not distance > 0 or hold < 0:
         raise TrackingError(f"need distance > 0 pixels and hold >= 0; got {distance}, {hold}")
     seen_centre = _centroid(pos)  # (A, F, 2), NaN where the animal is not detected
