@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from poselab import behaviour as bh
-from poselab import filters, gait
+from poselab.analysis import behaviour as bh
+from poselab.analysis import filters, gait
 from poselab.datasets import synthetic
 
 

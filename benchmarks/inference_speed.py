@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from poselab.inference import analyze_video
+from poselab.io.video import open_video
 from poselab.model import create_model
-from poselab.video import open_video
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[1].parent / "shared/datasets/openfield-Pranav-2018-10-30/videos/m3v1mp4.mp4"
 

@@ -36,7 +36,8 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=12)
     args = parser.parse_args()
 
-    from poselab import io, poses
+    from poselab import io
+    from poselab.core import poses
 
     rng = np.random.default_rng(0)
     shape = (args.animals, args.parts, args.frames)

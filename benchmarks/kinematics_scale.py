@@ -43,7 +43,7 @@ def make_data(frames: int, parts: int, animals: int, library: str, chunk: int | 
     position[rng.random((animals, parts, frames)) < 0.01] = np.nan
     fps = 30.0
     if library == "poselab":
-        from poselab import poses
+        from poselab.core import poses
 
         ds = poses.from_arrays(position, fps=fps)
         data = ds["position"]
@@ -71,7 +71,7 @@ def make_data(frames: int, parts: int, animals: int, library: str, chunk: int | 
 
 def get_function(library: str, name: str):
     if library == "poselab":
-        from poselab import kinematics
+        from poselab.analysis import kinematics
 
         return getattr(kinematics, name)
     from movement import kinematics

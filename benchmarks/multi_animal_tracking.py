@@ -72,17 +72,17 @@ from pathlib import Path
 
 import numpy as np
 
-from poselab import poses
+from poselab.core import poses
 from poselab.datasets import load_synthetic, synthetic
 from poselab.datasets.synthetic import SyntheticWorldError
 from poselab.multianimal import (
     assemble,
     average_precision,
     identity_checkpoints,
-    pose_distance,
-    swap_identities,
     limb_length_limits,
+    pose_distance,
     skeleton_from_labels,
+    swap_identities,
     track,
     tracking_metrics,
 )
@@ -112,8 +112,8 @@ def _simulated(truth, args, seed):
 
 def _network(model, video, n_animals, *, threshold, min_affinity, batch_size=8):
     """Assemblies of the trained network per frame (image pixels)."""
+    from poselab.io.video import VideoReader
     from poselab.multianimal.analyze import detect_animals
-    from poselab.video import VideoReader
 
     found = []
     with VideoReader(video) as reader:
@@ -269,11 +269,7 @@ def train_network(args, folder: Path):
     """Train the bottom-up network on a separate synthetic world (CPU-friendly settings)."""
     import torch
 
-    from poselab.multianimal.model import (
-        MultiAnimalImages,
-        create_multianimal_model,
-        train_multianimal,
-    )
+    from poselab.multianimal import MultiAnimalImages, create_multianimal_model, train_multianimal
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -21,7 +21,7 @@ state-space smoother), speed and heading, automatic stance/swing, strides, a per
 summary with circular inter-limb phases, each compared with the world's truth."""),
     ("code", """import tempfile, numpy as np, matplotlib.pyplot as plt
 from poselab.datasets import synthetic
-from poselab import filters, kinematics, gait, plots
+from poselab.analysis import filters, kinematics, gait, plots
 w = synthetic(tempfile.mkdtemp() + '/world.mp4', n_frames=450, seed=0)
 rng = np.random.default_rng(0)
 truth_pos = w.poses['position']
@@ -101,7 +101,7 @@ world's truth, and exports for keypoint-MoSeq, B-SOiD and SimBA."""),
     ("code", """import tempfile, numpy as np, matplotlib.pyplot as plt
 from pathlib import Path
 from poselab.datasets import synthetic
-from poselab import behaviour as bh, filters, plots
+from poselab.analysis import behaviour as bh, filters, plots
 tmp = Path(tempfile.mkdtemp())
 def session(seed):
     w = synthetic(tmp / f'world{seed}.mp4', n_frames=600, seed=seed)

@@ -115,7 +115,7 @@ same = on_cluster[1]["position"].equals(poses["position"]) and on_cluster[1]["li
 print("mouse1 on the cluster is identical to the local run above:", same)"""),
 ("md", """## A labeled video
 
-`poselab.render.labeled_video` draws every part (likelihood as opacity), the skeleton and fading
+`poselab.io.render.labeled_video` draws every part (likelihood as opacity), the skeleton and fading
 trails into a new mp4 with the same frame count and rate, vectorised over points."""),
 ("code", """labeled = poselab.labeled_video(poses, videos[1], work / "mouse1_labeled.mp4",
                                 skeleton=SYNTHETIC_SKELETON, trail_frames=10)

@@ -201,7 +201,8 @@ def _synthetic(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from poselab import io, poses
+    from poselab import io
+    from poselab.core import poses
 
     ds = io.read(args.source)
     target = Path(args.target)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 _MARKER = ".poselab-demo"
 
 
@@ -53,10 +52,15 @@ def run(
     progress
         Show progress bars.
     """
-    from poselab import poses
-    from poselab.datasets import SYNTHETIC_FLIP_PAIRS, SYNTHETIC_PARTS, SYNTHETIC_SKELETON, synthetic
+    from poselab.core import poses
+    from poselab.datasets import (
+        SYNTHETIC_FLIP_PAIRS,
+        SYNTHETIC_PARTS,
+        SYNTHETIC_SKELETON,
+        synthetic,
+    )
+    from poselab.io.render import labeled_video
     from poselab.project import Project
-    from poselab.render import labeled_video
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -155,7 +159,7 @@ def _plots(predicted, truth, true_stance, folder: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab import filters, gait, plots
+    from poselab.analysis import filters, gait, plots
     from poselab.datasets import SYNTHETIC_PAWS
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from poselab import poses
 from poselab._version import __version__
+from poselab.core import poses
 
 __all__ = ["AnalysisError", "analyze_video", "analyze_videos"]
 
@@ -95,7 +95,7 @@ def analyze_video(
         The pose Dataset (one animal, the model's parts), with attrs ``bad_frames`` (number of
         unreadable frames, which are NaN) and the model's card in the provenance.
     """
-    from poselab.video import open_video
+    from poselab.io.video import open_video
 
     model = _as_model(model, device)
     options = _Options(batch_size=int(batch_size), crop=_check_crop(crop), downscale=float(downscale),
@@ -209,7 +209,7 @@ def analyze_videos(
     batch = int(options.get("batch_size", _Options.batch_size))
     tasks = []
     for video in videos:
-        from poselab.video import open_video
+        from poselab.io.video import open_video
 
         with open_video(video) as reader:
             n = len(reader)
@@ -301,7 +301,7 @@ def _decode_batches(video, options: _Options, start: int, stop: int, scale: floa
                     stop_event: threading.Event) -> None:
     import cv2
 
-    from poselab.video import open_video
+    from poselab.io.video import open_video
 
     try:
         with open_video(video) as reader:

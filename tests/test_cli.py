@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 
-from poselab import io, poses
+from poselab import io
 from poselab.cli import main
+from poselab.core import poses
 from poselab.datasets import SYNTHETIC_PARTS, load_synthetic
 from poselab.project import Project
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from poselab import poses
+from poselab.core import poses
 from poselab.demo import run
-from poselab.video import open_video
+from poselab.io.video import open_video
 
 
 def test_demo_end_to_end_small(tmp_path):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 
 import numpy as np
@@ -15,10 +13,10 @@ import pytest
 import torch
 import xarray as xr
 
-from poselab import poses
+from poselab.core import poses
 from poselab.inference import analyze_video, analyze_videos
+from poselab.io.video import open_video, write_video
 from poselab.model import create_model
-from poselab.video import open_video, write_video
 
 PARTS = ["head", "tail"]
 
@@ -83,7 +81,7 @@ def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model, one_
         torch.set_num_threads(1)
         import poselab.inference as inference
         from poselab.model import load_model
-        import poselab.poses as poses, os, signal
+        import poselab.core.poses as poses, os, signal
         original = poses.append_zarr
         count = 0
         def append_then_die(ds, path, **kw):
@@ -126,9 +124,9 @@ def test_truncated_video_gives_nan_frames_and_a_warning(tmp_path, model):
 
 
 def test_damaged_frames_are_nan_in_the_poses_and_kept_in_the_labeled_video(tmp_path, model):
-    from test_video import _damage_avi_frames
+    from tests.io.test_video import _damage_avi_frames
 
-    from poselab.render import labeled_video
+    from poselab.io.render import labeled_video
 
     model, _ = model
     path = write_video(tmp_path / "clip.avi", _frames(40), fps=25.0, codec="MJPG")
@@ -160,7 +158,7 @@ def test_dask_cluster_gives_identical_results(tmp_path, video, model, one_thread
 
 
 def test_labeled_video_has_the_marker_at_the_predicted_pixel(tmp_path, video, model):
-    from poselab.render import labeled_video, part_colours
+    from poselab.io.render import labeled_video, part_colours
 
     model, _ = model
     ds = analyze_video(model, video, batch_size=8, progress=False)

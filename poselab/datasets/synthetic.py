@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from poselab import poses as poses_mod
+from poselab.core import poses as poses_mod
 
 __all__ = [
     "SYNTHETIC_PARTS",

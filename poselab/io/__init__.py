@@ -1,6 +1,6 @@
 """Reading and writing pose files: DeepLabCut, SLEAP analysis HDF5, the movement schema.
 
-Every reader returns a pose Dataset (:mod:`poselab.poses`); every writer takes one.
+Every reader returns a pose Dataset (:mod:`poselab.core.poses`); every writer takes one.
 
 - :func:`read_deeplabcut` / :func:`write_deeplabcut`: DeepLabCut ``.h5`` / ``.csv`` tables
   (predictions and label files, single and multi-animal);
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import xarray as xr
 
+from poselab.core.poses import PoseDataError
 from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
 from poselab.io.movement import from_movement, to_movement
 from poselab.io.sleap import read_sleap_analysis, write_sleap_analysis
-from poselab.poses import PoseDataError
 
 __all__ = [
     "read",
@@ -41,7 +41,7 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
     ----------
     path
         A DeepLabCut ``.h5`` / ``.csv``, a SLEAP analysis ``.h5`` (an HDF5 file with a
-        ``tracks`` dataset), or a poselab ``.nc`` / ``.zarr`` (from :func:`poselab.poses.save`).
+        ``tracks`` dataset), or a poselab ``.nc`` / ``.zarr`` (from :func:`poselab.core.poses.save`).
     fps
         Frame rate in frames per second for formats that do not store it (DeepLabCut, SLEAP);
         ignored for poselab files, which store their own.
@@ -61,7 +61,7 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
         raise FileNotFoundError(f"no pose file at {path}")
     suffix = path.suffix.lower()
     if suffix == ".zarr" or suffix in _NETCDF_SUFFIXES:
-        from poselab import poses
+        from poselab.core import poses
 
         return poses.load(path)
     if suffix == ".csv":
@@ -71,7 +71,7 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
         if kind == "sleap":
             return read_sleap_analysis(path, fps=fps)
         if kind == "netcdf":
-            from poselab import poses
+            from poselab.core import poses
 
             return poses.load(path)
         if kind == "pandas":

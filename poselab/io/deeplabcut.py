@@ -8,7 +8,7 @@ and predictions on labeled images), indexed by the image path relative to the De
 project, either as one string ``labeled-data/<video>/img0042.png`` or as a 3-level MultiIndex
 ``("labeled-data", "<video>", "img0042.png")``.
 
-:func:`read_deeplabcut` turns such a file into a pose Dataset (:mod:`poselab.poses`) and
+:func:`read_deeplabcut` turns such a file into a pose Dataset (:mod:`poselab.core.poses`) and
 remembers what is needed to write the same table back (:func:`write_deeplabcut`) in
 JSON-serialisable attributes:
 
@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from poselab import poses
-from poselab.poses import PoseDataError
+from poselab.core import poses
+from poselab.core.poses import PoseDataError
 
 __all__ = ["read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table"]
 

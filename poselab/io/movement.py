@@ -29,8 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from poselab import poses
-from poselab.poses import PoseDataError
+from poselab.core import poses
+from poselab.core.poses import PoseDataError
 
 __all__ = ["to_movement", "from_movement", "movement_dims"]
 

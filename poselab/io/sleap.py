@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from poselab import poses
-from poselab.poses import PoseDataError
+from poselab.core import poses
+from poselab.core.poses import PoseDataError
 
 __all__ = ["read_sleap_analysis", "write_sleap_analysis", "is_sleap_analysis"]
 

@@ -19,9 +19,22 @@ from poselab.model.backbones import BackboneError, create_backbone, create_class
 from poselab.model.data import DataError, LabeledImages
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate, plot_predictions
-from poselab.model.network import ModelError, PoseModel, PoseNet, create_model, load_model, read_card
+from poselab.model.network import (
+    ModelError,
+    PoseModel,
+    PoseNet,
+    create_model,
+    load_model,
+    read_card,
+)
 from poselab.model.targets import make_targets
-from poselab.model.train import TrainingError, TrainingHistory, TrainingJob, train, train_in_background
+from poselab.model.train import (
+    TrainingError,
+    TrainingHistory,
+    TrainingJob,
+    train,
+    train_in_background,
+)
 
 __all__ = [
     "AugmentConfig",

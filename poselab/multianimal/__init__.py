@@ -25,6 +25,7 @@ network outputs convert with :func:`from_deeplabcut_outputs`.
 
 from __future__ import annotations
 
+from poselab.io.deeplabcut_tracks import find_dlc_video, read_deeplabcut_tracks
 from poselab.multianimal.analyze import analyze_multianimal, decode_maps, detect_animals
 from poselab.multianimal.assembly import (
     AssemblyError,
@@ -36,7 +37,7 @@ from poselab.multianimal.assembly import (
     render_pafs,
     skeleton_from_labels,
 )
-from poselab.multianimal.dlc import find_dlc_video, read_deeplabcut_tracks
+from poselab.multianimal.data import MultiAnimalImages
 from poselab.multianimal.metrics import (
     COCO_THRESHOLDS,
     MetricsError,
@@ -45,19 +46,16 @@ from poselab.multianimal.metrics import (
     tracking_metrics,
 )
 from poselab.multianimal.model import (
-    MultiAnimalHistory,
-    MultiAnimalImages,
     MultiAnimalModel,
     create_multianimal_model,
     load_multianimal_model,
-    train_multianimal,
 )
 from poselab.multianimal.network import PafPoseNet, multi_animal_targets, paf_targets
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
 from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
-    Tracklet,
     TrackingError,
+    Tracklet,
     identity_checkpoints,
     link_tracklets,
     pose_distance,
@@ -65,6 +63,7 @@ from poselab.multianimal.tracking import (
     swap_identities,
     track,
 )
+from poselab.multianimal.train import MultiAnimalHistory, multi_animal_loss, train_multianimal
 
 __all__ = [
     "AssemblyError",
@@ -95,6 +94,7 @@ __all__ = [
     "limb_length_limits",
     "link_tracklets",
     "load_multianimal_model",
+    "multi_animal_loss",
     "multi_animal_targets",
     "oks",
     "paf_targets",

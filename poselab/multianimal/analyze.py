@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,7 +140,7 @@ def analyze_multianimal(
     """
     from tqdm.auto import tqdm
 
-    from poselab.video import VideoReader
+    from poselab.io.video import VideoReader
 
     detect_kwargs = {"max_individuals": None, **(detect_kwargs or {})}
     found: list[np.ndarray] = []

@@ -21,7 +21,7 @@ from torch import nn
 
 from poselab.model.network import PoseNet
 from poselab.model.targets import LOCREF_STD, make_targets
-from poselab.multianimal.assembly import AssemblyError, render_pafs
+from poselab.multianimal.assembly import AssemblyError
 
 __all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets", "paf_targets"]
 

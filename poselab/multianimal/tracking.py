@@ -31,7 +31,7 @@ import xarray as xr
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from poselab import poses
+from poselab.core import poses
 
 __all__ = [
     "TrackingError",
@@ -488,7 +488,7 @@ def track(
         Show a progress bar while linking.
     attrs
         ``fps``, ``video``, ``width``, ``height``, ``source`` for
-        :func:`poselab.poses.from_arrays`.
+        :func:`poselab.core.poses.from_arrays`.
 
     Returns
     -------

@@ -17,7 +17,12 @@ import ipywidgets as W
 from ipyevents import Event
 
 from poselab.widgets.labeling_logic import (
-    LabelingSession, encode_jpeg, figure_layout, image_records, load_image, part_colors,
+    LabelingSession,
+    encode_jpeg,
+    figure_layout,
+    image_records,
+    load_image,
+    part_colors,
 )
 
 KEY_HELP = ("Keys work while the mouse is over the image: n/→ next, p/← previous, j/↓ next part, "

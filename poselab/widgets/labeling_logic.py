@@ -1,6 +1,6 @@
 """Pure labeling logic behind :mod:`poselab.widgets.labeling` (no ipywidgets here).
 
-:class:`LabelingSession` is a small state machine over a :class:`~poselab.labels.LabelStore`:
+:class:`LabelingSession` is a small state machine over a :class:`~poselab.project.labels.LabelStore`:
 the current image, the active part (and animal), navigation, place / move / delete / occlude
 edits (each one saved at once: the store commits one transaction per edit), the progress text,
 keyboard handling (with the duplicate-keydown dedupe seen in Voila) and the zoom mode.
@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from poselab.labels import ImageRecord, LabelError, LabelStore
+from poselab.project.labels import ImageRecord, LabelError, LabelStore
 
 #: Default keyboard map: key (``KeyboardEvent.key``) -> action name.
 DEFAULT_KEYMAP: dict[str, str] = {

@@ -1,7 +1,7 @@
 """Pure logic behind :mod:`poselab.widgets.review` (no ipywidgets here).
 
 :class:`ReviewSession` walks through an analyzed video: the current frame and its predicted
-points, the outlier frames (:mod:`poselab.outliers`) to jump between, corrections made by
+points, the outlier frames (:mod:`poselab.analysis.outliers`) to jump between, corrections made by
 dragging a point (kept in a working copy of the pose Dataset, likelihood set to 1), identity
 swaps "from this frame on" for multi-animal results, and sending the corrected frames to the
 project's label store as new training data (extract, refine, merge, retrain).
@@ -48,11 +48,11 @@ class ReviewSession:
         The video's project-relative path (default: the project's video of the same file).
     outliers
         Frame numbers to jump between (default: from ``scores``, or computed with
-        :func:`~poselab.outliers.outlier_scores` when ``find_outliers``).
+        :func:`~poselab.analysis.outliers.outlier_scores` when ``find_outliers``).
     scores
-        Precomputed :func:`~poselab.outliers.outlier_scores`.
+        Precomputed :func:`~poselab.analysis.outliers.outlier_scores`.
     n_outliers, min_gap, threshold, find_outliers, fitting, score_kwargs
-        How outliers are picked when not given (see :func:`~poselab.outliers.pick_outlier_frames`;
+        How outliers are picked when not given (see :func:`~poselab.analysis.outliers.pick_outlier_frames`;
         ``threshold=None``: the ``n_outliers`` worst frames even if none is flagged; ``fitting``:
         also the slower SARIMAX misfit).
     p_cutoff
@@ -82,7 +82,7 @@ class ReviewSession:
     _last_key: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        from poselab.outliers import outlier_scores, pick_outlier_frames
+        from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
 
         if "position" not in self.poses:
             raise ReviewError("need a pose Dataset with 'position' (e.g. from analyze_video)")
@@ -264,7 +264,7 @@ class ReviewSession:
 
     def image(self) -> np.ndarray:
         """The current video frame, RGB uint8 ``(H, W, 3)``."""
-        from poselab.video import open_video
+        from poselab.io.video import open_video
 
         if self._reader is None:
             self._reader = open_video(self.video)
@@ -293,7 +293,7 @@ class ReviewSession:
         already registered, the corrected points overwrite the stored ones and the other
         predictions only fill parts not labeled yet. Returns the images written.
         """
-        from poselab.outliers import extract_outliers, predicted_points
+        from poselab.analysis.outliers import extract_outliers, predicted_points
 
         if self.project is None:
             raise ReviewError("no project: open the review with project=... to send frames")

@@ -41,8 +41,8 @@ display(widget, saved)
 @pytest.fixture
 def e2e_project(tmp_path):
     cv2 = pytest.importorskip("cv2")
-    from poselab.labels import ImageRecord
     from poselab.project import Project
+    from poselab.project.labels import ImageRecord
 
     proj = Project.create(tmp_path / "proj", PARTS)
     (proj.root / "frames/v").mkdir(parents=True)
@@ -62,7 +62,7 @@ def e2e_project(tmp_path):
 
 
 def _stored(root: Path, image: str) -> dict:
-    from poselab.labels import LabelStore
+    from poselab.project.labels import LabelStore
 
     with LabelStore(root / "labels.sqlite", PARTS) as store:
         return {p: v for (_, p), v in store.points(image).items()}

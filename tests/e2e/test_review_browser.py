@@ -28,7 +28,7 @@ NOTEBOOK_CODE = """
 import os
 import ipywidgets as W
 from IPython.display import display
-from poselab import poses
+from poselab.core import poses
 from poselab.project import Project
 project = Project.open(os.environ["POSELAB_E2E_PROJECT"])
 predictions = poses.load(os.environ["POSELAB_E2E_POSES"], lazy=False)
@@ -64,7 +64,7 @@ LAT_JS = """(title) => {
 
 @pytest.fixture
 def review_project(tmp_path):
-    from poselab import poses
+    from poselab.core import poses
     from poselab.datasets.synthetic import synthetic
     from poselab.project import Project
 
@@ -79,7 +79,7 @@ def review_project(tmp_path):
 
 
 def _stored(root: Path, image: str) -> dict:
-    from poselab.labels import LabelStore
+    from poselab.project.labels import LabelStore
 
     with LabelStore(root / "labels.sqlite", PARTS) as store:
         try:

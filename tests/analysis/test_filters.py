@@ -1,0 +1,256 @@
+"""Tests for poselab.analysis.filters: exact behaviour on analytic tracks, NaN handling, dask equality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from poselab.analysis import filters as F
+from poselab.core import poses
+
+
+def track(values: np.ndarray, frames: np.ndarray | None = None) -> xr.DataArray:
+    values = np.asarray(values, dtype=float)
+    frames = np.arange(values.size) if frames is None else frames
+    return xr.DataArray(values, dims="frame", coords={"frame": frames}, attrs={"units": "pixels"})
+
+
+def noisy_dataset(seed: int = 0, n: int = 300, fps: float = 30.0, noise: float = 2.0):
+    """Constant-velocity tracks (truth) plus Gaussian noise, likelihood 0.9, a few gaps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / fps
+    vel = np.array([[[40.0, -25.0], [10.0, 5.0]]])  # (animal, part, xy) pixels/s
+    truth = np.array([[[50.0, 300.0], [80.0, 90.0]]])[:, :, None] + vel[:, :, None] * t[:, None]
+    position = truth + rng.normal(scale=noise, size=truth.shape)
+    likelihood = np.full(position.shape[:3], 0.9)
+    position[0, 0, 100:104] = np.nan
+    likelihood[0, 0, 100:104] = np.nan
+    return poses.from_arrays(position, likelihood, fps=fps, parts=["nose", "tail"]), truth
+
+
+# --- mask_by_likelihood --------------------------------------------------------------------------
+
+
+def test_mask_by_likelihood():
+    position = np.arange(24, dtype=float).reshape(1, 2, 6, 2)
+    likelihood = np.array([[[0.9, 0.6, 0.59, np.nan, 1.0, 0.0], [0.7] * 6]])
+    ds = poses.from_arrays(position, likelihood)
+    out = F.mask_by_likelihood(ds, 0.6)
+    masked = np.isnan(out["position"].values).all(axis=-1)
+    np.testing.assert_array_equal(masked[0, 0], [False, False, True, True, False, True])
+    assert not masked[0, 1].any()
+    np.testing.assert_array_equal(out["likelihood"].values, ds["likelihood"].values)
+    assert poses.provenance(out)[-1] == {
+        "operation": "mask_by_likelihood", "parameters": {"threshold": 0.6},
+        "poselab": poses.provenance(out)[-1]["poselab"],
+    }
+    poses.validate(out)
+    lazy = F.mask_by_likelihood(ds.chunk({"frame": 2}), 0.6)
+    assert hasattr(lazy["position"].data, "dask")
+    np.testing.assert_array_equal(lazy["position"].values, out["position"].values)
+    with pytest.raises(F.FilterError, match=r"\[0, 1\]"):
+        F.mask_by_likelihood(ds, 1.5)
+    with pytest.raises(F.FilterError, match="needs the pose Dataset"):
+        F.mask_by_likelihood(ds["position"], 0.5)
+
+
+# --- interpolate_gaps ----------------------------------------------------------------------------
+
+
+def test_interpolate_gaps_fills_only_short_gaps():
+    x = np.arange(30) * 2.0 + 1.0
+    x[[0, 1]] = np.nan  # leading gap: no left neighbour
+    x[5] = np.nan  # 1 frame
+    x[9:12] = np.nan  # 3 frames
+    x[15:19] = np.nan  # 4 frames: too long for max 3
+    x[-1] = np.nan  # trailing
+    out = F.interpolate_gaps(track(x), max_gap_frames=3).values
+    expected = np.arange(30) * 2.0 + 1.0
+    filled = np.r_[5, 9, 10, 11]
+    np.testing.assert_allclose(out[filled], expected[filled], rtol=1e-15)
+    assert np.isnan(out[[0, 1, 15, 16, 17, 18, 29]]).all()
+    assert int(np.isnan(out).sum()) == 7
+    known = ~np.isnan(x)
+    np.testing.assert_array_equal(out[known], x[known])
+    out0 = F.interpolate_gaps(track(x), max_gap_frames=0).values
+    np.testing.assert_array_equal(np.isnan(out0), np.isnan(x))
+
+
+def test_interpolate_gaps_counts_dropped_frames():
+    # Frames 3 and 4 were dropped from the Dataset: the gap 2 -> 6 spans 3 missing video frames.
+    frames = np.array([0, 1, 2, 5, 6])
+    values = np.array([0.0, 1.0, 2.0, np.nan, 6.0])
+    assert np.isnan(F.interpolate_gaps(track(values, frames), 2).values[3])
+    assert F.interpolate_gaps(track(values, frames), 3).values[3] == pytest.approx(5.0)
+
+
+def test_interpolate_gaps_dataset_and_movement_parity():
+    ds, _ = noisy_dataset()
+    position = ds["position"].values.copy()
+    rng = np.random.default_rng(1)
+    position[rng.random(position.shape[:3]) < 0.15] = np.nan
+    ds["position"] = ds["position"].copy(data=position)
+    out = F.interpolate_gaps(ds, max_gap_frames=2)
+    assert isinstance(out, xr.Dataset) and out["position"].attrs == ds["position"].attrs
+    assert poses.provenance(out)[-1]["parameters"] == {"max_gap_frames": 2}
+    pytest.importorskip("movement")
+    from movement.filtering import interpolate_over_time
+
+    as_movement = ds["position"].drop_vars(["time", "frame"]).rename(frame="time")
+    as_movement = as_movement.assign_coords(time=ds["time"].values)
+    theirs = interpolate_over_time(as_movement, max_gap=2).values
+    np.testing.assert_allclose(out["position"].values, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 50])
+def test_interpolate_gaps_dask_equal(chunk):
+    rng = np.random.default_rng(chunk)
+    x = rng.normal(size=(2, 120)).cumsum(axis=1)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    da = xr.DataArray(x, dims=("part", "frame"), coords={"frame": np.arange(120)})
+    eager = F.interpolate_gaps(da, 4)
+    lazy = F.interpolate_gaps(da.chunk({"frame": chunk}), 4)
+    assert hasattr(lazy.data, "dask")
+    np.testing.assert_array_equal(lazy.values, eager.values)
+
+
+def test_interpolate_gaps_rejects_bad_input():
+    with pytest.raises(F.FilterError, match=">= 0"):
+        F.interpolate_gaps(track(np.ones(5)), -1)
+    with pytest.raises(F.FilterError, match="must be an int"):
+        F.interpolate_gaps(track(np.ones(5)), 2.5)
+    with pytest.raises(F.FilterError, match="lacks the 'frame' dim"):
+        F.interpolate_gaps(xr.DataArray(np.ones(5), dims="time"), 2)
+
+
+# --- rolling median and Savitzky-Golay ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", [1, 3, 5, 11])
+def test_rolling_median_keeps_constant_and_linear(window):
+    for values in (np.full(40, 7.25), 3.0 * np.arange(40) - 11.0):
+        out = F.rolling_median(track(values), window).values
+        np.testing.assert_allclose(out, values, rtol=0, atol=1e-12)
+
+
+def test_rolling_median_removes_spike_and_keeps_gaps():
+    x = np.arange(20, dtype=float)
+    x[10] = 500.0  # outlier
+    x[4] = np.nan
+    out = F.rolling_median(track(x), 5).values
+    assert out[10] == 11.0  # median of 8, 9, 500, 11, 12
+    assert np.isnan(out[4]) and int(np.isnan(out).sum()) == 1
+    assert out[3] == 2.5  # mean of the middle two of 1, 2, 3, 5
+    strict = F.rolling_median(track(x), 5, min_periods=5).values
+    assert int(np.isnan(strict).sum()) == 5  # frames 2..6 have the NaN in their window
+
+
+@pytest.mark.parametrize(("window", "polyorder"), [(5, 1), (7, 2), (11, 3)])
+def test_savgol_keeps_polynomials(window, polyorder):
+    t = np.linspace(-2, 3, 60)
+    for degree in range(polyorder + 1):
+        values = 4.0 + 2.5 * t**degree
+        out = F.savgol(track(values), window, polyorder).values
+        np.testing.assert_allclose(out, values, rtol=0, atol=1e-9)
+
+
+def test_savgol_nan_counts_and_errors():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=100)
+    x[[0, 50, 51, 99]] = np.nan
+    out = F.savgol(track(x), 7, 2).values
+    # frame 0: frames 0-3 (edge fit + centred windows); 50-51: 47-54; 99: 96-99
+    assert int(np.isnan(out).sum()) == 4 + 8 + 4
+    assert np.isfinite(out[4:47]).all()
+    with pytest.raises(F.FilterError, match="odd"):
+        F.savgol(track(x), 6, 2)
+    with pytest.raises(F.FilterError, match="polyorder"):
+        F.savgol(track(x), 5, 5)
+    with pytest.raises(F.FilterError, match="longer than"):
+        F.savgol(track(x[:4]), 5, 2)
+    with pytest.raises(F.FilterError, match="odd"):
+        F.rolling_median(track(x), 4)
+
+
+def test_smoothing_reduces_noise_on_dataset():
+    ds, truth = noisy_dataset(noise=2.0)
+    ds = F.interpolate_gaps(ds, 5)
+    raw = np.sqrt(np.nanmean((ds["position"].values - truth) ** 2))
+    for out in (F.rolling_median(ds, 7), F.savgol(ds, 15, 2)):
+        rmse = np.sqrt(np.nanmean((out["position"].values - truth) ** 2))
+        assert rmse < 0.7 * raw
+        poses.validate(out)
+    assert [p["operation"] for p in poses.provenance(out)] == ["interpolate_gaps", "savgol"]
+
+
+@pytest.mark.parametrize("chunk", [4, 9, 64, 74])
+def test_windowed_filters_dask_equal(chunk):
+    rng = np.random.default_rng(chunk)
+    x = rng.normal(size=(3, 150, 2))  # chunk 74: a last chunk of 2 frames
+    x[rng.random(x.shape[:2]) < 0.05] = np.nan
+    da = xr.DataArray(x, dims=("part", "frame", "coord"))
+    for func, kwargs in ((F.rolling_median, {"window_frames": 7}),
+                         (F.savgol, {"window_frames": 9, "polyorder": 3})):
+        lazy = func(da.chunk({"frame": chunk}), **kwargs)
+        assert hasattr(lazy.data, "dask"), func.__name__
+        eager = func(da, **kwargs)
+        np.testing.assert_array_equal(lazy.values, eager.values, err_msg=func.__name__)
+
+
+# --- Kalman smoother -----------------------------------------------------------------------------
+
+
+def test_kalman_reduces_rmse_on_constant_velocity():
+    ds, truth = noisy_dataset(noise=2.0)
+    out = F.kalman_smooth(ds)
+    known = ~np.isnan(ds["position"].values)
+    raw = np.sqrt(np.mean((ds["position"].values[known] - truth[known]) ** 2))
+    smooth = np.sqrt(np.mean((out["position"].values[known] - truth[known]) ** 2))
+    assert raw == pytest.approx(2.0, rel=0.1)
+    assert smooth < 0.25 * raw
+    np.testing.assert_array_equal(np.isnan(out["position"].values), ~known)  # gaps stay gaps
+    assert poses.provenance(out)[-1]["operation"] == "kalman_smooth"
+    poses.validate(out)
+
+
+def test_kalman_fill_gaps_and_likelihood_weighting():
+    ds, truth = noisy_dataset(seed=1, noise=1.0)
+    filled = F.kalman_smooth(ds, process_noise=1.0, measurement_noise=1.0, fill_gaps=True)
+    gap = filled["position"].values[0, 0, 100:104]
+    assert np.isfinite(gap).all()
+    assert np.abs(gap - truth[0, 0, 100:104]).max() < 1.0
+    # A 40-pixel outlier pulls the estimate far less when its likelihood is low.
+    position = ds["position"].values.copy()
+    position[0, 1, 200, 0] += 40.0
+    pulls = []
+    for lik in (0.9, 0.1):
+        likelihood = ds["likelihood"].values.copy()
+        likelihood[0, 1, 200] = lik
+        bad = poses.from_arrays(position, likelihood, fps=30.0, parts=["nose", "tail"])
+        out = F.kalman_smooth(bad, process_noise=1.0, measurement_noise=1.0)
+        pulls.append(out["position"].values[0, 1, 200, 0] - truth[0, 1, 200, 0])
+    assert abs(pulls[1]) < abs(pulls[0]) / 4
+    # Below min_likelihood the observation is ignored altogether.
+    likelihood = ds["likelihood"].values.copy()
+    likelihood[0, 1, 200] = 0.01
+    bad = poses.from_arrays(position, likelihood, fps=30.0, parts=["nose", "tail"])
+    out = F.kalman_smooth(bad, process_noise=1.0, measurement_noise=1.0)
+    assert abs(out["position"].values[0, 1, 200, 0] - truth[0, 1, 200, 0]) < 1.0
+
+
+def test_kalman_dask_equal_and_errors():
+    ds, _ = noisy_dataset(n=120)
+    eager = F.kalman_smooth(ds, process_noise=2.0, measurement_noise=1.5)
+    lazy = F.kalman_smooth(ds.chunk({"frame": 25}), process_noise=2.0, measurement_noise=1.5)
+    assert hasattr(lazy["position"].data, "dask")
+    np.testing.assert_allclose(lazy["position"].values, eager["position"].values, rtol=1e-12)
+    with pytest.raises(F.FilterError, match="positive"):
+        F.kalman_smooth(ds, process_noise=-1.0)
+    with pytest.raises(F.FilterError, match="needs the pose Dataset"):
+        F.kalman_smooth(ds["position"])
+    sparse = ds.copy()
+    sparse["position"] = ds["position"].where(ds["frame"] < 2)
+    np.testing.assert_array_equal(
+        F.kalman_smooth(sparse, 1.0, 1.0)["position"].values, sparse["position"].values
+    )
