@@ -33,11 +33,12 @@ from tqdm.auto import tqdm
 
 from poselab._version import __version__
 from poselab.core import poses
+from poselab.core.errors import PoselabError
 
 __all__ = ["AnalysisError", "analyze_video", "analyze_videos"]
 
 
-class AnalysisError(ValueError):
+class AnalysisError(PoselabError, ValueError):
     """A video analysis cannot run as asked (the message says what to change)."""
 
 

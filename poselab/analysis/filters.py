@@ -33,6 +33,8 @@ import numpy as np
 import xarray as xr
 
 from poselab.core import poses
+from poselab.core.errors import PoselabError
+from poselab.core.validate import pose_dataset, position_array, sample_times
 
 __all__ = [
     "FilterError",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-class FilterError(ValueError):
+class FilterError(PoselabError, ValueError):
     """The input or a parameter of a filter is not usable (missing dim, bad window, ...)."""
 
 
@@ -52,41 +54,11 @@ class FilterError(ValueError):
 
 
 def _positions(data: xr.Dataset | xr.DataArray, func: str) -> xr.DataArray:
-    if isinstance(data, xr.Dataset):
-        if "position" not in data.data_vars:
-            raise FilterError(
-                f"{func}: the Dataset has no 'position' variable; pass a pose Dataset "
-                "(poselab.core.poses) or a DataArray with a 'frame' dim"
-            )
-        da = data["position"]
-    elif isinstance(data, xr.DataArray):
-        da = data
-    else:
-        raise FilterError(
-            f"{func}: expected a pose Dataset or an xarray.DataArray; got {type(data).__name__}"
-        )
-    if "frame" not in da.dims:
-        raise FilterError(
-            f"{func}: the input lacks the 'frame' dim (it has {tuple(da.dims)}); filters work "
-            "along frame"
-        )
-    if not np.issubdtype(da.dtype, np.floating):
-        raise FilterError(f"{func}: positions must be floats (NaN marks unknown); got {da.dtype}")
-    return da
+    return position_array(data, func=func, dims=("frame",), error=FilterError, floating=True)
 
 
 def _dataset(data: Any, func: str) -> xr.Dataset:
-    if not isinstance(data, xr.Dataset):
-        raise FilterError(
-            f"{func}: needs the pose Dataset (position and likelihood); got {type(data).__name__}"
-        )
-    missing = [name for name in ("position", "likelihood") if name not in data.data_vars]
-    if missing:
-        raise FilterError(f"{func}: the Dataset lacks {missing}; pass a pose Dataset")
-    for name in ("position", "likelihood"):
-        if "frame" not in data[name].dims:
-            raise FilterError(f"{func}: {name!r} lacks the 'frame' dim ({data[name].dims})")
-    return data
+    return pose_dataset(data, func=func, error=FilterError)
 
 
 def _wrap(
@@ -473,9 +445,8 @@ def kalman_smooth(
         raise FilterError(
             f"kalman_smooth: min_likelihood must lie in [0, 1]; got {min_likelihood}"
         )
-    from poselab.analysis.kinematics import _time_axis
 
-    t, time_unit = _time_axis(position, "kalman_smooth")
+    t, time_unit = sample_times(position, func="kalman_smooth", error=FilterError)
     likelihood = ds["likelihood"]
     lead = [d for d in position.dims if d not in ("frame", "coord")]
     kwargs = dict(

@@ -19,12 +19,14 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from poselab.core.errors import PoselabError
+
 __all__ = ["GaitError", "stance_from_speed", "stance_from_position", "refine_stance_edges",
            "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor",
            "interlimb_phase", "circular_mean", "stride_table", "gait_summary", "contralateral"]
 
 
-class GaitError(ValueError):
+class GaitError(PoselabError, ValueError):
     """Raised when gait inputs are invalid (say which argument to fix)."""
 
 

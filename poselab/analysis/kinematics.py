@@ -42,6 +42,8 @@ import numpy as np
 import xarray as xr
 
 from poselab.core import poses
+from poselab.core.errors import PoselabError
+from poselab.core.validate import position_array, sample_times
 
 __all__ = [
     "KinematicsError",
@@ -58,7 +60,7 @@ __all__ = [
     "to_units",
 ]
 
-class KinematicsError(ValueError):
+class KinematicsError(PoselabError, ValueError):
     """The input to a kinematics function is not what it needs (missing dim, part, ...)."""
 
 
@@ -69,37 +71,11 @@ def _position(
     data: xr.Dataset | xr.DataArray, func: str, dims: Sequence[str] = ("frame", "coord")
 ) -> xr.DataArray:
     """The position DataArray of ``data``, with ``dims`` checked (clear error otherwise)."""
-    if isinstance(data, xr.Dataset):
-        if "position" not in data.data_vars:
-            raise KinematicsError(
-                f"{func}: the Dataset has no 'position' variable; pass a pose Dataset "
-                "(see poselab.core.poses) or a position DataArray"
-            )
-        da = data["position"]
-        if "units" not in da.attrs and "units" in data.attrs:
-            da = da.copy()
-            da.attrs = {**da.attrs, "units": data.attrs["units"]}
-    elif isinstance(data, xr.DataArray):
-        da = data
-    else:
-        raise KinematicsError(
-            f"{func}: expected a pose Dataset or an xarray.DataArray; got {type(data).__name__}"
-        )
-    missing = [dim for dim in dims if dim not in da.dims]
-    if missing:
-        raise KinematicsError(
-            f"{func}: the input lacks the dim(s) {missing} (it has {tuple(da.dims)}); pass a pose "
-            "Dataset or its 'position' DataArray with dims (..., frame, coord)"
-        )
-    if "coord" in dims:
-        labels = da["coord"].values.tolist() if "coord" in da.coords else []
-        if labels not in (["x", "y"], ["x", "y", "z"]):
-            raise KinematicsError(
-                f"{func}: coordinate 'coord' must be ['x', 'y'] or ['x', 'y', 'z']; got {labels}"
-            )
-    if "frame" in dims and da.sizes["frame"] < 1:
-        raise KinematicsError(f"{func}: the input has no frames")
-    return da
+    return position_array(data, func=func, dims=dims, error=KinematicsError)
+
+
+def _times(da: xr.DataArray, func: str) -> tuple[np.ndarray, str]:
+    return sample_times(da, func=func, error=KinematicsError)
 
 
 def _units(da: xr.DataArray) -> str:
@@ -117,32 +93,6 @@ def _select(da: xr.DataArray, dim: str, label: Hashable, func: str) -> xr.DataAr
 
 def _is_lazy(da: xr.DataArray) -> bool:
     return hasattr(da.data, "dask")
-
-
-def _time_axis(da: xr.DataArray, func: str) -> tuple[np.ndarray, str]:
-    """Sample times along ``frame`` (float64) and their unit: seconds, or frames if fps unknown."""
-    if "time" in da.coords and da["time"].dims == ("frame",):
-        t = np.asarray(da["time"].values, dtype=np.float64)
-        finite = np.isfinite(t)
-        if finite.all():
-            unit = "s"
-        elif finite.any():
-            raise KinematicsError(
-                f"{func}: the 'time' coordinate is NaN for some frames only; set the frame rate "
-                "with poses.with_fps(ds, fps) (or to None to work in frames)"
-            )
-        else:
-            t, unit = None, "frame"
-    else:
-        t, unit = None, "frame"
-    if t is None:
-        if "frame" not in da.coords:
-            t = np.arange(da.sizes["frame"], dtype=np.float64)
-        else:
-            t = np.asarray(da["frame"].values, dtype=np.float64)
-    if t.size > 1 and not np.all(np.diff(t) > 0):
-        raise KinematicsError(f"{func}: 'time'/'frame' must increase strictly along frame")
-    return t, unit
 
 
 # --- numerical kernels ------------------------------------------------------------------------
@@ -355,7 +305,7 @@ def velocity(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     track gives ``k + 2`` NaN frames.
     """
     da = _position(data, "velocity")
-    t, time_unit = _time_axis(da, "velocity")
+    t, time_unit = _times(da, "velocity")
     if da.sizes["frame"] < 2:
         raise KinematicsError("velocity: at least 2 frames are needed")
     result = _derivative(da, t)
@@ -383,7 +333,7 @@ def acceleration(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     biased for curved motion. A gap of ``k`` frames inside the track gives ``k + 4`` NaN frames.
     """
     da = _position(data, "acceleration")
-    t, time_unit = _time_axis(da, "acceleration")
+    t, time_unit = _times(da, "acceleration")
     if da.sizes["frame"] < 2:
         raise KinematicsError("acceleration: at least 2 frames are needed")
     result = _derivative(_derivative(da, t), t)
@@ -405,7 +355,7 @@ def speed(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
         when the frame rate is unknown); ``name`` ``"speed"``.
     """
     da = _position(data, "speed")
-    t, time_unit = _time_axis(da, "speed")
+    t, time_unit = _times(da, "speed")
     if da.sizes["frame"] < 2:
         raise KinematicsError("speed: at least 2 frames are needed")
     units = f"{_units(da)}/{time_unit}"

@@ -15,7 +15,9 @@ import xarray as xr
 
 from poselab.core.errors import PoselabError
 
-__all__ = ["InputError", "pose_dataset", "position_array", "require_dims", "part_index_pairs"]
+__all__ = [
+    "InputError", "part_index_pairs", "pose_dataset", "position_array", "require_dims", "sample_times",
+]
 
 
 class InputError(PoselabError, ValueError):
@@ -130,9 +132,53 @@ def pose_dataset(
     return data
 
 
+def sample_times(
+    da: xr.DataArray, *, func: str, error: type[Exception] = InputError
+) -> tuple[np.ndarray, str]:
+    """Sample times along ``frame`` and their unit.
+
+    Parameters
+    ----------
+    da
+        Data with a ``frame`` dim, and a ``time`` coordinate along it when the frame rate is
+        known.
+    func
+        Name of the calling function, shown in messages.
+    error
+        Exception class to raise.
+
+    Returns
+    -------
+    times : numpy.ndarray
+        float64, strictly increasing: seconds from the ``time`` coordinate, or else the frame
+        numbers (the ``frame`` coordinate, or 0, 1, 2 ...).
+    unit : str
+        ``"s"`` or ``"frame"``.
+    """
+    t, unit = None, "frame"
+    if "time" in da.coords and da["time"].dims == ("frame",):
+        times = np.asarray(da["time"].values, dtype=np.float64)
+        finite = np.isfinite(times)
+        if finite.all():
+            t, unit = times, "s"
+        elif finite.any():
+            raise error(
+                f"{func}: the 'time' coordinate is NaN for some frames only; set the frame rate "
+                "with poses.with_fps(ds, fps) (or to None to work in frames)"
+            )
+    if t is None:
+        if "frame" not in da.coords:
+            t = np.arange(da.sizes["frame"], dtype=np.float64)
+        else:
+            t = np.asarray(da["frame"].values, dtype=np.float64)
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        raise error(f"{func}: 'time'/'frame' must increase strictly along frame")
+    return t, unit
+
+
 def part_index_pairs(
     pairs: Sequence[Sequence[str | int]] | np.ndarray | None,
-    parts: Sequence[str],
+    parts: Sequence[str] | int,
     *,
     what: str = "pair",
     error: type[Exception] = InputError,
@@ -145,13 +191,19 @@ def part_index_pairs(
         Pairs of part names (the form every public poselab API takes, as in ``poselab.yaml``),
         or of part indices (as stored in model cards); None or empty gives no pairs.
     parts
-        The part names the indices refer to.
+        The part names the indices refer to (or only their number, where no names are
+        known: then pairs must be indices).
     what
         What the pairs are, for messages (``"limb"``, ``"flip pair"``).
     error
         Exception class to raise.
     """
-    parts = [str(p) for p in parts]
+    if isinstance(parts, (int, np.integer)):
+        names = None
+        n_parts = int(parts)
+    else:
+        names = [str(p) for p in parts]
+        n_parts = len(names)
     out = []
     for pair in [] if pairs is None else list(pairs):
         pair = list(pair)
@@ -160,12 +212,13 @@ def part_index_pairs(
         indices = []
         for item in pair:
             if isinstance(item, (str, np.str_)):
-                if item not in parts:
-                    raise error(f"{what} {pair}: {item!r} is not a part; parts are {parts}")
-                indices.append(parts.index(str(item)))
+                if names is None or item not in names:
+                    known = f"parts are {names}" if names is not None else "give part indices here"
+                    raise error(f"{what} {pair}: {item!r} is not a part; {known}")
+                indices.append(names.index(str(item)))
             elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-                if not 0 <= int(item) < len(parts):
-                    raise error(f"{what} {pair}: index {item} is not a part index (0-{len(parts) - 1})")
+                if not 0 <= int(item) < n_parts:
+                    raise error(f"{what} {pair}: index {item} is not a part index (0-{n_parts - 1})")
                 indices.append(int(item))
             else:
                 raise error(f"{what} {pair}: give part names (or indices), not {item!r}")

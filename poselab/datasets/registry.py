@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from poselab.core.errors import PoselabError
+
 __all__ = [
     "REGISTRY",
     "DatasetInfo",
@@ -46,11 +48,11 @@ _CITATION_MA = (
 )
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(PoselabError, FileNotFoundError):
     """A registered dataset is not on this machine (or the name is not registered)."""
 
 
-class DatasetFetchError(ConnectionError):
+class DatasetFetchError(PoselabError, ConnectionError):
     """A dataset could not be downloaded (offline, no download address, or a bad checksum)."""
 
 

@@ -54,6 +54,8 @@ import numpy as np
 import xarray as xr
 
 from poselab.core import poses as poses_mod
+from poselab.core.errors import PoselabError
+from poselab.core.files import atomic_path
 
 __all__ = [
     "SYNTHETIC_PARTS",
@@ -147,7 +149,7 @@ _WEIGHT = {REST: 1.2, WALK: 2.0, TURN: 1.0, GROOM: 1.0, REAR: 1.0}
 _RAMP = {REST: 0.3, WALK: 0.3, TURN: 0.15, GROOM: 0.3, REAR: 0.3}
 
 
-class SyntheticWorldError(ValueError):
+class SyntheticWorldError(PoselabError, ValueError):
     """Invalid arguments to :func:`synthetic` or files that :func:`load_synthetic` cannot read."""
 
 
@@ -372,9 +374,8 @@ def _save_truth(world: SyntheticWorld) -> None:
     truth["behaviour"].attrs = {}
     truth.attrs = dict(world.gait.attrs)
     truth.attrs["states"] = json.dumps(list(world.behaviour.attrs["states"]))
-    tmp = truth_path.with_name(f".{truth_path.name}.tmp-{os.getpid()}")
-    truth.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, truth_path)
+    with atomic_path(truth_path) as tmp:
+        truth.to_netcdf(tmp, engine="h5netcdf")
 
 
 # --- motion: one state machine per animal -------------------------------------------------------
@@ -785,11 +786,6 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
         grad_angle = p3 + 2 * np.pi * t / 40.0
         choice = rng.integers(0, 4, n)
         offsets = rng.integers(0, pad + 1, (n, 2))
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.mp4")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not writer.isOpened():
-        raise SyntheticWorldError(f"OpenCV cannot write an mp4v video at {tmp}")
     line_type = cv2.LINE_AA
     inside = ((parts[..., 0] >= 0) & (parts[..., 0] <= width - 1)
               & (parts[..., 1] >= 0) & (parts[..., 1] <= height - 1))
@@ -799,32 +795,32 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
     rows = np.clip(pix[..., 1, None, None] + near[:, None], 0, height - 1)  # (A, P, n, 3, 1)
     cols = np.clip(pix[..., 0, None, None] + near[None, :], 0, width - 1)  # (A, P, n, 1, 3)
     centre_r, centre_c = np.clip(pix[..., 1], 0, height - 1), np.clip(pix[..., 0], 0, width - 1)
-    try:
-        for t_i in tqdm(range(n), disable=not progress, desc="rendering", unit="frame"):
-            img = background.copy()
-            ids = np.zeros((height, width), np.uint8)
-            for a in range(n_animals):
-                _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type)
+    with atomic_path(path) as tmp:  # never leave a half-written video behind
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        if not writer.isOpened():
+            raise SyntheticWorldError(f"OpenCV cannot write an mp4v video at {tmp}")
+        try:
+            for t_i in tqdm(range(n), disable=not progress, desc="rendering", unit="frame"):
+                img = background.copy()
+                ids = np.zeros((height, width), np.uint8)
+                for a in range(n_animals):
+                    _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type)
+                    if nuisances:
+                        _motion_blur(img, ids, a, velocity[a, t_i], fps)
+                # Visible: the keypoint's pixel and 8 of the 9 pixels around it show the part.
+                shows = ids[rows[:, :, t_i], cols[:, :, t_i]] == expected[..., None, None]
+                visible[:, :, t_i] = ((ids[centre_r[:, :, t_i], centre_c[:, :, t_i]] == expected)
+                                      & (shows.sum(axis=(-2, -1)) >= 8))
                 if nuisances:
-                    _motion_blur(img, ids, a, velocity[a, t_i], fps)
-            # Visible: the keypoint's pixel and 8 of the 9 pixels around it show the part.
-            shows = ids[rows[:, :, t_i], cols[:, :, t_i]] == expected[..., None, None]
-            visible[:, :, t_i] = ((ids[centre_r[:, :, t_i], centre_c[:, :, t_i]] == expected)
-                                  & (shows.sum(axis=(-2, -1)) >= 8))
-            if nuisances:
-                cg, sg = 0.03 * math.cos(grad_angle[t_i]), 0.03 * math.sin(grad_angle[t_i])
-                light = np.float32(gain[t_i]) + np.float32(cg) * xn + np.float32(sg) * yn
-                oy, ox = offsets[t_i]
-                grain = noise_bank[choice[t_i], oy : oy + height, ox : ox + width]
-                noisy = img * light[..., None] + grain
-                img = np.clip(noisy, 0, 255).astype(np.uint8)
-            writer.write(img)
-    except BaseException:
-        writer.release()
-        tmp.unlink(missing_ok=True)  # never leave a half-written video behind
-        raise
-    writer.release()
-    os.replace(tmp, path)
+                    cg, sg = 0.03 * math.cos(grad_angle[t_i]), 0.03 * math.sin(grad_angle[t_i])
+                    light = np.float32(gain[t_i]) + np.float32(cg) * xn + np.float32(sg) * yn
+                    oy, ox = offsets[t_i]
+                    grain = noise_bank[choice[t_i], oy : oy + height, ox : ox + width]
+                    noisy = img * light[..., None] + grain
+                    img = np.clip(noisy, 0, 255).astype(np.uint8)
+                writer.write(img)
+        finally:
+            writer.release()
     return visible & inside
 
 

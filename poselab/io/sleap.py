@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 
 from poselab.core import poses
+from poselab.core.files import atomic_path
 from poselab.core.poses import PoseDataError
 
 __all__ = ["read_sleap_analysis", "write_sleap_analysis", "is_sleap_analysis"]
@@ -208,37 +209,30 @@ def write_sleap_analysis(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         "tracking_scores": scores["tracking_scores"],
     }
     provenance = {_META_KEY: _meta_of(ds)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("track_names", data=_bytes([str(a) for a in ds["animal"].values]))
-            f.create_dataset("node_names", data=_bytes(parts))
-            f.create_dataset(
-                "edge_names",
-                data=np.array([[a.encode(), b.encode()] for a, b in edges], dtype="S")
-                if edges
-                else np.zeros((0, 2), dtype="S1"),
-            )
-            f.create_dataset(
-                "edge_inds",
-                data=np.array([[parts.index(a), parts.index(b)] for a, b in edges], dtype=np.int64)
-                if edges
-                else np.zeros((0, 2), dtype=np.int64),
-            )
-            for key, value in arrays.items():
-                dataset = f.create_dataset(key, data=value, compression="gzip", compression_opts=9)
-                # Self-description as sleap-io writes it (SLEAP itself ignores these).
-                dims = ("frame", "track") if key == "track_occupancy" else _SLEAP_DIMS[value.ndim]
-                dataset.attrs["dims"] = json.dumps(dims)
-            f.create_dataset("labels_path", data=str(ds.attrs.get("sleap_labels_path", "")))
-            f.create_dataset("video_path", data=str(ds.attrs.get("video", "")))
-            f.create_dataset("video_ind", data=0)
-            f.create_dataset("provenance", data=json.dumps(provenance))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("track_names", data=_bytes([str(a) for a in ds["animal"].values]))
+        f.create_dataset("node_names", data=_bytes(parts))
+        f.create_dataset(
+            "edge_names",
+            data=np.array([[a.encode(), b.encode()] for a, b in edges], dtype="S")
+            if edges
+            else np.zeros((0, 2), dtype="S1"),
+        )
+        f.create_dataset(
+            "edge_inds",
+            data=np.array([[parts.index(a), parts.index(b)] for a, b in edges], dtype=np.int64)
+            if edges
+            else np.zeros((0, 2), dtype=np.int64),
+        )
+        for key, value in arrays.items():
+            dataset = f.create_dataset(key, data=value, compression="gzip", compression_opts=9)
+            # Self-description as sleap-io writes it (SLEAP itself ignores these).
+            dims = ("frame", "track") if key == "track_occupancy" else _SLEAP_DIMS[value.ndim]
+            dataset.attrs["dims"] = json.dumps(dims)
+        f.create_dataset("labels_path", data=str(ds.attrs.get("sleap_labels_path", "")))
+        f.create_dataset("video_path", data=str(ds.attrs.get("video", "")))
+        f.create_dataset("video_ind", data=0)
+        f.create_dataset("provenance", data=json.dumps(provenance))
     return path
 
 

@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
+
+from poselab.core.errors import PoselabError
+from poselab.core.files import atomic_path
 
 __all__ = ["VideoError", "VideoInfo", "Batch", "VideoReader", "open_video", "write_video"]
 
@@ -48,7 +51,7 @@ _SEEK_BACKOFF = (16, 64, 256, 1024)
 _END_TRIES = 8
 
 
-class VideoError(ValueError):
+class VideoError(PoselabError, ValueError):
     """A video cannot be read or written as asked (the message says what to fix)."""
 
 
@@ -443,10 +446,14 @@ def write_video(
         raise VideoError(f"fps must be a positive number of frames per second; got {fps}")
     if not isinstance(codec, str) or len(codec) != 4:
         raise VideoError(f"codec must be a 4-character FourCC such as 'mp4v' or 'MJPG'; got {codec!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name OpenCV creates itself (so the file gets the usual permissions); the suffix
-    # stays last because it selects the container.
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    with atomic_path(path) as tmp:  # the suffix stays last: it selects the container
+        _write_frames(cv2, tmp, path, frames, fps, codec)
+    return path
+
+
+def _write_frames(cv2: ModuleType, tmp: Path, path: Path, frames: Iterable[np.ndarray], fps: float,
+                  codec: str) -> None:
+    """Encode ``frames`` into ``tmp`` (``path`` is named in messages)."""
     writer = None
     try:
         shape = None
@@ -479,10 +486,6 @@ def write_video(
         writer = None
         if tmp.stat().st_size == 0:
             raise VideoError(f"OpenCV wrote nothing for {path} with codec {codec!r}: try another codec")
-        os.replace(tmp, path)
     finally:
         if writer is not None:
             writer.release()
-        if tmp.exists():
-            tmp.unlink()
-    return path

@@ -27,6 +27,8 @@ import timm
 import torch
 from torch import nn
 
+from poselab.core.errors import PoselabError
+
 __all__ = [
     "BackboneError",
     "OFFLINE_WEIGHTS",
@@ -40,7 +42,7 @@ __all__ = [
 Pretrained = Union[bool, str, os.PathLike]
 
 
-class BackboneError(ValueError):
+class BackboneError(PoselabError, ValueError):
     """A backbone or its weights cannot be built or loaded as asked."""
 
 

@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from poselab._version import __version__
+from poselab.core.errors import PoselabError
+from poselab.core.files import atomic_path
 from poselab.model.backbones import Pretrained, create_backbone, normalization
 from poselab.model.decode import decode
 from poselab.model.targets import LOCREF_STD
@@ -43,7 +45,7 @@ CARD_KEY = "poselab_model_card"
 ALIGN = 32  # the deepest backbone level has stride 32: inputs are padded to a multiple of it
 
 
-class ModelError(ValueError):
+class ModelError(PoselabError, ValueError):
     """A model cannot be built, run or loaded as asked."""
 
 
@@ -332,11 +334,9 @@ class PoseModel:
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(state, str(tmp), metadata={CARD_KEY: json.dumps(self.card)})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp), metadata={CARD_KEY: json.dumps(self.card)})
         return path
 
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import torch
 
+from poselab.core.errors import PoselabError
+
 __all__ = ["Targets", "TargetError", "cell_centres", "make_targets"]
 
 LOCREF_STD = 7.2801  # pixels per locref unit (DeepLabCut's value), keeps offsets near unit scale
 
 
-class TargetError(ValueError):
+class TargetError(PoselabError, ValueError):
     """Keypoints or map sizes given to the target builder are malformed."""
 
 

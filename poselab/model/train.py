@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from poselab.core.errors import PoselabError
 from poselab.model.augment import AugmentConfig, augment_batch
 from poselab.model.data import LabeledImages
 from poselab.model.decode import decode
@@ -38,7 +39,7 @@ from poselab.model.targets import make_targets
 __all__ = ["TrainingError", "TrainingHistory", "TrainingJob", "train", "train_in_background", "loss_terms"]
 
 
-class TrainingError(ValueError):
+class TrainingError(PoselabError, ValueError):
     """Training cannot start or resume as asked."""
 
 

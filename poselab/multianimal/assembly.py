@@ -20,6 +20,8 @@ import xarray as xr
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from poselab.core.errors import PoselabError
+from poselab.core.validate import part_index_pairs, position_array
 from poselab.multianimal.peaks import Candidates
 
 __all__ = [
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 
-class AssemblyError(ValueError):
+class AssemblyError(PoselabError, ValueError):
     """Inputs to the assembler are inconsistent (shapes, skeleton, parameters)."""
 
 
@@ -97,13 +99,19 @@ def limb_affinity(
     return np.einsum("nmsc,nmc->nm", values, unit) / n_samples
 
 
-def _check_skeleton(skeleton, n_parts: int) -> np.ndarray:
-    sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
-    if sk.size and (sk.min() < 0 or sk.max() >= n_parts or np.any(sk[:, 0] == sk[:, 1])):
-        raise AssemblyError(
-            f"skeleton must list pairs of distinct part indices < {n_parts}; got {sk.tolist()}"
-        )
-    return sk
+def limb_indices(
+    skeleton: np.ndarray | Sequence[Sequence[str | int]] | None, parts: Sequence[str] | int
+) -> np.ndarray:
+    """Limbs as an ``(L, 2)`` array of part indices.
+
+    Parameters
+    ----------
+    skeleton
+        Limbs as pairs of part names (or of part indices).
+    parts
+        The part names (or their number, when the limbs are given as indices).
+    """
+    return part_index_pairs(skeleton, parts, what="limb", error=AssemblyError)
 
 
 def assemble(
@@ -155,14 +163,14 @@ def assemble(
     n_parts = len(candidates)
     cands = [np.asarray(c, float).reshape(-1, 3) for c in candidates]
     pafs = np.asarray(pafs)
-    graph = all_pairs(n_parts) if paf_graph is None else _check_skeleton(paf_graph, n_parts)
+    graph = all_pairs(n_parts) if paf_graph is None else limb_indices(paf_graph, n_parts)
     if pafs.ndim != 4 or pafs.shape[0] != len(graph) or pafs.shape[1] != 2:
         raise AssemblyError(
             f"pafs must be ({len(graph)}, 2, H, W) for {len(graph)} limbs; got {pafs.shape}"
         )
     lookup = {(int(a), int(b)): (i, 1) for i, (a, b) in enumerate(graph)}
     lookup.update({(int(b), int(a)): (i, -1) for i, (a, b) in enumerate(graph)})
-    limbs = graph if skeleton is None else _check_skeleton(skeleton, n_parts)
+    limbs = graph if skeleton is None else limb_indices(skeleton, n_parts)
     if max_length is not None:
         max_length = np.broadcast_to(np.asarray(max_length, float), (len(limbs),))
 
@@ -294,7 +302,7 @@ def skeleton_from_labels(
     numpy.ndarray
         ``(n_limbs, 2)`` limbs as part index pairs (smaller index first), sorted.
     """
-    pos = _positions(ds)
+    pos = _positions(ds, "skeleton_from_labels")
     n_parts = pos.shape[1]
     if n_parts < 2:
         raise AssemblyError("a skeleton needs at least two parts")
@@ -325,7 +333,7 @@ def skeleton_from_labels(
 
 def limb_length_limits(
     ds: xr.Dataset,
-    skeleton: np.ndarray | Sequence[Sequence[int]],
+    skeleton: np.ndarray | Sequence[Sequence[str | int]],
     *,
     n_std: float = 3.0,
     slack: float = 1.2,
@@ -338,7 +346,7 @@ def limb_length_limits(
     ds
         Pose Dataset of labels (pixels).
     skeleton
-        ``(L, 2)`` part index pairs.
+        ``(L, 2)`` limbs: pairs of part names (or part indices).
     n_std, slack
         How far beyond the labelled lengths a detection may go (stretching, pose changes).
     margin
@@ -350,18 +358,19 @@ def limb_length_limits(
     numpy.ndarray
         ``(L,)`` lengths in pixels; inf for limbs never labelled.
     """
-    pos = _positions(ds)
-    sk = _check_skeleton(skeleton, pos.shape[1])
+    pos = _positions(ds, "limb_length_limits")
+    sk = limb_indices(skeleton, [str(p) for p in ds["part"].values])
     d = np.linalg.norm(pos[:, sk[:, 0]] - pos[:, sk[:, 1]], axis=-1)  # (A, L, F)
     d = np.moveaxis(d, 1, 0).reshape(len(sk), -1)
     mean, std = _nanmean(d), _nanstd(d)
     return np.where(np.isfinite(mean), slack * (mean + n_std * std) + margin, np.inf)
 
 
-def _positions(ds: xr.Dataset) -> np.ndarray:
-    """``(animal, part, frame, 2)`` float positions of a pose Dataset (pixels)."""
-    values = ds["position"].transpose("animal", "part", "frame", "coord").values
-    return np.asarray(values, float)[..., :2]
+def _positions(ds: xr.Dataset, func: str) -> np.ndarray:
+    """``(animal, part, frame or image, 2)`` float positions of a pose or labels Dataset (pixels)."""
+    position = position_array(ds, func=func, dims=("animal", "part", "coord"), error=AssemblyError)
+    values = position.transpose("animal", "part", ..., "coord").values
+    return np.asarray(values, float).reshape(*values.shape[:2], -1, values.shape[-1])[..., :2]
 
 
 def _nanmean(d: np.ndarray) -> np.ndarray:
@@ -407,7 +416,7 @@ def render_pafs(
     kp = np.asarray(keypoints, float)
     if kp.ndim != 3 or kp.shape[-1] != 2:
         raise AssemblyError(f"keypoints must be (animals, parts, 2); got {kp.shape}")
-    graph = _check_skeleton(paf_graph, kp.shape[1])
+    graph = limb_indices(paf_graph, kp.shape[1])
     h, w = map_size
     centre = (stride - 1) / 2
     gy, gx = np.meshgrid(

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from poselab.model.backbones import Pretrained, create_backbone
 from poselab.model.network import PoseModel, _card, flip_pairs_from_names, read_card
-from poselab.multianimal.assembly import AssemblyError, _check_skeleton
+from poselab.multianimal.assembly import AssemblyError, limb_indices
 from poselab.multianimal.network import PafPoseNet
 
 __all__ = ["MultiAnimalModel", "create_multianimal_model", "load_multianimal_model"]
@@ -80,7 +80,7 @@ class MultiAnimalModel(PoseModel):
 
 def create_multianimal_model(
     parts: Sequence[str],
-    skeleton: np.ndarray | Sequence[Sequence[int]],
+    skeleton: np.ndarray | Sequence[Sequence[str | int]],
     backbone: str = "tf_efficientnet_lite0",
     *,
     stride: int = 8,
@@ -116,7 +116,7 @@ def create_multianimal_model(
     parts = [str(p) for p in parts]
     if not parts or len(set(parts)) != len(parts):
         raise ModelError(f"parts must be a non-empty list of distinct names, got {parts}")
-    sk = _check_skeleton(skeleton, len(parts))
+    sk = limb_indices(skeleton, parts)
     if len(sk) == 0:
         raise AssemblyError("the skeleton needs at least one limb")
     if stride not in (4, 8):

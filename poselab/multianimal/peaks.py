@@ -15,12 +15,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from poselab.core.errors import PoselabError
 from poselab.model.targets import LOCREF_STD
 
 __all__ = ["PeakError", "Candidates", "find_peaks", "from_deeplabcut_outputs"]
 
 
-class PeakError(ValueError):
+class PeakError(PoselabError, ValueError):
     """Maps given to the peak finder have the wrong shape or parameters are out of range."""
 
 

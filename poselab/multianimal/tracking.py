@@ -32,6 +32,7 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from poselab.core import poses
+from poselab.core.errors import PoselabError
 
 __all__ = [
     "TrackingError",
@@ -47,7 +48,7 @@ __all__ = [
 _INF = 1e12
 
 
-class TrackingError(ValueError):
+class TrackingError(PoselabError, ValueError):
     """Inputs to the tracker are malformed or parameters out of range."""
 
 

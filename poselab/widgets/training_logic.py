@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.core.errors import PoselabError
+
 __all__ = ["TrainingSession", "TrainingSessionError"]
 
 
-class TrainingSessionError(ValueError):
+class TrainingSessionError(PoselabError, ValueError):
     """Training cannot start as asked (no labels, already running...)."""
 
 

@@ -120,7 +120,7 @@ def test_interpolate_gaps_rejects_bad_input():
         F.interpolate_gaps(track(np.ones(5)), -1)
     with pytest.raises(F.FilterError, match="must be an int"):
         F.interpolate_gaps(track(np.ones(5)), 2.5)
-    with pytest.raises(F.FilterError, match="lacks the 'frame' dim"):
+    with pytest.raises(F.FilterError, match=r"lacks the dim\(s\) \['frame'\]"):
         F.interpolate_gaps(xr.DataArray(np.ones(5), dims="time"), 2)
 
 
