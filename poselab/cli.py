@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from poselab.core.errors import PoselabError
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -28,9 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError) as error:  # user errors: say what to fix, no traceback
+    except (PoselabError, ValueError, FileNotFoundError) as error:  # user errors: say what to fix
         print(f"poselab: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # a long job stopped from the terminal: its checkpoints stay
+        print("poselab: interrupted", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,20 +66,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_select_frames)
 
-    p = commands.add_parser("train", help="train a pose model on a project's labels or a DeepLabCut label file")
+    p = commands.add_parser(
+        "train", help="train a pose model on a project's labels or a DeepLabCut label file",
+        description="Train with poselab's recipe (poselab.model.Recipe, the one the demo and the "
+                    "training widget use); a run interrupted in the same --out folder resumes.")
     p.add_argument("source", help="a poselab project folder, or a DeepLabCut CollectedData_*.h5/.csv")
     p.add_argument("--out", required=True, help="output folder (checkpoints, history, model.safetensors)")
+    p.add_argument("--root", default=None,
+                   help="with a label file: the folder its image paths are relative to "
+                        "(default: two levels up, the DeepLabCut project)")
     length = p.add_mutually_exclusive_group(required=True)
     length.add_argument("--epochs", type=int)
     length.add_argument("--minutes", type=float, help="wall-clock budget")
-    p.add_argument("--backbone", default="tf_efficientnet_lite0", help="any timm architecture name")
-    p.add_argument("--input-size", type=int, default=256, help="training crop, network pixels")
-    p.add_argument("--scale", type=float, default=1.0, help="image resize factor before the network")
-    p.add_argument("--stride", type=int, default=8, choices=(4, 8))
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    # Settings left out keep the recipe's values (poselab.model.Recipe / TrainConfig defaults).
+    p.add_argument("--backbone", help="any timm architecture name (recipe: tf_efficientnet_lite0)")
+    p.add_argument("--input-size", type=int, help="training crop, network pixels (recipe: 256)")
+    p.add_argument("--scale", type=float, help="image resize factor before the network (recipe: 1)")
+    p.add_argument("--stride", type=int, choices=(4, 8), help="output stride (recipe: 8)")
+    p.add_argument("--batch-size", type=int, help="images per step (recipe: 8)")
+    p.add_argument("--lr", type=float, help="peak learning rate (recipe: 0.001)")
+    p.add_argument("--rotation", type=float,
+                   help="largest random rotation, degrees (recipe: 25; top views: 180)")
+    p.add_argument("--test-fraction", type=float, help="held-out share of the images (recipe: 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the split and the training")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="start afresh even if --out holds an interrupted run")
     p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA when available)")
     p.set_defaults(run=_train)
 
@@ -142,32 +158,44 @@ def _select_frames(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
-    from poselab.model import LabeledImages, create_model, evaluate, train
+    from poselab.model import LabeledImages
+    from poselab.model.config import TrainConfig
+    from poselab.model.recipe import Recipe, fit, project_images
 
     source = Path(args.source)
+    flip_pairs = None
     if source.is_dir():
         from poselab.project import Project
 
         with Project.open(source) as project:
-            data = LabeledImages.from_label_dataset(project.labels_dataset(), root=project.root)
+            data = project_images(project)
+            flip_pairs = project.config.flip_pairs
     elif source.is_file():
-        data = LabeledImages.from_deeplabcut(source)
+        data = LabeledImages.from_deeplabcut(source, args.root).load()
     else:
         raise FileNotFoundError(f"{source}: no such project folder or label file")
-    train_set, test_set = data.split(args.test_fraction, args.seed)
-    model = create_model(args.backbone, data.parts, stride=args.stride, input_size=args.input_size,
-                         scale=args.scale, device=args.device)
-    history = train(model, train_set, test_data=test_set, epochs=args.epochs, minutes=args.minutes,
-                    batch_size=args.batch_size, lr=args.lr, out_dir=args.out, seed=args.seed,
-                    device=args.device, progress=sys.stderr.isatty())
-    result = evaluate(model, test_set)
-    path = model.save(Path(args.out) / "model.safetensors")
-    summary = {key: result[key] for key in ("rmse_px", "pck", "n_images")}
-    summary.update(epochs=len(history.records), model=str(path))
+    config = TrainConfig(**_given(
+        epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+        test_fraction=args.test_fraction, device=args.device), split_seed=args.seed,
+        seed=args.seed, resume=args.resume, progress=sys.stderr.isatty())
+    if args.rotation is not None:
+        config.augment = dataclasses.replace(config.augment, rotation=args.rotation)
+    recipe = Recipe(**_given(backbone=args.backbone, stride=args.stride,
+                            input_size=args.input_size, scale=args.scale), train=config)
+    result = fit(data, recipe, flip_pairs=flip_pairs, out_dir=args.out)
+    path = result.model.save(Path(args.out) / "model.safetensors")
+    summary = {key: result.result[key] for key in ("rmse_px", "rmse_px_cutoff", "pck", "n_images")}
+    summary.update(epochs=len(result.history.records), model=str(path))
     print(json.dumps(summary, indent=1, default=float))
     return 0
+
+
+def _given(**values: object) -> dict[str, object]:
+    """The options given on the command line (the others keep the recipe's values)."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -107,21 +107,21 @@ def run(
     project.export_deeplabcut(out / "CollectedData_poselab.csv")
 
     print(f"[5/8] training a pose model for {minutes:g} min (tf_efficientnet_lite0, ImageNet weights)")
-    from poselab.model import LabeledImages, create_model, evaluate, train
+    from poselab.model import Recipe, TrainConfig, fit
+    from poselab.model.recipe import project_images
 
-    data = LabeledImages.from_label_dataset(project.labels_dataset(), root=project.root)
-    train_set, test_set = data.split(0.2, seed=seed)
-    # Half-size images: the synthetic mouse is large, and it makes CPU training 4x faster.
-    model = create_model("tf_efficientnet_lite0", project.parts, scale=0.5, input_size=192,
-                         flip_pairs=_flip_indices(project.parts, SYNTHETIC_FLIP_PAIRS))
-    history = train(model, train_set, test_data=test_set, minutes=minutes, batch_size=8, lr=2e-3,
-                    out_dir=project.models_dir / "demo", seed=seed, eval_every=5, progress=progress)
-    result = evaluate(model, test_set)
-    model_path = model.save(project.models_dir / "demo.safetensors")
-    summary["epochs"] = len(history.records)
-    summary["test_rmse_px"] = round(float(result["rmse_px"]), 2)
+    # poselab's recipe (the one `poselab train` and the training widget use), with the images
+    # halved: the synthetic mouse is large, and it makes CPU training 4x faster.
+    recipe = Recipe(scale=0.5, input_size=192, train=TrainConfig(
+        minutes=minutes, batch_size=8, lr=2e-3, eval_every=5, split_seed=seed, seed=seed,
+        progress=progress))
+    trained = fit(project_images(project), recipe, flip_pairs=project.config.flip_pairs,
+                  out_dir=project.models_dir / "demo")
+    model_path = trained.model.save(project.models_dir / "demo.safetensors")
+    summary["epochs"] = len(trained.history.records)
+    summary["test_rmse_px"] = round(float(trained.result["rmse_px"]), 2)
     print(f"      {summary['epochs']} epochs; test RMSE {summary['test_rmse_px']} px on "
-          f"{result['n_images']} held-out frames")
+          f"{trained.result['n_images']} held-out frames")
 
     print("[6/8] analyzing the whole video")
     from poselab.inference import analyze_video
@@ -146,10 +146,6 @@ def run(
     print(f"done in {summary['seconds']} s; results in {out}/: poses.nc, labeled.mp4, plots/, "
           f"project/, summary.json")
     return summary
-
-
-def _flip_indices(parts: list[str], pairs) -> list[tuple[int, int]]:
-    return [(parts.index(a), parts.index(b)) for a, b in pairs]
 
 
 def _plots(predicted, truth, true_stance, folder: Path) -> list[str]:

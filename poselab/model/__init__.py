@@ -2,20 +2,29 @@
 
 Short API::
 
-    from poselab.model import create_model, load_model, LabeledImages, train, evaluate
+    from poselab.model import create_model, load_model, LabeledImages, TrainConfig, train, evaluate
     model = create_model("tf_efficientnet_lite0", parts=["snout", "tailbase"])  # offline weights
     data = LabeledImages.from_label_dataset(store.to_dataset(), root=project_folder)
     train_set, test_set = data.split(0.2, seed=0)
-    history = train(model, train_set, test_data=test_set, minutes=10, out_dir="models/run1")
+    history = train(model, train_set, TrainConfig(minutes=10), test_data=test_set, out_dir="models/run1")
     evaluate(model, test_set)["rmse_px"]
     xy, likelihood = model.predict(frames)            # (B, H, W, 3) uint8 RGB -> pixels
     model.save("models/mouse.safetensors"); load_model("models/mouse.safetensors")
+
+    from poselab.model import Recipe, fit             # the recipe the CLI, demo and widget use
+    result = fit(data, Recipe(train=TrainConfig(minutes=10)), out_dir="models/run2")
+
+Modules: :mod:`~poselab.model.network` (the network and model files), ``backbones`` (timm
+feature extractors and offline ImageNet weights), ``targets``/``decode`` (scoremaps <->
+pixels), ``augment``, ``data``, ``config`` (:class:`TrainConfig`), ``optim`` (timm optimizer
+and schedule factories), ``checkpoint``, ``train`` (the loop), ``recipe``, ``evaluate``.
 """
 
 from __future__ import annotations
 
 from poselab.model.augment import AugmentConfig, augment_batch
 from poselab.model.backbones import BackboneError, create_backbone, create_classifier
+from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import DataError, LabeledImages
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate, plot_predictions
@@ -27,23 +36,22 @@ from poselab.model.network import (
     load_model,
     read_card,
 )
+from poselab.model.recipe import Fit, Recipe, fit
 from poselab.model.targets import make_targets
-from poselab.model.train import (
-    TrainingError,
-    TrainingHistory,
-    TrainingJob,
-    train,
-    train_in_background,
-)
+from poselab.model.train import PoseTask, TrainingHistory, TrainingJob, train, train_in_background
 
 __all__ = [
     "AugmentConfig",
     "BackboneError",
     "DataError",
+    "Fit",
     "LabeledImages",
     "ModelError",
     "PoseModel",
     "PoseNet",
+    "PoseTask",
+    "Recipe",
+    "TrainConfig",
     "TrainingError",
     "TrainingHistory",
     "TrainingJob",
@@ -53,6 +61,7 @@ __all__ = [
     "create_model",
     "decode",
     "evaluate",
+    "fit",
     "load_model",
     "make_targets",
     "plot_predictions",

@@ -99,9 +99,19 @@ OFFLINE_WEIGHTS: dict[str, OfflineWeights] = {
 
 
 def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel RGB mean and std (on a 0-1 scale) the backbone's ImageNet weights expect."""
-    cfg = timm.create_model(name, pretrained=False, num_classes=0).pretrained_cfg
-    return tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"])
+    """Per-channel RGB mean and std (on a 0-1 scale) the backbone's ImageNet weights expect.
+
+    Read from timm's pretrained configuration of ``name`` (no model is built); architectures
+    timm knows without a pretrained configuration get the ImageNet statistics.
+    """
+    cfg = timm.get_pretrained_cfg(name)
+    if cfg is None:
+        if not timm.is_model(name):
+            raise BackboneError(f"unknown timm backbone {name!r}")
+        from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+        return tuple(IMAGENET_DEFAULT_MEAN), tuple(IMAGENET_DEFAULT_STD)
+    return tuple(float(v) for v in cfg.mean), tuple(float(v) for v in cfg.std)
 
 
 def offline_state_dict(name: str) -> dict[str, torch.Tensor]:

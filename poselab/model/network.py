@@ -28,6 +28,7 @@ from torch import nn
 from poselab._version import __version__
 from poselab.core.errors import PoselabError
 from poselab.core.files import atomic_path
+from poselab.core.validate import part_index_pairs
 from poselab.model.backbones import Pretrained, create_backbone, normalization
 from poselab.model.decode import decode
 from poselab.model.targets import LOCREF_STD
@@ -39,6 +40,7 @@ __all__ = [
     "create_model",
     "load_model",
     "flip_pairs_from_names",
+    "model_card",
 ]
 
 CARD_KEY = "poselab_model_card"
@@ -326,6 +328,14 @@ class PoseModel:
         xy, lik = self.forward_pixels(t, flip_test=flip_test)
         return xy.cpu().numpy().astype(float), lik.cpu().numpy().astype(float)
 
+    # --- training ---------------------------------------------------------------------------
+    def training_task(self, data: Any, config: Any, test_data: Any = None) -> Any:
+        """What :func:`poselab.model.train` optimises for this model (a
+        :class:`~poselab.model.train.PoseTask`): subclasses with other outputs return theirs."""
+        from poselab.model.train import PoseTask
+
+        return PoseTask(self, data, config, test_data)
+
     # --- files ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write weights and card to one ``.safetensors`` file (atomic replace); returns the path."""
@@ -340,33 +350,63 @@ class PoseModel:
         return path
 
 
-def _card(
+def model_card(
     backbone: str,
     parts: Sequence[str],
-    stride: int,
-    input_size: Sequence[int],
-    scale: float,
-    head_channels: int,
-    fuse: bool,
-    flip_pairs: Sequence[Sequence[int]],
+    *,
+    stride: int = 8,
+    input_size: int | Sequence[int] | None = None,
+    scale: float = 1.0,
+    head_channels: int = 128,
+    fuse: bool = True,
+    flip_pairs: Sequence[Sequence[str | int]] | None = None,
+    pretrained: Pretrained = "offline",
 ) -> dict[str, Any]:
+    """The card of a new model, every setting checked (the parameters of :func:`create_model`).
+
+    The card stores ``flip_pairs`` as part index pairs and the backbone's normalisation
+    (``mean``/``std``, from timm's pretrained configuration).
+
+    Raises
+    ------
+    ModelError
+        Parts not distinct names, a stride other than 4 or 8, an input size that is not a
+        multiple of 32, a scale that is not positive, or flip pairs naming unknown parts.
+    """
+    parts = list(parts)
+    if not parts or len(set(parts)) != len(parts) or not all(isinstance(p, str) for p in parts):
+        raise ModelError(f"parts must be a non-empty list of distinct names, got {parts}")
+    if stride not in (4, 8):
+        raise ModelError(f"stride must be 4 or 8 pixels, got {stride}")
+    if input_size is None:
+        input_size = (256, 256)
+    elif isinstance(input_size, int):
+        input_size = (input_size, input_size)
+    input_size = tuple(int(v) for v in input_size)
+    if len(input_size) != 2 or any(v <= 0 or v % ALIGN for v in input_size):
+        raise ModelError(f"input_size must be (H, W) multiples of {ALIGN}, got {input_size}")
+    if not scale > 0:
+        raise ModelError(f"scale must be positive, got {scale}")
+    if flip_pairs is None:
+        flip_pairs = flip_pairs_from_names(parts)
+    flip_pairs = part_index_pairs(flip_pairs, parts, what="flip pair", error=ModelError).tolist()
     mean, std = normalization(backbone)
     return {
         "format": "poselab-pose-model/1",
         "backbone": backbone,
-        "parts": list(parts),
+        "parts": parts,
         "stride": int(stride),
-        "input_size": [int(v) for v in input_size],
+        "input_size": list(input_size),
         "scale": float(scale),
         "mean": list(mean),
         "std": list(std),
         "head_channels": int(head_channels),
         "fuse": bool(fuse),
-        "flip_pairs": [[int(a), int(b)] for a, b in flip_pairs],
+        "flip_pairs": flip_pairs,
         "locref_std": LOCREF_STD,
         "flip_test": False,
         "data_hash": "",
-        "pretrained": "",
+        "pretrained": pretrained if isinstance(pretrained, (str, bool)) else str(pretrained),
         "poselab_version": __version__,
     }
 
@@ -381,7 +421,7 @@ def create_model(
     scale: float = 1.0,
     head_channels: int = 128,
     fuse: bool = True,
-    flip_pairs: Sequence[Sequence[int]] | None = None,
+    flip_pairs: Sequence[Sequence[str | int]] | None = None,
     device: str | torch.device | None = None,
 ) -> PoseModel:
     """Build a pose model in one call.
@@ -404,34 +444,17 @@ def create_model(
     head_channels, fuse
         Width of the deconvolution head; multi-scale fusion of backbone levels.
     flip_pairs
-        Left/right part index pairs swapped by horizontal flips (default: from the names).
+        Left/right pairs of part names (as ``poselab.yaml`` lists them; part indices are also
+        accepted) swapped by horizontal flips (default: guessed from the names, e.g.
+        ``left_ear``/``right_ear``).
     device
         Where the network lives (default CPU).
     """
-    parts = list(parts)
-    if not parts or len(set(parts)) != len(parts) or not all(isinstance(p, str) for p in parts):
-        raise ModelError(f"parts must be a non-empty list of distinct names, got {parts}")
-    if stride not in (4, 8):
-        raise ModelError(f"stride must be 4 or 8 pixels, got {stride}")
-    if input_size is None:
-        input_size = (256, 256)
-    elif isinstance(input_size, int):
-        input_size = (input_size, input_size)
-    input_size = tuple(int(v) for v in input_size)
-    if len(input_size) != 2 or any(v <= 0 or v % ALIGN for v in input_size):
-        raise ModelError(f"input_size must be (H, W) multiples of {ALIGN}, got {input_size}")
-    if not scale > 0:
-        raise ModelError(f"scale must be positive, got {scale}")
-    if flip_pairs is None:
-        flip_pairs = flip_pairs_from_names(parts)
-    for pair in flip_pairs:
-        if len(pair) != 2 or not all(0 <= int(i) < len(parts) for i in pair):
-            raise ModelError(f"flip pair {pair} must hold two part indices < {len(parts)}")
-    out_indices = (1, 2, 3, 4)
-    features = create_backbone(backbone, pretrained, out_indices=out_indices)
-    net = PoseNet(features, len(parts), stride=stride, head_channels=head_channels, fuse=fuse)
-    card = _card(backbone, parts, stride, input_size, scale, head_channels, fuse, flip_pairs)
-    card["pretrained"] = pretrained if isinstance(pretrained, (str, bool)) else str(pretrained)
+    card = model_card(backbone, parts, stride=stride, input_size=input_size, scale=scale,
+                      head_channels=head_channels, fuse=fuse, flip_pairs=flip_pairs,
+                      pretrained=pretrained)
+    features = create_backbone(backbone, pretrained, out_indices=(1, 2, 3, 4))
+    net = PoseNet(features, len(card["parts"]), stride=stride, head_channels=head_channels, fuse=fuse)
     model = PoseModel(net, card)
     if device is not None:
         model.to(device)

@@ -1,14 +1,24 @@
-"""Training a PoseModel: augmented crops, AdamW with warmup + cosine, checkpoints, exact resume.
+"""Training pose models: one loop for every model, in named steps.
 
-Everything random (batch order, augmentation) comes from one ``torch.Generator`` whose state is
-saved with the weights, the optimizer and the global RNG states at the end of every epoch, so a
-run interrupted and resumed in a new process ends with the same weights as an uninterrupted
-one (with ``epochs``; a ``minutes`` budget depends on the clock).
+``train(model, data, config)`` asks the model for its *task* (what is learned from a batch:
+:class:`PoseTask` for single-animal models, ``MultiAnimalTask`` for part-affinity-field models),
+then runs the same loop for all of them:
+
+1. set up: optimizer and schedule (timm's factories, :mod:`poselab.model.optim`), mixed
+   precision on CUDA, one ``torch.Generator`` for batch order and augmentation;
+2. resume from ``out_dir/state.pt`` when a run was interrupted (:mod:`poselab.model.checkpoint`);
+3. every epoch: shuffle, a step per batch (the task's loss, an AdamW update), re-plan the number
+   of epochs when the budget is in minutes, evaluate on the test images, write a checkpoint,
+   report to the callback and the progress bar.
+
+Everything random comes from the one generator, whose state is saved with the weights, the
+optimizer and the global generators at the end of every epoch, so a run interrupted and resumed
+in a new process ends with the same weights as an uninterrupted one (with ``epochs``; a
+``minutes`` budget depends on the clock).
 
 Files in ``out_dir``: ``last.safetensors`` and ``best.safetensors`` (model files, loadable with
-:func:`poselab.model.load_model`), ``state.pt`` (optimizer and RNG states; tensors and plain
-values only, read with ``weights_only=True``), ``history.csv`` and ``history.json``. All are
-written to a temporary name and renamed, so a crash never leaves half a file.
+:func:`poselab.model.load_model`), ``state.pt``, ``history.csv`` and ``history.json``, each
+written atomically.
 """
 
 from __future__ import annotations
@@ -28,29 +38,43 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from poselab.core.errors import PoselabError
-from poselab.model.augment import AugmentConfig, augment_batch
+from poselab.core.files import write_text_atomic
+from poselab.model.augment import augment_batch
+from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
+from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import LabeledImages
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate
-from poselab.model.network import PoseModel, load_model
+from poselab.model.network import PoseModel
+from poselab.model.optim import create_optimizer, create_scheduler
 from poselab.model.targets import make_targets
 
-__all__ = ["TrainingError", "TrainingHistory", "TrainingJob", "train", "train_in_background", "loss_terms"]
+__all__ = [
+    "PoseTask",
+    "TrainingError",
+    "TrainingHistory",
+    "TrainingJob",
+    "loss_terms",
+    "stack_images",
+    "train",
+    "train_in_background",
+]
 
-
-class TrainingError(PoselabError, ValueError):
-    """Training cannot start or resume as asked."""
+Callback = Callable[[dict[str, Any], PoseModel], Any]
+StopSignal = threading.Event | Callable[[], bool] | None
 
 
 @dataclass
 class TrainingHistory:
     """Per-epoch records of a training run.
 
-    Each record: ``epoch``, ``step``, ``lr``, ``loss``, ``scoremap_loss``, ``locref_loss``,
-    ``train_rmse_px`` (on the augmented training crops, image pixels), ``test_rmse_px``,
-    ``test_rmse_px_cutoff``, ``test_pck5``, ``seconds`` (training wall time so far),
-    ``epoch_seconds``, ``data_seconds`` (time in data preparation and augmentation).
+    Each record: ``epoch``, ``step``, ``lr``, ``loss`` and the task's loss terms
+    (``scoremap_loss``, ``locref_loss``; ``paf_loss`` for multi-animal models), ``seconds``
+    (training wall time so far), ``epoch_seconds``, ``steps``; single-animal models add
+    ``train_rmse_px`` (on the augmented training crops, image pixels) and ``data_seconds`` (time
+    in data preparation and augmentation), and on evaluated epochs ``test_rmse_px``,
+    ``test_rmse_px_cutoff``, ``test_pck5``, ``eval_seconds``; multi-animal models with cached
+    features add ``cache_seconds``.
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -73,6 +97,9 @@ class TrainingHistory:
                 f"last test RMSE {last.get('test_rmse_px', float('nan')):.2f} px)")
 
 
+# --- what single-animal models learn ----------------------------------------------------------
+
+
 def loss_terms(
     scoremaps: torch.Tensor,
     locref: torch.Tensor,
@@ -92,64 +119,121 @@ def loss_terms(
     return heat, loc
 
 
-def _stack_images(model: PoseModel, data: LabeledImages) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training images resized by the model scale, zero-padded into one uint8 tensor."""
-    images = [model.resize(data.image(i)) for i in range(len(data))]
-    h = max(im.shape[0] for im in images)
-    w = max(im.shape[1] for im in images)
-    out = torch.zeros(len(images), 3, h, w, dtype=torch.uint8)
-    sizes = torch.zeros(len(images), 2)
-    for i, im in enumerate(images):  # one copy per image, done once
+def stack_images(
+    model: PoseModel, images: list[np.ndarray], keypoints: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Images resized by the model scale, zero-padded into one uint8 tensor.
+
+    Returns the ``(N, 3, H, W)`` uint8 stack, each image's true ``(width, height)`` in network
+    pixels, and the keypoints (any shape ending in 2) in network pixels.
+    """
+    resized = [model.resize(im) for im in images]
+    h = max(im.shape[0] for im in resized)
+    w = max(im.shape[1] for im in resized)
+    out = torch.zeros(len(resized), 3, h, w, dtype=torch.uint8)
+    sizes = torch.zeros(len(resized), 2)
+    for i, im in enumerate(resized):  # one copy per image, done once
         out[i, :, : im.shape[0], : im.shape[1]] = torch.from_numpy(im).permute(2, 0, 1)
         sizes[i] = torch.tensor([im.shape[1], im.shape[0]])
-    kp = torch.from_numpy(model.to_network_pixels(data.keypoints)).float()
-    return out, sizes, kp
+    return out, sizes, torch.from_numpy(model.to_network_pixels(keypoints)).float()
 
 
-def _lr_at(step: int, total: int, base: float, warmup: float, final: float) -> float:
-    warm = max(1, int(round(warmup * total)))
-    if step < warm:
-        return base * (step + 1) / warm
-    progress = min(1.0, (step - warm) / max(1, total - warm))
-    return base * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * progress)))
+class PoseTask:
+    """What a single-animal :class:`~poselab.model.PoseModel` learns from labeled images.
+
+    Augmented crops around the animal; scoremap (binary cross-entropy) and offset (Huber) losses;
+    the test images evaluated whole with ``model.predict`` (RMSE, PCK). The best checkpoint is
+    the lowest test RMSE (the lowest loss without test images).
+
+    Parameters
+    ----------
+    model
+        The model being trained.
+    data
+        Training images of one animal.
+    config
+        Training settings.
+    test_data
+        Held-out images, or None.
+    """
+
+    defaults = {"final_lr": 0.01, "locref_weight": 8.0}
+
+    def __init__(self, model: PoseModel, data: LabeledImages, config: TrainConfig,
+                 test_data: LabeledImages | None = None):
+        if list(data.parts) != model.parts:
+            raise TrainingError(f"data parts {data.parts} differ from the model's {model.parts}")
+        if config.cached_views:
+            raise TrainingError("cached_views is for multi-animal models; leave it at 0")
+        self.model, self.data, self.config, self.test_data = model, data, config, test_data
+        self.locref_weight = config.locref_weight or self.defaults["locref_weight"]
+        self.data_hash = data.data_hash()
+
+    def prepare(self, generator: torch.Generator) -> int:
+        """Stack the training images on the training device; returns the samples per epoch."""
+        images, self.sizes, self.keypoints = stack_images(
+            self.model, [self.data.image(i) for i in range(len(self.data))], self.data.keypoints)
+        self.images = images.to(self.model.device)
+        return len(self.data)
+
+    def start_epoch(self) -> None:
+        self._sq_err, self._n_err, self._data_seconds = 0.0, 0, 0.0
+
+    def loss(self, indices: torch.Tensor, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of one batch (forward pass included) and its terms."""
+        model, device = self.model, self.model.device
+        t0 = time.perf_counter()
+        batch, kp = augment_batch(
+            self.images[indices.to(device)], self.keypoints[indices], model.input_size,
+            self.config.augment, generator=generator, flip_pairs=model.card["flip_pairs"],
+            sizes=self.sizes[indices],
+        )
+        x = model.normalize(batch)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        self._data_seconds += time.perf_counter() - t0
+        with _autocast(device):
+            scoremaps, locref = model.net(x)
+        heat, loc = loss_terms(scoremaps, locref, kp, model.stride, sigma=self.config.sigma,
+                               locref_std=model.card["locref_std"])
+        with torch.no_grad():  # the error on the training crops, for the record
+            xy, _ = decode(scoremaps.detach().float(), locref.detach().float(), model.stride,
+                           locref_std=model.card["locref_std"])
+            err2 = ((xy - kp) ** 2).sum(-1)
+            ok = torch.isfinite(err2)
+            self._sq_err += float(err2[ok].sum())
+            self._n_err += int(ok.sum())
+        return heat + self.locref_weight * loc, {"scoremap_loss": heat, "locref_loss": loc}
+
+    def epoch_metrics(self) -> dict[str, float]:
+        return {"train_rmse_px": math.sqrt(self._sq_err / max(self._n_err, 1)) / self.model.scale,
+                "data_seconds": self._data_seconds}
+
+    def evaluate(self) -> dict[str, float] | None:
+        """Test RMSE, RMSE above the likelihood cut-off and PCK@5 px; None without test images."""
+        if self.test_data is None:
+            return None
+        t0 = time.perf_counter()
+        result = evaluate(self.model, self.test_data)
+        return {"test_rmse_px": result["rmse_px"], "test_rmse_px_cutoff": result["rmse_px_cutoff"],
+                "test_pck5": result["pck"][5.0], "eval_seconds": time.perf_counter() - t0}
+
+    def finish(self) -> None:
+        """Called once when training ends."""
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+# --- the loop ---------------------------------------------------------------------------------
 
 
-def _atomic_text(text: str, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _autocast(device: torch.device):
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda")
 
 
-def _rng_states(gen: torch.Generator) -> dict[str, Any]:
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    return {
-        "generator": gen.get_state(),
-        "torch": torch.get_rng_state(),
-        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
-        "python": [py_state[0], list(py_state[1]), py_state[2]],
-    }
-
-
-def _set_rng_states(states: dict[str, Any], gen: torch.Generator) -> None:
-    gen.set_state(states["generator"])
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    n = states["numpy"]
-    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
-    p = states["python"]
-    random.setstate((p[0], tuple(p[1]), p[2]))
-
-
-def _should_stop(stop: Any) -> bool:
+def _should_stop(stop: StopSignal) -> bool:
     if stop is None:
         return False
     if hasattr(stop, "is_set"):
@@ -157,80 +241,212 @@ def _should_stop(stop: Any) -> bool:
     return bool(stop())
 
 
+@dataclass
+class _Run:
+    """The state of one training run, advanced by the steps below."""
+
+    task: Any
+    config: TrainConfig
+    out: Path | None
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    n_samples: int
+    history: TrainingHistory
+    final_lr: float
+    epoch: int = 0
+    step: int = 0
+    elapsed: float = 0.0
+    planned: int = 50  # with a budget in minutes: a first guess, measured after 3 steps
+    best: float = math.inf
+    budget: float | None = None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.n_samples / self.config.batch_size))
+
+    def schedule(self) -> Any:
+        return create_scheduler(self.optimizer, total_steps=self.planned * self.steps_per_epoch,
+                                warmup=self.config.warmup, final_lr=self.final_lr)
+
+
+def _set_up(task: Any, config: TrainConfig, out: Path | None) -> _Run:
+    """Seeds, optimizer, gradient scaler and the run's state (step 1)."""
+    model = task.model
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % 2**32)
+    random.seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    for p in model.net.backbone.parameters():
+        p.requires_grad_(not config.freeze_backbone)
+    optimizer = create_optimizer(model.net, lr=config.lr, weight_decay=config.weight_decay,
+                                 backbone_lr=config.backbone_lr)
+    cuda = model.device.type == "cuda"
+    amp_fp16 = cuda and not torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_fp16)
+    n_samples = task.prepare(generator)
+    run = _Run(task, config, out, optimizer, scaler, generator, n_samples,
+               TrainingHistory(out_dir=None if out is None else str(out)),
+               final_lr=config.final_lr if config.final_lr is not None else task.defaults["final_lr"],
+               budget=None if config.minutes is None else 60 * float(config.minutes))
+    if config.epochs is not None:
+        run.planned = int(config.epochs)
+    return run
+
+
+def _resume(run: _Run) -> None:
+    """Continue an interrupted run from ``state.pt`` and ``last.safetensors`` (step 2)."""
+    out = run.out
+    if not run.config.resume or out is None:
+        return
+    if not (out / "state.pt").exists() or not (out / "last.safetensors").exists():
+        return
+    state = load_state(out / "state.pt")
+    if state["data_hash"] != run.task.data_hash:
+        raise TrainingError(
+            f"{out} holds a run on other training data (hash {state['data_hash']} vs "
+            f"{run.task.data_hash}): use another out_dir or resume=False"
+        )
+    from safetensors.torch import load_file
+
+    run.task.model.net.load_state_dict(load_file(str(out / "last.safetensors")), strict=True)
+    run.optimizer.load_state_dict(state["optimizer"])
+    if state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    restore_rng_states(state["rng"], run.generator)
+    run.epoch, run.step, run.elapsed = int(state["epoch"]), int(state["step"]), float(state["elapsed"])
+    run.planned = int(state["planned"]) if run.config.epochs is None else int(run.config.epochs)
+    run.best = float(state["best"])
+    run.history.records = json.loads(state["history"])
+    run.history.best_epoch = state.get("best_epoch")
+
+
+def _train_epoch(run: _Run, scheduler: Any, stop: StopSignal) -> tuple[dict[str, Any], bool]:
+    """One pass over the shuffled training samples (step 3); returns the record and whether
+    the stop signal cut it short."""
+    task, config, gen = run.task, run.config, run.generator
+    run.task.model.net.train()
+    if config.freeze_backbone:
+        run.task.model.net.backbone.eval()  # frozen: batch-norm statistics stay as trained
+    task.start_epoch()
+    t0 = time.perf_counter()
+    n, batch = run.n_samples, config.batch_size
+    order = torch.randperm(n, generator=gen)
+    fill = torch.randint(0, n, (run.steps_per_epoch * batch - n,), generator=gen)
+    order = torch.cat([order, fill]).view(run.steps_per_epoch, batch)
+    sums: dict[str, float] = {}
+    steps_done, stopped, calibrating = 0, False, run.budget is not None and run.epoch == 0
+    for indices in order:
+        if _should_stop(stop):
+            stopped = True
+            break
+        if run.budget is not None and run.elapsed + time.perf_counter() - t0 >= run.budget:
+            break  # out of time: this (partial) epoch is the last
+        scheduler.step_update(run.step)
+        loss, terms = task.loss(indices, gen)
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.step += 1
+        steps_done += 1
+        for name, value in {"loss": loss, **terms}.items():
+            sums[name] = sums.get(name, 0.0) + float(value.detach())
+        if calibrating and steps_done == 1:
+            t_calibrate = time.perf_counter()
+        elif calibrating and steps_done == 3:  # pace from steps 2-3 (step 1 warms caches)
+            pace = (time.perf_counter() - t_calibrate) / 2 * run.steps_per_epoch
+            run.planned = max(1, int(run.budget / pace))
+            scheduler = run.schedule()
+    record: dict[str, Any] = {
+        "epoch": run.epoch + 1, "step": run.step,
+        "lr": run.optimizer.param_groups[-1]["lr"] / run.optimizer.param_groups[-1]["lr_scale"],
+        **{name: total / max(steps_done, 1) for name, total in sums.items()},
+        **task.epoch_metrics(),
+        "epoch_seconds": time.perf_counter() - t0, "steps": steps_done,
+    }
+    return record, stopped
+
+
+def _end_epoch(run: _Run, record: dict[str, Any]) -> bool:
+    """Time, re-plan, evaluate, keep the best; returns whether this epoch was the best."""
+    run.epoch += 1
+    run.elapsed += record["epoch_seconds"]
+    if run.budget is not None:  # re-plan the number of epochs from the measured pace
+        pace = run.elapsed / run.epoch
+        run.planned = max(run.epoch + (1 if run.elapsed < run.budget else 0),
+                          run.epoch + int((run.budget - run.elapsed) / pace))
+    last = run.epoch >= run.planned or (run.budget is not None and run.elapsed >= run.budget)
+    tested = None
+    if run.epoch % run.config.eval_every == 0 or last:
+        tested = run.task.evaluate()
+        record.update(tested or {})
+    # Without test images, the best checkpoint is the one with the lowest training loss.
+    score = tested["test_rmse_px"] if tested else (record["loss"] if run.task.test_data is None else None)
+    is_best = score is not None and score < run.best
+    if is_best:
+        run.best, run.history.best_epoch = score, run.epoch
+    record["seconds"] = run.elapsed
+    run.history.records.append(record)
+    return is_best
+
+
+def _checkpoint(run: _Run, is_best: bool) -> None:
+    """Model files, the resumable state and the history, each written atomically (step 4)."""
+    if run.out is None:
+        return
+    model = run.task.model
+    model.card["training"] = {**run.config.to_dict(), "epochs": run.epoch, "step": run.step,
+                              "minutes": run.elapsed / 60}
+    model.save(run.out / "last.safetensors")
+    if is_best:
+        model.save(run.out / "best.safetensors")
+    save_state({
+        "optimizer": run.optimizer.state_dict(),
+        "scaler": run.scaler.state_dict() if run.scaler.is_enabled() else {},
+        "rng": rng_states(run.generator),
+        "epoch": run.epoch, "step": run.step, "elapsed": run.elapsed, "planned": int(run.planned),
+        "best": run.best, "best_epoch": run.history.best_epoch, "data_hash": run.task.data_hash,
+        "history": json.dumps(run.history.records),
+    }, run.out / "state.pt")
+    write_text_atomic(run.out / "history.json", json.dumps(run.history.records, indent=1))
+    write_text_atomic(run.out / "history.csv", run.history.to_dataframe().to_csv(index=False))
+
+
 def train(
     model: PoseModel,
-    data: LabeledImages,
+    data: Any,
+    config: TrainConfig | None = None,
     *,
-    test_data: LabeledImages | None = None,
-    test_fraction: float = 0.2,
-    split_seed: int = 0,
-    epochs: int | None = None,
-    minutes: float | None = None,
-    batch_size: int = 8,
-    lr: float = 1e-3,
-    backbone_lr: float = 1.0,
-    weight_decay: float = 1e-4,
-    warmup: float = 0.05,
-    final_lr: float = 0.01,
+    test_data: Any = None,
     out_dir: str | os.PathLike | None = None,
-    seed: int = 0,
-    augment: AugmentConfig | bool | None = True,
-    sigma: float | None = None,
-    locref_weight: float = 8.0,
-    resume: bool = True,
-    eval_every: int = 1,
-    callback: Callable[[dict[str, Any], PoseModel], Any] | None = None,
-    stop: threading.Event | Callable[[], bool] | None = None,
-    progress: bool = True,
-    device: str | torch.device | None = None,
-    channels_last: bool | None = None,
-    num_threads: int | None = None,
+    callback: Callback | None = None,
+    stop: StopSignal = None,
+    **settings: Any,
 ) -> TrainingHistory:
-    """Train ``model`` in place on labeled images.
+    """Train ``model`` in place.
 
     Parameters
     ----------
     model
-        From :func:`~poselab.model.create_model`; its ``input_size`` is the crop size and its
-        ``scale`` the image resize factor used in training.
+        From :func:`~poselab.model.create_model` (or a multi-animal model); its ``input_size``
+        is the training crop and its ``scale`` the image resize factor.
     data
-        Training images. Without ``test_data`` a ``test_fraction`` of them (split by
-        ``split_seed``) is held out for validation.
+        Training images (:class:`~poselab.model.LabeledImages`; ``MultiAnimalImages`` for a
+        multi-animal model). Without ``test_data``, ``config.test_fraction`` of at least 5
+        single-animal images is held out for validation.
+    config
+        The settings (:class:`~poselab.model.TrainConfig`); any of its fields may also be given
+        as a keyword here (``train(model, data, minutes=10)``), overriding ``config``.
     test_data
-        Validation images (evaluated on whole images with ``model.predict``).
-    epochs, minutes
-        Length: a number of epochs (exactly reproducible), or a wall-clock budget in minutes
-        (epochs are re-planned from the measured epoch time; the cosine schedule follows).
-    batch_size, lr, backbone_lr, weight_decay
-        AdamW settings; ``backbone_lr`` multiplies ``lr`` for the pretrained backbone.
-    warmup, final_lr
-        Linear warmup over this fraction of steps, then cosine decay to ``final_lr * lr``.
+        Validation images, evaluated whole with ``model.predict``.
     out_dir
         Where checkpoints and the history go (None: nothing written, no resume).
-    seed
-        Seeds batch order, augmentation and the global RNGs.
-    augment
-        ``True`` (default ranges), an :class:`AugmentConfig`, or ``False``/None (centre crops).
-    sigma, locref_weight
-        Scoremap Gaussian width (pixels, default the stride) and weight of the offset loss.
-    resume
-        Continue from ``out_dir/state.pt`` when it exists.
-    eval_every
-        Evaluate the validation images every this many epochs (and at the end).
     callback
         Called as ``callback(record, model)`` after each epoch; returning ``False`` stops.
     stop
         A ``threading.Event`` (or a callable returning True) checked at every step: set it to
         stop training, e.g. from a notebook button while ``train`` runs in a thread.
-    progress
-        Show a tqdm progress bar.
-    device
-        Where to train (default: the model's device). CUDA runs use mixed precision and
-        channels-last memory.
-    channels_last
-        Channels-last memory format (default on: faster on GPU and on CPU for EfficientNets).
-    num_threads
-        ``torch.set_num_threads`` for CPU training (default: leave as is).
 
     Returns
     -------
@@ -238,219 +454,52 @@ def train(
     """
     from tqdm.auto import tqdm
 
-    if epochs is None and minutes is None:
-        raise TrainingError("give epochs (an int) or minutes (a wall-clock budget)")
-    if epochs is not None and epochs < 1:
-        raise TrainingError(f"epochs must be >= 1, got {epochs}")
-    if minutes is not None and not minutes > 0:
-        raise TrainingError(f"minutes must be positive, got {minutes}")
-    if list(data.parts) != model.parts:
-        raise TrainingError(f"data parts {data.parts} differ from the model's {model.parts}")
-    if batch_size < 2:
-        raise TrainingError("batch_size must be >= 2 (batch normalisation)")
-    if test_data is None and len(data) >= 5:
-        data, test_data = data.split(test_fraction, split_seed)
-    if num_threads:
-        torch.set_num_threads(int(num_threads))
-    if augment is True:
-        augment = AugmentConfig()
-    elif not augment:
-        augment = AugmentConfig.none()
-    device = torch.device(device) if device is not None else model.device
-    model.to(device)
-    cuda = device.type == "cuda"
-    # channels-last speeds up these depthwise-conv backbones on CPU too (about 1.5-2x here)
-    channels_last = True if channels_last is None else channels_last
-    net = model.net
-    if channels_last:
-        net.to(memory_format=torch.channels_last)
-    amp_dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda and amp_dtype == torch.float16)
-
+    config = (config if config is not None else TrainConfig()).replace(**settings).check()
+    if test_data is None and isinstance(data, LabeledImages) and len(data) >= 5:
+        data, test_data = data.split(config.test_fraction, config.split_seed)
+    if config.num_threads:
+        torch.set_num_threads(int(config.num_threads))
+    if config.device is not None:
+        model.to(config.device)
+    task = model.training_task(data, config, test_data)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    data_hash = data.data_hash()
-    model.card["data_hash"] = data_hash
-
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    random.seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    backbone_params = list(net.backbone.parameters())
-    ids = {id(p) for p in backbone_params}
-    head_params = [p for p in net.parameters() if id(p) not in ids]
-    optimizer = torch.optim.AdamW(
-        [{"params": backbone_params, "lr_scale": backbone_lr}, {"params": head_params, "lr_scale": 1.0}],
-        lr=lr, weight_decay=weight_decay,
-    )
-
-    images, sizes, keypoints = _stack_images(model, data)
-    images, sizes_dev = images.to(device), sizes
-    n = len(data)
-    steps_per_epoch = max(1, math.ceil(n / batch_size))
-    history = TrainingHistory(out_dir=str(out) if out is not None else None)
-    epoch, step, elapsed = 0, 0, 0.0
-    planned = epochs if epochs is not None else None
-    best = float("inf")
-
-    state_path = out / "state.pt" if out is not None else None
-    if resume and state_path is not None and state_path.exists() and (out / "last.safetensors").exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state["data_hash"] != data_hash:
-            raise TrainingError(
-                f"{out} holds a run on other training data (hash {state['data_hash']} vs "
-                f"{data_hash}): use another out_dir or resume=False"
-            )
-        saved = load_model(out / "last.safetensors")
-        net.load_state_dict(saved.net.state_dict())
-        optimizer.load_state_dict(state["optimizer"])
-        if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        _set_rng_states(state["rng"], gen)
-        epoch, step, elapsed = int(state["epoch"]), int(state["step"]), float(state["elapsed"])
-        planned = int(state["planned"]) if epochs is None else epochs
-        best = float(state["best"])
-        history.records = json.loads(state["history"])
-        history.best_epoch = state.get("best_epoch")
-
-    def lr_now(s: int, total_epochs: int) -> float:
-        return _lr_at(s, total_epochs * steps_per_epoch, lr, warmup, final_lr)
-
-    def save(is_best: bool) -> None:
-        if out is None:
-            return
-        model.card["training"] = {
-            "epochs": epoch, "step": step, "lr": lr, "batch_size": batch_size, "seed": seed,
-            "augment": augment.to_dict(), "minutes": elapsed / 60,
-        }
-        model.save(out / "last.safetensors")
-        if is_best:
-            model.save(out / "best.safetensors")
-        _atomic_torch_save({
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-            "rng": _rng_states(gen),
-            "epoch": epoch, "step": step, "elapsed": elapsed, "planned": int(planned or 0),
-            "best": best, "best_epoch": history.best_epoch, "data_hash": data_hash,
-            "history": json.dumps(history.records),
-        }, state_path)
-        _atomic_text(json.dumps(history.records, indent=1), out / "history.json")
-        _atomic_text(history.to_dataframe().to_csv(index=False), out / "history.csv")
-
-    budget = minutes * 60 if minutes is not None else None
-    if planned is None:  # minutes: a first guess, measured after 3 steps, refined every epoch
-        planned = 50
-    calibrate = budget is not None and epoch == 0
-    bar = tqdm(total=epochs if epochs is not None else None, initial=epoch, disable=not progress,
-               desc="train", unit="epoch")
-    stopped = False
+    model.card["data_hash"] = task.data_hash
+    net = model.net
+    if config.channels_last:
+        net.to(memory_format=torch.channels_last)
+    run = _set_up(task, config, out)
+    _resume(run)
+    scheduler = run.schedule()
+    bar = tqdm(total=config.epochs, initial=run.epoch, disable=not config.progress, desc="train",
+               unit="epoch")
     try:
-        while epoch < planned and not stopped:
-            if budget is not None and elapsed >= budget:
+        while run.epoch < run.planned and not run.history.stopped:
+            if run.budget is not None and run.elapsed >= run.budget:
                 break
-            net.train()
-            t0 = time.perf_counter()
-            data_time = 0.0
-            order = torch.randperm(n, generator=gen)
-            fill = torch.randint(0, n, (steps_per_epoch * batch_size - n,), generator=gen)
-            order = torch.cat([order, fill]).view(steps_per_epoch, batch_size)
-            sums = np.zeros(4)  # loss, heat, loc, count
-            sq_err, n_err = 0.0, 0
-            steps_done = 0
-            for idx in order:
-                if _should_stop(stop):
-                    stopped = True
-                    break
-                if budget is not None and elapsed + time.perf_counter() - t0 >= budget:
-                    break  # out of time: this (partial) epoch is the last
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_now(step, planned) * group["lr_scale"]
-                td = time.perf_counter()
-                batch, kp = augment_batch(
-                    images[idx.to(device)], keypoints[idx], model.input_size, augment,
-                    generator=gen, flip_pairs=model.card["flip_pairs"], sizes=sizes_dev[idx],
-                )
-                x = model.normalize(batch)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                if cuda:
-                    torch.cuda.synchronize()
-                data_time += time.perf_counter() - td
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=cuda):
-                    scoremaps, locref = net(x)
-                heat, loc = loss_terms(scoremaps, locref, kp, model.stride, sigma=sigma,
-                                       locref_std=model.card["locref_std"])
-                loss = heat + locref_weight * loc
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                step += 1
-                steps_done += 1
-                if calibrate and step == 1:
-                    t_cal = time.perf_counter()
-                elif calibrate and step == 3:  # pace from steps 2-3 (step 1 warms caches)
-                    pace = (time.perf_counter() - t_cal) / 2 * steps_per_epoch
-                    planned = max(1, int(budget / pace))
-                    calibrate = False
-                with torch.no_grad():
-                    xy, _ = decode(scoremaps.detach().float(), locref.detach().float(),
-                                   model.stride, locref_std=model.card["locref_std"])
-                    err2 = ((xy - kp) ** 2).sum(-1)
-                    ok = torch.isfinite(err2)
-                    sq_err += float(err2[ok].sum())
-                    n_err += int(ok.sum())
-                sums += [float(loss.detach()), float(heat.detach()), float(loc.detach()), 1]
-            if stopped or steps_done == 0:
+            record, stopped = _train_epoch(run, scheduler, stop)
+            if stopped:  # a partial epoch cut by the stop signal is not kept
+                run.history.stopped = True
                 break
-            epoch += 1
-            elapsed += time.perf_counter() - t0
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "step": step,
-                "lr": lr_now(step - 1, planned),
-                "loss": sums[0] / sums[3],
-                "scoremap_loss": sums[1] / sums[3],
-                "locref_loss": sums[2] / sums[3],
-                "train_rmse_px": math.sqrt(sq_err / max(n_err, 1)) / model.scale,
-                "epoch_seconds": time.perf_counter() - t0,
-                "steps": steps_done,
-                "data_seconds": data_time,
-            }
-            if budget is not None:  # re-plan the number of epochs from the measured pace
-                pace = elapsed / epoch
-                planned = max(epoch + (1 if elapsed < budget else 0),
-                              epoch + int((budget - elapsed) / pace))
-            last_epoch = epoch >= planned or (budget is not None and elapsed >= budget)
-            is_best = False
-            if test_data is not None and (epoch % eval_every == 0 or last_epoch):
-                te = time.perf_counter()
-                result = evaluate(model, test_data)
-                record.update(test_rmse_px=result["rmse_px"],
-                              test_rmse_px_cutoff=result["rmse_px_cutoff"],
-                              test_pck5=result["pck"][5.0],
-                              eval_seconds=time.perf_counter() - te)
-                if result["rmse_px"] < best:
-                    best, is_best = result["rmse_px"], True
-            elif test_data is None and record["loss"] < best:
-                best, is_best = record["loss"], True
-            if is_best:
-                history.best_epoch = epoch
-            record["seconds"] = elapsed
-            history.records.append(record)
-            save(is_best)
+            if record["steps"] == 0:  # the budget ran out between epochs
+                break
+            is_best = _end_epoch(run, record)
+            _checkpoint(run, is_best)
+            scheduler = run.schedule()  # the plan may have changed
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.3f}",
                             test_rmse=f"{record.get('test_rmse_px', float('nan')):.2f}")
             if callback is not None and callback(record, model) is False:
-                stopped = True
+                run.history.stopped = True
     finally:
         bar.close()
-        if channels_last:
+        task.finish()
+        for p in net.backbone.parameters():
+            p.requires_grad_(True)
+        if config.channels_last:
             net.to(memory_format=torch.contiguous_format)
-    history.stopped = stopped
-    return history
+    return run.history
 
 
 class TrainingJob:
@@ -467,13 +516,14 @@ class TrainingJob:
         Epoch records as they arrive.
     """
 
-    def __init__(self, model: PoseModel, data: LabeledImages, **kwargs: Any):
+    def __init__(self, model: PoseModel, data: Any, config: TrainConfig | None = None,
+                 **kwargs: Any):
         self._stop = threading.Event()
         self.records: list[dict[str, Any]] = []
         self.history: TrainingHistory | None = None
         self.error: BaseException | None = None
         user_callback = kwargs.pop("callback", None)
-        kwargs.setdefault("progress", False)
+        config = (config if config is not None else TrainConfig(progress=False))
 
         def callback(record: dict[str, Any], m: PoseModel) -> Any:
             self.records.append(record)
@@ -481,7 +531,8 @@ class TrainingJob:
 
         def run() -> None:
             try:
-                self.history = train(model, data, stop=self._stop, callback=callback, **kwargs)
+                self.history = train(model, data, config, stop=self._stop, callback=callback,
+                                     **kwargs)
             except BaseException as err:  # reported through .error
                 self.error = err
 
@@ -504,6 +555,7 @@ class TrainingJob:
         return self.history
 
 
-def train_in_background(model: PoseModel, data: LabeledImages, **kwargs: Any) -> TrainingJob:
+def train_in_background(model: PoseModel, data: Any, config: TrainConfig | None = None,
+                        **kwargs: Any) -> TrainingJob:
     """Start :func:`train` in a thread; returns a :class:`TrainingJob` (``.stop()``, ``.wait()``)."""
-    return TrainingJob(model, data, **kwargs)
+    return TrainingJob(model, data, config, **kwargs)

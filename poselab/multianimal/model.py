@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from poselab.model.backbones import Pretrained, create_backbone
-from poselab.model.network import PoseModel, _card, flip_pairs_from_names, read_card
+from poselab.model.backbones import create_backbone
+from poselab.model.network import ModelError, PoseModel, model_card, read_card
 from poselab.multianimal.assembly import AssemblyError, limb_indices
 from poselab.multianimal.network import PafPoseNet
 
@@ -47,6 +48,13 @@ class MultiAnimalModel(PoseModel):
         """Longest plausible length of each limb in image pixels, or None when unknown."""
         value = self.card.get("max_length")
         return None if value is None else np.asarray(value, float)
+
+    def training_task(self, data: Any, config: Any, test_data: Any = None) -> Any:
+        """The multi-animal task for :func:`poselab.model.train`
+        (:class:`~poselab.multianimal.train.MultiAnimalTask`)."""
+        from poselab.multianimal.train import MultiAnimalTask
+
+        return MultiAnimalTask(self, data, config, test_data)
 
     def __repr__(self) -> str:
         c = self.card
@@ -83,15 +91,10 @@ def create_multianimal_model(
     skeleton: np.ndarray | Sequence[Sequence[str | int]],
     backbone: str = "tf_efficientnet_lite0",
     *,
-    stride: int = 8,
-    pretrained: Pretrained = "offline",
-    input_size: int | Sequence[int] | None = None,
-    scale: float = 1.0,
-    head_channels: int = 128,
     paf_width: float | None = None,
     max_length: Sequence[float] | np.ndarray | None = None,
-    flip_pairs: Sequence[Sequence[int]] | None = None,
     device: str | torch.device | None = None,
+    **options: Any,
 ) -> MultiAnimalModel:
     """A bottom-up multi-animal model in one call.
 
@@ -100,41 +103,37 @@ def create_multianimal_model(
     parts
         Part names of one animal.
     skeleton
-        ``(L, 2)`` limbs (part index pairs) with a field each, e.g. from
+        Limbs with a field each: pairs of part names (or part indices), e.g. from
         :func:`poselab.multianimal.skeleton_from_labels`.
-    backbone, stride, pretrained, input_size, scale, head_channels, flip_pairs, device
-        As :func:`poselab.model.create_model` (``input_size`` is the training crop in network
-        pixels, ``scale`` network pixels per image pixel).
+    backbone
+        timm architecture name, as :func:`poselab.model.create_model`.
     paf_width
         Full width of each limb's band in network pixels (default ``2.5 * stride``).
     max_length
         Longest plausible length of each limb in image pixels (e.g. from
         :func:`poselab.multianimal.limb_length_limits`), used by the assembler.
+    device
+        Where the network lives (default CPU).
+    **options
+        ``stride``, ``pretrained``, ``input_size`` (the training crop, network pixels),
+        ``scale`` (network pixels per image pixel), ``head_channels``, ``flip_pairs``: as
+        :func:`poselab.model.create_model`.
     """
-    from poselab.model.network import ALIGN, ModelError
-
-    parts = [str(p) for p in parts]
-    if not parts or len(set(parts)) != len(parts):
-        raise ModelError(f"parts must be a non-empty list of distinct names, got {parts}")
-    sk = limb_indices(skeleton, parts)
+    options.setdefault("fuse", True)
+    if options["fuse"] is not True:
+        raise ModelError("the multi-animal network always fuses backbone levels (fuse=True)")
+    card = model_card(backbone, parts, **options)
+    sk = limb_indices(skeleton, card["parts"])
     if len(sk) == 0:
         raise AssemblyError("the skeleton needs at least one limb")
-    if stride not in (4, 8):
-        raise ModelError(f"stride must be 4 or 8 pixels, got {stride}")
-    input_size = (256, 256) if input_size is None else input_size
-    input_size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-    if len(input_size) != 2 or any(int(v) <= 0 or int(v) % ALIGN for v in input_size):
-        raise ModelError(f"input_size must be (H, W) multiples of {ALIGN}, got {input_size}")
-    flip_pairs = flip_pairs_from_names(parts) if flip_pairs is None else flip_pairs
-    features = create_backbone(backbone, pretrained, out_indices=(1, 2, 3, 4))
-    net = PafPoseNet(features, len(parts), sk, stride=stride, head_channels=head_channels)
-    card = _card(backbone, parts, stride, input_size, scale, head_channels, True, flip_pairs)
+    features = create_backbone(backbone, options.get("pretrained", "offline"), out_indices=(1, 2, 3, 4))
+    net = PafPoseNet(features, len(card["parts"]), sk, stride=card["stride"],
+                     head_channels=card["head_channels"])
     card.update(
         format=FORMAT,
         skeleton=sk.tolist(),
-        paf_width=float(2.5 * stride if paf_width is None else paf_width),
+        paf_width=float(2.5 * card["stride"] if paf_width is None else paf_width),
         max_length=None if max_length is None else [float(v) for v in max_length],
-        pretrained=pretrained if isinstance(pretrained, (str, bool)) else str(pretrained),
     )
     model = MultiAnimalModel(net, card)
     if device is not None:
@@ -147,8 +146,6 @@ def load_multianimal_model(
 ) -> MultiAnimalModel:
     """Load a model written by :meth:`MultiAnimalModel.save` (no code is unpickled)."""
     from safetensors.torch import load_file
-
-    from poselab.model.network import ModelError
 
     card = read_card(path)
     if card.get("format") != FORMAT:

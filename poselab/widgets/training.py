@@ -38,8 +38,8 @@ class TrainingWidget(W.VBox):
     project
         A :class:`~poselab.project.Project` with labeled frames.
     **session_kwargs
-        :class:`TrainingSession` settings: ``name``, ``backbone``, ``epochs`` or ``minutes``,
-        ``model_kwargs``, ``train_kwargs``, ``test_fraction``, ``init_from``...
+        :class:`TrainingSession` settings: ``name``, ``epochs`` or ``minutes``, ``recipe`` (a
+        :class:`poselab.model.Recipe`: model and training settings), ``animal``, ``init_from``.
 
     Attributes
     ----------

@@ -1,6 +1,8 @@
 """Pure logic behind :mod:`poselab.widgets.training` (no ipywidgets here).
 
-:class:`TrainingSession` trains a model on a project's labels in a background thread
+:class:`TrainingSession` trains a model on a project's labels with poselab's training recipe
+(:class:`poselab.model.Recipe`, the one ``poselab train`` and the demo use; the project's
+left/right ``flip_pairs`` from ``poselab.yaml``) in a background thread
 (:func:`poselab.model.train_in_background`, so the notebook kernel stays responsive), keeps
 the per-epoch records as they arrive, and derives what the widget shows: the loss and
 test-RMSE curves, the best checkpoint, the ETA and a status line. Each start writes a new run
@@ -35,16 +37,12 @@ class TrainingSession:
         A :class:`~poselab.project.Project` with labeled images.
     name
         Run folders go to ``project.models_dir / name / "run-NNN"``.
-    backbone
-        timm backbone name for :func:`~poselab.model.create_model`.
     epochs, minutes
         Training length: a number of epochs, or else a wall-clock budget (minutes).
-    model_kwargs
-        More :func:`~poselab.model.create_model` arguments (``input_size``, ``scale``...).
-    train_kwargs
-        More :func:`~poselab.model.train` arguments (``batch_size``, ``lr``, ``eval_every``...).
-    test_fraction, split_seed
-        Held-out share of the labeled images for the test RMSE, and the split's seed.
+    recipe
+        Model and training settings (:class:`poselab.model.Recipe`; default: poselab's
+        recipe). Its test share and split seed choose the held-out images; ``epochs`` and
+        ``minutes`` here override its length.
     animal
         The animal whose labels train the model (index or name).
     init_from
@@ -54,13 +52,9 @@ class TrainingSession:
 
     project: Any = field(repr=False)
     name: str = "model"
-    backbone: str = "tf_efficientnet_lite0"
     epochs: int | None = None
     minutes: float | None = 5.0
-    model_kwargs: dict = field(default_factory=dict)
-    train_kwargs: dict = field(default_factory=dict)
-    test_fraction: float = 0.2
-    split_seed: int = 0
+    recipe: Any = None
     animal: str | int = 0
     init_from: str | Path | None = None
     state: str = "idle"
@@ -74,18 +68,23 @@ class TrainingSession:
 
     STATES = ("idle", "running", "stopping", "finished", "stopped", "failed")
 
+    def __post_init__(self) -> None:
+        from poselab.model.recipe import Recipe
+
+        if self.recipe is None:
+            self.recipe = Recipe()
+
     # --- data and setup -------------------------------------------------------------------------
 
     def data(self):
         """``(train_set, test_set)`` :class:`~poselab.model.LabeledImages` from the label store."""
-        from poselab.model import LabeledImages
+        from poselab.model.recipe import project_images
 
-        ds = self.project.labels_dataset()
-        data = LabeledImages.from_label_dataset(ds, root=self.project.root, animal=self.animal)
+        data = project_images(self.project, animal=self.animal)
         if len(data) < 3:
             raise TrainingSessionError(
                 f"only {len(data)} labeled images: label at least 3 frames (project.label()) first")
-        return data.split(self.test_fraction, self.split_seed)
+        return self.recipe.split(data)
 
     def _next_run_dir(self) -> Path:
         base = Path(self.project.models_dir) / self.name
@@ -98,19 +97,17 @@ class TrainingSession:
         runs = sorted(p for p in base.glob("run-*") if (p / "best.safetensors").is_file()) if base.exists() else []
         return runs[-1] / "best.safetensors" if runs else None
 
-    def _make_model(self):
-        from poselab.model import create_model, load_model
-
+    def make_model(self):
+        """The model to train: the recipe's new model with the project's parts and left/right
+        pairs, or the model file of ``init_from`` to fine-tune."""
         init = self.init_from
         if init == "previous":
             init = self.previous_best()
-        if init is not None:
-            model = load_model(init)
-            if model.parts != list(self.project.parts):
-                raise TrainingSessionError(f"{init} predicts {model.parts}, not the project's parts")
-            return model
-        kwargs = dict(self.model_kwargs)
-        return create_model(self.backbone, list(self.project.parts), **kwargs)
+        model = self.recipe.model(list(self.project.parts), init_from=init,
+                                  flip_pairs=self.project.config.flip_pairs)
+        if model.parts != list(self.project.parts):
+            raise TrainingSessionError(f"{init} predicts {model.parts}, not the project's parts")
+        return model
 
     # --- running --------------------------------------------------------------------------------
 
@@ -127,20 +124,17 @@ class TrainingSession:
         if self.epochs is None and self.minutes is None:
             raise TrainingSessionError("give epochs or minutes")
         train_set, test_set = self.data()
-        self.model = self._make_model()
+        self.model = self.make_model()
         self.run_dir = self._next_run_dir()
         self.records = []
         self.error = None
-        kwargs = dict(self.train_kwargs)
-        kwargs.update(test_data=test_set, out_dir=self.run_dir, resume=False,
-                      callback=self._on_record)
-        if self.epochs is not None:
-            kwargs["epochs"] = int(self.epochs)
-        else:
-            kwargs["minutes"] = float(self.minutes)
+        length = ({"epochs": int(self.epochs), "minutes": None} if self.epochs is not None
+                  else {"epochs": None, "minutes": float(self.minutes)})
+        config = self.recipe.train.replace(resume=False, progress=False, **length)
         self.state = "running"
         self._notify()
-        self.job = train_in_background(self.model, train_set, **kwargs)
+        self.job = train_in_background(self.model, train_set, config, test_data=test_set,
+                                       out_dir=self.run_dir, callback=self._on_record)
         self._watcher = threading.Thread(target=self._watch, name="poselab-train-watch", daemon=True)
         self._watcher.start()
         return self.run_dir

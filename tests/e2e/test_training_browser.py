@@ -19,12 +19,13 @@ EPOCHS = 8
 NOTEBOOK_CODE = f"""
 import os
 from IPython.display import display
+from poselab.model import Recipe, TrainConfig
 from poselab.project import Project
 project = Project.open(os.environ["POSELAB_E2E_PROJECT"])
 widget = project.train_widget(
     name="e2e", epochs={EPOCHS},
-    model_kwargs=dict(input_size=64, scale=0.25, head_channels=32, stride=8),
-    train_kwargs=dict(batch_size=4, eval_every=1, progress=False, num_threads=1))
+    recipe=Recipe(input_size=64, scale=0.25, head_channels=32, stride=8,
+                  train=TrainConfig(batch_size=4, eval_every=1, num_threads=1)))
 display(widget)
 """
 

@@ -104,6 +104,30 @@ def test_a_few_steps_lower_the_loss(toy_model, tmp_path, one_thread):
     assert np.isfinite(history.records[0]["loss"])
 
 
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, one_thread):
+    # the multi-animal task runs in the shared loop: stop after 2 of 4 epochs, resume, compare
+    data = _toy_data()
+    settings = dict(epochs=4, batch_size=4, lr=3e-3, augment=False, freeze_backbone=True,
+                    cached_views=1, progress=False, seed=5)
+
+    def fresh():
+        torch.manual_seed(0)
+        return create_multianimal_model(["head", "middle", "tail"], SKELETON, input_size=(96, 128),
+                                        head_channels=32, pretrained=False)
+
+    full = fresh()
+    train_multianimal(full, data, out_dir=tmp_path / "full", **settings)
+    part = fresh()
+    stopped = train_multianimal(part, data, out_dir=tmp_path / "part",
+                                callback=lambda record, _: record["epoch"] < 2, **settings)
+    assert stopped.stopped and len(stopped.records) == 2
+    again = fresh()
+    resumed = train_multianimal(again, data, out_dir=tmp_path / "part", **settings)
+    assert [r["epoch"] for r in resumed.records] == [1, 2, 3, 4]
+    for a, b in zip(full.net.state_dict().values(), again.net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_loss_is_the_target_entropy_when_outputs_equal_targets():
     # outputs equal to the targets (logits far out for the scoremaps' 0/1 cells): tiny loss
     from poselab.multianimal.network import multi_animal_targets

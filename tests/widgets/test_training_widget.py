@@ -10,13 +10,14 @@ import pytest
 pytest.importorskip("bqplot")
 pytest.importorskip("torch")
 
+from poselab.model import Recipe, TrainConfig  # noqa: E402
 from poselab.project import Project  # noqa: E402
 from poselab.widgets.training import TrainingWidget  # noqa: E402
 from poselab.widgets.training_logic import TrainingSession, TrainingSessionError  # noqa: E402
 
 PARTS = ["snout", "body_centre", "tail_base"]
-TINY = dict(model_kwargs=dict(input_size=64, scale=0.25, head_channels=32, stride=8),
-            train_kwargs=dict(batch_size=4, eval_every=1, progress=False, num_threads=1))
+TINY = dict(recipe=Recipe(input_size=64, scale=0.25, head_channels=32, stride=8,
+                          train=TrainConfig(batch_size=4, eval_every=1, num_threads=1)))
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -125,3 +126,17 @@ def test_eta_best_and_status_from_records(project):
                           "test_rmse_px": [9.0, 7.5]}
     assert s.best()["epoch"] == 2
     assert s.status() == ("running: epoch 3/5, loss 1.200, best 7.50 px at epoch 2, ETA 5 s")
+
+
+def test_the_model_swaps_the_projects_configured_left_right_pairs(tmp_path):
+    # Names that give no left/right hint: only poselab.yaml's flip_pairs can say which parts
+    # trade places in a mirrored training crop (the widget used to guess from the names).
+    parts = ["nose", "ear_a", "ear_b", "tail"]
+    proj = Project.create(tmp_path / "flip", parts, flip_pairs=[["ear_a", "ear_b"]])
+    session = TrainingSession(proj, epochs=1, **TINY)
+    model = session.make_model()
+    assert model.card["flip_pairs"] == [[1, 2]]
+    unconfigured = Project.create(tmp_path / "guess", ["left_ear", "right_ear", "nose"])
+    assert TrainingSession(unconfigured, epochs=1, **TINY).make_model().card["flip_pairs"] == [[0, 1]]
+    proj.close()
+    unconfigured.close()
