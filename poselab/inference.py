@@ -35,7 +35,7 @@ from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
 
-__all__ = ["AnalysisError", "analyze_video", "analyze_videos"]
+__all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos"]
 
 
 class AnalysisError(PoselabError, ValueError):
@@ -43,26 +43,50 @@ class AnalysisError(PoselabError, ValueError):
 
 
 @dataclass(frozen=True)
-class _Options:
+class AnalysisOptions:
+    """How frames go through the network (the settings a resumed run must share).
+
+    Attributes
+    ----------
+    batch_size : int
+        Frames per forward pass.
+    crop : tuple of int or None
+        ``(x0, y0, x1, y1)`` in pixels: analyze only this region (positions stay in full-frame
+        pixels).
+    downscale : float
+        Extra factor (> 1 shrinks) applied before the network, for speed on large frames.
+    chunk_frames : int
+        Frames per checkpoint chunk (rounded down to a multiple of ``batch_size``).
+    """
+
     batch_size: int = 16
-    crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in pixels
+    crop: tuple[int, int, int, int] | None = None
     downscale: float = 1.0
     chunk_frames: int = 1024
+
+    def checked(self) -> AnalysisOptions:
+        """These options validated and normalised (raises :class:`AnalysisError`)."""
+        batch = int(self.batch_size)
+        if batch < 1:
+            raise AnalysisError(f"batch_size must be >= 1; got {self.batch_size}")
+        if not float(self.downscale) > 0:
+            raise AnalysisError(f"downscale must be positive; got {self.downscale}")
+        return AnalysisOptions(batch_size=batch, crop=_check_crop(self.crop),
+                               downscale=float(self.downscale),
+                               chunk_frames=max(batch, int(self.chunk_frames) // batch * batch))
 
 
 def analyze_video(
     model: Any,
     video: str | os.PathLike,
+    options: AnalysisOptions | None = None,
     *,
     out: str | os.PathLike | None = None,
-    batch_size: int = 16,
-    crop: tuple[int, int, int, int] | None = None,
-    downscale: float = 1.0,
     frames: tuple[int, int] | None = None,
-    chunk_frames: int = 1024,
     device: str | None = None,
     resume: bool = True,
     progress: bool = True,
+    **settings: Any,
 ) -> xr.Dataset:
     """Predict the poses in every frame of a video.
 
@@ -72,23 +96,21 @@ def analyze_video(
         A :class:`poselab.model.PoseModel` (or a path to a saved one).
     video
         The video file.
+    options
+        :class:`AnalysisOptions` (``batch_size``, ``crop``, ``downscale``, ``chunk_frames``);
+        each may also be given as a keyword (``analyze_video(model, video, downscale=2)``).
     out
         Where to save the result: ``.nc`` (NetCDF, default choice) or ``.zarr`` (for long
         videos). ``None``: only return it. While running, chunks go to ``<out>.partial.zarr``;
         with ``resume=True`` a job that was killed continues from its last written chunk.
-    batch_size
-        Frames per forward pass.
-    crop
-        ``(x0, y0, x1, y1)`` in pixels: analyze only this region (positions stay in full-frame
-        pixels).
-    downscale
-        Extra factor (> 1 shrinks) applied before the network, for speed on large frames.
     frames
         ``(start, stop)`` frame range to analyze (default: the whole video).
-    chunk_frames
-        Frames per checkpoint chunk (a multiple of ``batch_size`` is used).
     device
         ``"cuda"``, ``"cpu"``...; default: CUDA when available.
+    resume
+        Continue a killed job from ``<out>.partial.zarr`` (False: start again).
+    progress
+        Show a progress bar.
 
     Returns
     -------
@@ -99,10 +121,7 @@ def analyze_video(
     from poselab.io.video import open_video
 
     model = _as_model(model, device)
-    options = _Options(batch_size=int(batch_size), crop=_check_crop(crop), downscale=float(downscale),
-                       chunk_frames=max(int(batch_size), int(chunk_frames) // int(batch_size) * int(batch_size)))
-    if options.downscale <= 0:
-        raise AnalysisError(f"downscale must be positive; got {downscale}")
+    options = _options(options, settings)
     with open_video(video) as reader:
         info = reader.info
         n_total = len(reader)
@@ -207,7 +226,7 @@ def analyze_videos(
             results.append(ds if out is None else out)
         return results
     model_path = _model_file(model, out_dir)
-    batch = int(options.get("batch_size", _Options.batch_size))
+    batch = int(options.get("batch_size", AnalysisOptions.batch_size))
     tasks = []
     for video in videos:
         from poselab.io.video import open_video
@@ -243,7 +262,7 @@ def analyze_videos(
 # --- the pipeline -------------------------------------------------------------------------------
 
 
-def _run(model: Any, video: str | os.PathLike, options: _Options, start: int, stop: int) -> Iterator[dict]:
+def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: int, stop: int) -> Iterator[dict]:
     """Yield result chunks ``{frames, xy (F, P, 2) image px, likelihood (F, P), valid (F,)}``."""
     import torch
 
@@ -298,7 +317,7 @@ def _run(model: Any, video: str | os.PathLike, options: _Options, start: int, st
         model.net.train(was_training)
 
 
-def _decode_batches(video, options: _Options, start: int, stop: int, scale: float, out: queue.Queue,
+def _decode_batches(video, options: AnalysisOptions, start: int, stop: int, scale: float, out: queue.Queue,
                     stop_event: threading.Event) -> None:
     import cv2
 
@@ -356,6 +375,17 @@ def _pad_to_claimed_length(ds: xr.Dataset, info: Any) -> tuple[xr.Dataset, int]:
     return padded, missing
 
 
+def _options(options: AnalysisOptions | None, settings: dict[str, Any]) -> AnalysisOptions:
+    import dataclasses
+
+    options = AnalysisOptions() if options is None else options
+    known = {f.name for f in dataclasses.fields(AnalysisOptions)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"analyze_video got unknown setting(s) {unknown}; AnalysisOptions has {sorted(known)}")
+    return dataclasses.replace(options, **settings).checked()
+
+
 def _as_model(model: Any, device: str | None) -> Any:
     from poselab.model import PoseModel, load_model
 
@@ -386,7 +416,7 @@ def _card_summary(model: Any) -> dict:
     return {k: card.get(k) for k in ("backbone", "parts", "stride", "scale", "input_size", "data_hash")}
 
 
-def _signature(model: Any, video, options: _Options, start: int, stop: int) -> str:
+def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: int) -> str:
     """What a checkpoint must match to be resumed: model weights, video, options, range."""
     import torch
 

@@ -14,16 +14,20 @@ speed) remains as ``method="speed"``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
 from poselab.core.errors import PoselabError
 
-__all__ = ["GaitError", "stance_from_speed", "stance_from_position", "refine_stance_edges",
-           "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor",
-           "interlimb_phase", "circular_mean", "stride_table", "gait_summary", "contralateral"]
+__all__ = [
+    "GaitError", "StanceConfig", "stance_from_speed", "stance_from_position", "refine_stance_edges",
+    "foothold_noise", "track_noise", "stance", "stance_onsets", "duty_factor", "interlimb_phase",
+    "circular_mean", "stride_table", "gait_summary", "contralateral",
+]
 
 
 class GaitError(PoselabError, ValueError):
@@ -234,18 +238,60 @@ def refine_stance_edges(position: np.ndarray, st: np.ndarray, k: float = 3.0,
     return out
 
 
+@dataclass(frozen=True)
+class StanceConfig:
+    """How :func:`stance` tells stance from swing.
+
+    Attributes
+    ----------
+    method : str
+        ``"position"`` (default): :func:`stance_from_position` per paw, from where the paw
+        stays put; ``"speed"``: :func:`stance_from_speed` on the paw's speed relative to the
+        body's.
+    k, window, min_radius : float, int, float
+        ``"position"``: a paw is planted while it stays within ``max(k * noise, min_radius)``
+        (position units, usually pixels) of its position over ``window`` frames.
+    edge_k : float or None
+        ``"position"``: refine the edges of stance runs against the foothold (None: skip).
+    enter, leave, min_speed : float
+        ``"speed"``: stance begins below ``enter`` times the body speed and ends above
+        ``leave`` times it; speeds below ``min_speed`` (px/s) count as still.
+    """
+
+    method: str = "position"
+    k: float = 2.0
+    window: int = 3
+    min_radius: float = 0.5
+    edge_k: float | None = 3.0
+    enter: float = 0.8
+    leave: float = 1.5
+    min_speed: float = 20.0
+
+
 def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
-           enter: float = 0.8, leave: float = 1.5, min_speed: float = 20.0,
-           method: str = "position", k: float = 2.0, window: int = 3,
-           min_radius: float = 0.5, edge_k: float | None = 3.0) -> xr.DataArray:
+           config: StanceConfig | None = None, **settings: Any) -> xr.DataArray:
     """Stance per (animal, paw, frame) from a pose Dataset.
 
-    ``method="position"`` (default): :func:`stance_from_position` per paw (``k``, ``window``,
-    ``min_radius`` in position units, ``edge_k`` for the foothold refinement of the run edges,
-    None to skip it). ``method="speed"``: :func:`stance_from_speed` on the
-    world-frame paw speed (px/s) with thresholds relative to the speed of ``body_part``
-    (``enter``, ``leave``, ``min_speed``).
+    Parameters
+    ----------
+    ds
+        Pose Dataset (pixels).
+    paws
+        The paw parts.
+    body_part
+        The part whose speed is the body's (``method="speed"`` only).
+    config, **settings
+        :class:`StanceConfig`, and overrides of its fields (``method="speed"``, ``k=3``...).
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``(animal, paw, frame)``, True in stance.
     """
+    config = dataclasses.replace(StanceConfig() if config is None else config, **settings)
+    method, k, window, min_radius, edge_k = (config.method, config.k, config.window,
+                                             config.min_radius, config.edge_k)
+    enter, leave, min_speed = config.enter, config.leave, config.min_speed
     from poselab.analysis import kinematics
 
     if method not in ("position", "speed"):
@@ -352,7 +398,7 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
     if reference not in paws:
         raise GaitError(f"reference {reference!r} must be one of paws {list(paws)}")
     if st is None:
-        st = stance(ds, paws, body_part, enter, leave, method=method)
+        st = stance(ds, paws, body_part, enter=enter, leave=leave, method=method)
     fps = float(ds.attrs.get("fps") or 0)
     if fps <= 0:
         raise GaitError("ds.attrs['fps'] must be > 0 to time strides")

@@ -75,6 +75,7 @@ __all__ = [
     "MultiAnimalModel",
     "PafPoseNet",
     "PeakError",
+    "TrackingConfig",
     "TrackingError",
     "Tracklet",
     "all_pairs",

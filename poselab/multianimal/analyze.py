@@ -13,7 +13,7 @@ import xarray as xr
 from poselab.multianimal.assembly import assemble
 from poselab.multianimal.model import MultiAnimalModel
 from poselab.multianimal.peaks import find_peaks
-from poselab.multianimal.tracking import track
+from poselab.multianimal.tracking import TrackingConfig, track
 
 __all__ = ["detect_animals", "decode_maps", "analyze_multianimal"]
 
@@ -100,12 +100,11 @@ def analyze_multianimal(
     video: str | os.PathLike,
     n_animals: int,
     *,
-    start: int = 0,
-    stop: int | None = None,
+    frames: tuple[int, int] | None = None,
     batch_size: int = 8,
     animals: Sequence[str] | None = None,
-    detect_kwargs: dict | None = None,
-    track_kwargs: dict | None = None,
+    decoding: dict[str, Any] | None = None,
+    tracking: TrackingConfig | None = None,
     progress: bool = True,
     return_assemblies: bool = False,
 ) -> xr.Dataset | tuple[xr.Dataset, list[np.ndarray]]:
@@ -119,14 +118,17 @@ def analyze_multianimal(
         The video file.
     n_animals
         Number of animals (identities) in the video.
-    start, stop
-        Frame range (stop exclusive; default the whole video).
+    frames
+        ``(start, stop)`` frame range, stop exclusive (default the whole video).
     batch_size
         Frames per forward pass.
     animals
         Identity names (default ``animal0..``).
-    detect_kwargs, track_kwargs
-        Passed to :func:`detect_animals` and :func:`poselab.multianimal.track`.
+    decoding
+        Peak finding and assembly settings for :func:`detect_animals` (``threshold``,
+        ``min_affinity``...).
+    tracking
+        Linking and stitching settings (:class:`poselab.multianimal.TrackingConfig`).
     progress
         Show a progress bar.
     return_assemblies
@@ -142,22 +144,22 @@ def analyze_multianimal(
 
     from poselab.io.video import VideoReader
 
-    detect_kwargs = {"max_individuals": None, **(detect_kwargs or {})}
+    decoding = {"max_individuals": None, **(decoding or {})}
     found: list[np.ndarray] = []
     n_parts = len(model.parts)
     with VideoReader(video) as reader:
         info = reader.info
-        stop = info.n_frames if stop is None else min(int(stop), info.n_frames)
-        frames = np.arange(start, stop)
-        bar = tqdm(total=len(frames), disable=not progress, desc="analyze", unit="frame")
+        start, stop = (0, info.n_frames) if frames is None else (int(frames[0]), int(frames[1]))
+        stop = min(stop, info.n_frames)
+        indices = np.arange(start, stop)
+        bar = tqdm(total=len(indices), disable=not progress, desc="analyze", unit="frame")
         for batch in reader.iter_batches(batch_size, start, stop):
-            got = detect_animals(model, batch.frames, **detect_kwargs)
+            got = detect_animals(model, batch.frames, **decoding)
             for ok, a in zip(batch.valid, got):
                 found.append(a if ok else np.full((0, n_parts, 3), np.nan))
             bar.update(len(batch.indices))
         bar.close()
-    ds = track(found, n_animals, parts=model.parts, animals=animals, frames=frames,
+    ds = track(found, n_animals, tracking, parts=model.parts, animals=animals, frames=indices,
                fps=info.fps, video=Path(video).name, width=info.width, height=info.height,
-               source=f"poselab multi-animal ({model.card['backbone']})",
-               **(track_kwargs or {}))
+               source=f"poselab multi-animal ({model.card['backbone']})")
     return (ds, found) if return_assemblies else ds

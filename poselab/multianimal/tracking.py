@@ -24,7 +24,7 @@ part after a contact, the only place poses alone can swap them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -35,6 +35,7 @@ from poselab.core import poses
 from poselab.core.errors import PoselabError
 
 __all__ = [
+    "TrackingConfig",
     "TrackingError",
     "Tracklet",
     "link_tracklets",
@@ -451,20 +452,46 @@ def _boundary_cost(
     return float(np.mean(costs)) if costs else 1e5
 
 
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Settings of :func:`track`: how detections link into tracklets and tracklets into animals.
+
+    Attributes
+    ----------
+    gate : float or None
+        Largest mean part distance (pixels) for a frame-to-frame link (default: from the typical
+        animal length); see :func:`link_tracklets`.
+    max_age : int
+        Frames a tracklet may miss before it ends.
+    ambiguity : float
+        How much better the best link must be than the second best (see :func:`link_tracklets`).
+    max_gap : int
+        Longest gap (frames) bridged when stitching tracklets into an identity.
+    gap_cost : float
+        Cost per frame of a gap, relative to the distance cost (see :func:`stitch`).
+    min_length : int
+        Tracklets shorter than this (frames) are dropped.
+    anchor_length : int
+        Tracklets at least this long anchor identities.
+    """
+
+    gate: float | None = None
+    max_age: int = 1
+    ambiguity: float = 0.5
+    max_gap: int = 60
+    gap_cost: float = 1.0
+    min_length: int = 1
+    anchor_length: int = 5
+
+
 def track(
     assemblies: Sequence[np.ndarray],
     n_animals: int,
+    config: TrackingConfig | None = None,
     *,
     parts: Sequence[str] | None = None,
     animals: Sequence[str] | None = None,
     frames: Sequence[int] | None = None,
-    gate: float | None = None,
-    max_age: int = 1,
-    ambiguity: float = 0.5,
-    max_gap: int = 60,
-    gap_cost: float = 1.0,
-    min_length: int = 1,
-    anchor_length: int = 5,
     progress: bool = False,
     **attrs,
 ) -> xr.Dataset:
@@ -477,14 +504,12 @@ def track(
         :func:`poselab.multianimal.assemble_batch`; NaN rows are ignored.
     n_animals
         Number of animals.
+    config
+        Linking and stitching settings (:class:`TrackingConfig`; default its defaults).
     parts, animals
         Names (default ``part0..``, ``animal0..``).
     frames
         Video frame index of each entry (default ``0..``).
-    gate, max_age, ambiguity
-        See :func:`link_tracklets`.
-    max_gap, gap_cost, min_length, anchor_length
-        See :func:`stitch`.
     progress
         Show a progress bar while linking.
     attrs
@@ -497,17 +522,19 @@ def track(
         Pose Dataset ``(animal=n_animals, part, frame, coord)``; ``likelihood`` is the
         detection score.
     """
+    config = TrackingConfig() if config is None else config
     data = _as_frames(assemblies)
     n_frames = len(data)
     n_parts = next((a.shape[1] for a in data if len(a)), len(parts) if parts is not None else 0)
     if n_parts == 0:
         raise TrackingError("no assemblies and no part names: cannot tell the number of parts")
     tracklets = link_tracklets(
-        data, gate=gate, max_age=max_age, ambiguity=ambiguity, progress=progress
+        data, gate=config.gate, max_age=config.max_age, ambiguity=config.ambiguity,
+        progress=progress,
     )
     identities = stitch(
-        tracklets, n_animals, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length,
-        anchor_length=anchor_length,
+        tracklets, n_animals, max_gap=config.max_gap, gap_cost=config.gap_cost,
+        min_length=config.min_length, anchor_length=config.anchor_length,
     )
     out = np.full((n_animals, n_parts, n_frames, 3), np.nan)
     for a, ident in enumerate(identities):
@@ -519,9 +546,7 @@ def track(
         **attrs,
     )
     return poses.with_provenance(
-        ds, "multianimal.track", n_animals=n_animals, gate=gate, max_age=max_age,
-        ambiguity=ambiguity, max_gap=max_gap, gap_cost=gap_cost, min_length=min_length,
-        anchor_length=anchor_length, n_tracklets=len(tracklets),
+        ds, "multianimal.track", n_animals=n_animals, **asdict(config), n_tracklets=len(tracklets),
     )
 
 
