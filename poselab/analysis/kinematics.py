@@ -74,8 +74,13 @@ def _position(
     return position_array(data, func=func, dims=dims, error=KinematicsError)
 
 
-def _times(da: xr.DataArray, func: str) -> tuple[np.ndarray, str]:
-    return sample_times(da, func=func, error=KinematicsError)
+def _track_and_times(data: xr.Dataset | xr.DataArray, func: str) -> tuple[xr.DataArray, np.ndarray, str]:
+    """Positions (checked, at least 2 frames) and their sample times and time unit."""
+    da = _position(data, func)
+    t, time_unit = sample_times(da, func=func, error=KinematicsError)
+    if da.sizes["frame"] < 2:
+        raise KinematicsError(f"{func}: at least 2 frames are needed")
+    return da, t, time_unit
 
 
 def _units(da: xr.DataArray) -> str:
@@ -304,10 +309,7 @@ def velocity(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     makes the velocity NaN at ``t - 1``, ``t`` and ``t + 1``, so a gap of ``k`` frames inside the
     track gives ``k + 2`` NaN frames.
     """
-    da = _position(data, "velocity")
-    t, time_unit = _times(da, "velocity")
-    if da.sizes["frame"] < 2:
-        raise KinematicsError("velocity: at least 2 frames are needed")
+    da, t, time_unit = _track_and_times(data, "velocity")
     result = _derivative(da, t)
     return _finish(result, "velocity", f"{_units(da)}/{time_unit}")
 
@@ -332,10 +334,7 @@ def acceleration(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     ``compute_acceleration``). The first two and last two frames use one-sided differences and are
     biased for curved motion. A gap of ``k`` frames inside the track gives ``k + 4`` NaN frames.
     """
-    da = _position(data, "acceleration")
-    t, time_unit = _times(da, "acceleration")
-    if da.sizes["frame"] < 2:
-        raise KinematicsError("acceleration: at least 2 frames are needed")
+    da, t, time_unit = _track_and_times(data, "acceleration")
     result = _derivative(_derivative(da, t), t)
     return _finish(result, "acceleration", f"{_units(da)}/{time_unit}^2")
 
@@ -354,10 +353,7 @@ def speed(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
         The input's dims without ``coord``, in ``<units>/s`` (``pixels/s``; ``<units>/frame``
         when the frame rate is unknown); ``name`` ``"speed"``.
     """
-    da = _position(data, "speed")
-    t, time_unit = _times(da, "speed")
-    if da.sizes["frame"] < 2:
-        raise KinematicsError("speed: at least 2 frames are needed")
+    da, t, time_unit = _track_and_times(data, "speed")
     units = f"{_units(da)}/{time_unit}"
     if _is_lazy(da):
         return _finish(_norm(_derivative(da, t)), "speed", units)

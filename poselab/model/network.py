@@ -116,10 +116,13 @@ class PoseNet(nn.Module):
         nn.init.normal_(self.locref.weight, std=1e-3)
         nn.init.zeros_(self.locref.bias)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` (B, 3, H, W) normalised -> (scoremap logits, locref offsets)."""
+    def backbone_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The backbone feature maps the head uses (strides ``stride`` .. 32, shallow first)."""
         feats = self.backbone(x)
-        feats = [feats[i] for i in self._levels]
+        return [feats[i] for i in self._levels]
+
+    def head_features(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """Up-sampling path over :meth:`backbone_levels` outputs, ``(B, C, H/s, W/s)``."""
         y = self.top(feats[-1])
         for up, lateral, skip in zip(self.ups, self.laterals, feats[-2::-1]):
             y = up(y)
@@ -127,7 +130,15 @@ class PoseNet(nn.Module):
                 y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             if self.fuse:
                 y = y + lateral(skip)
-        y = self.final(y)
+        return self.final(y)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The shared up-sampled features at the output stride, ``(B, C, H/s, W/s)``."""
+        return self.head_features(self.backbone_levels(x))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (B, 3, H, W) normalised -> (scoremap logits, locref offsets)."""
+        y = self.features(x)
         b, _, h, w = y.shape
         return self.scoremap(y), self.locref(y).view(b, self.num_parts, 2, h, w)
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from poselab.model.network import PoseNet
 from poselab.model.targets import LOCREF_STD, make_targets
-from poselab.multianimal.assembly import AssemblyError
+from poselab.multianimal.assembly import AssemblyError, limb_indices
 
 __all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets", "paf_targets"]
 
@@ -50,35 +49,13 @@ class PafPoseNet(PoseNet):
         super().__init__(
             backbone, num_parts, stride=stride, head_channels=head_channels, fuse=fuse
         )
-        sk = np.asarray(skeleton, dtype=np.int64).reshape(-1, 2)
-        if len(sk) == 0 or sk.min() < 0 or sk.max() >= num_parts:
-            raise AssemblyError(
-                f"skeleton must list part index pairs < {num_parts}; got {sk.tolist()}"
-            )
+        sk = limb_indices(skeleton, num_parts)
+        if len(sk) == 0:
+            raise AssemblyError("the skeleton needs at least one limb")
         self.register_buffer("skeleton", torch.as_tensor(sk), persistent=True)
         self.paf = nn.Conv2d(head_channels, 2 * len(sk), 1)
         nn.init.normal_(self.paf.weight, std=1e-3)
         nn.init.zeros_(self.paf.bias)
-
-    def backbone_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The backbone feature maps the head uses (strides ``stride`` .. 32, shallow first)."""
-        feats = self.backbone(x)
-        return [feats[i] for i in self._levels]
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The shared up-sampled features at the output stride, ``(B, C, H/s, W/s)``."""
-        return self.head_features(self.backbone_levels(x))
-
-    def head_features(self, feats: list[torch.Tensor]) -> torch.Tensor:
-        """Up-sampling path over :meth:`backbone_levels` outputs, ``(B, C, H/s, W/s)``."""
-        y = self.top(feats[-1])
-        for up, lateral, skip in zip(self.ups, self.laterals, feats[-2::-1]):
-            y = up(y)
-            if y.shape[-2:] != skip.shape[-2:]:
-                y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            if self.fuse:
-                y = y + lateral(skip)
-        return self.final(y)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` (B, 3, H, W) -> scoremap logits, offsets ``(B, P, 2, h, w)``, fields
