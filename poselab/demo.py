@@ -98,12 +98,12 @@ def run(
             image, {(project.animals[0], part): tuple(p) for part, p, v in zip(SYNTHETIC_PARTS, xy, visible) if v}
         )
     labels = project.labels_dataset()
-    summary["labeled_frames"] = int(labels.sizes["frame"])
+    summary["labeled_frames"] = int(labels.sizes["image"])
     summary["labeled_points"] = int(np.isfinite(labels["position"]).all("coord").sum())
 
     print("[4/8] saving pose Datasets and a DeepLabCut export")
     poses.save(truth[["position", "likelihood", "visible"]], out / "ground_truth.nc")
-    poses.save(labels.drop_vars(["image", "video", "video_frame"]), out / "labels.nc")
+    poses.save(labels, out / "labels.nc")
     project.export_deeplabcut(out / "CollectedData_poselab.csv")
 
     print(f"[5/8] training a pose model for {minutes:g} min (tf_efficientnet_lite0, ImageNet weights)")

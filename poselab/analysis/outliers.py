@@ -12,39 +12,45 @@ Three per-point scores, each an ``(animal, part, frame)`` DataArray:
 
 :func:`outlier_scores` reduces them to per-frame scores and one dimensionless ``score`` that is
 >= 1 where any criterion flags the frame; :func:`pick_outlier_frames` picks the N worst frames,
-spread out in time; :func:`extract_outliers` writes those frames into a project's label store
-with the predictions as initial points, ready to be corrected in the labeling or review widget
-and used for retraining (the loop: extract, refine, merge, retrain).
+spread out in time. All are pure functions of a pose Dataset. Writing the picked frames into a
+project's label store, predictions as initial points, is project work:
+``project.extract_outliers(poses, n)`` (:meth:`poselab.project.Project.extract_outliers`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from poselab.core.errors import PoselabError
+from poselab.core.validate import position_array
+
 __all__ = [
     "OutlierError", "jumps", "low_likelihood", "misfits", "outlier_scores", "pick_outlier_frames",
-    "find_outliers", "extract_outliers", "predicted_points",
+    "find_outliers",
 ]
 
-
-class OutlierError(ValueError):
-    """Outlier scoring or extraction cannot be done as asked."""
+POINT_DIMS = ("animal", "part", "frame", "coord")
 
 
-def _position(ds: xr.Dataset) -> xr.DataArray:
-    if "position" not in ds:
-        raise OutlierError("need a pose Dataset with a 'position' variable (animal, part, frame, coord)")
-    return ds["position"].sel(coord=["x", "y"]).transpose("animal", "part", "frame", "coord")
+class OutlierError(PoselabError, ValueError):
+    """Outlier scoring cannot be done as asked."""
 
 
-def _likelihood(ds: xr.Dataset) -> xr.DataArray:
-    pos = _position(ds)
-    if "likelihood" in ds:
+def _position(ds: xr.Dataset, func: str) -> xr.DataArray:
+    """The checked x, y positions ``(animal, part, frame, coord)`` of a pose Dataset, pixels."""
+    pos = position_array(ds, func=func, dims=POINT_DIMS, error=OutlierError)
+    return pos.sel(coord=["x", "y"]).transpose(*POINT_DIMS)
+
+
+def _likelihood(ds: xr.Dataset, pos: xr.DataArray) -> xr.DataArray:
+    """Likelihood ``(animal, part, frame)``; without one, 1 where ``pos`` is known, else NaN."""
+    if isinstance(ds, xr.Dataset) and "likelihood" in ds:
         return ds["likelihood"].transpose("animal", "part", "frame")
     known = np.isfinite(pos).all("coord")
     return xr.where(known, 1.0, np.nan)
@@ -69,7 +75,7 @@ def jumps(ds: xr.Dataset) -> xr.DataArray:
     xarray.DataArray
         ``(animal, part, frame)``, pixels per frame.
     """
-    pos = _position(ds)
+    pos = _position(ds, "jumps")
     xy = pos.values.astype(float)
     frames = np.asarray(pos["frame"].values, dtype=float)
     out = np.full(xy.shape[:3], np.nan)
@@ -82,13 +88,20 @@ def jumps(ds: xr.Dataset) -> xr.DataArray:
 
 
 def low_likelihood(ds: xr.Dataset) -> xr.DataArray:
-    """``1 - likelihood`` per point; a missing point (NaN) counts as 1 (fully uncertain)."""
-    lik = _likelihood(ds)
+    """``1 - likelihood`` per point; a missing point (NaN) counts as 1 (fully uncertain).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(animal, part, frame)``, dimensionless, in [0, 1].
+    """
+    pos = _position(ds, "low_likelihood")
+    lik = _likelihood(ds, pos)
     values = 1.0 - np.clip(np.nan_to_num(lik.values.astype(float), nan=0.0), 0.0, 1.0)
-    return _like(_position(ds), values, "low_likelihood", "1")
+    return _like(pos, values, "low_likelihood", "1")
 
 
-def _one_blas_thread():
+def _one_blas_thread() -> AbstractContextManager:
     """Limit BLAS to one thread: these tiny Kalman-filter fits run ~8x slower with threads
     competing on a busy machine (measured: 1.1 s vs 0.14 s per fit of 120 frames)."""
     try:
@@ -166,9 +179,9 @@ def misfits(
     """
     from tqdm.auto import tqdm
 
-    pos = _position(ds)
+    pos = _position(ds, "misfits")
     xy = pos.values.astype(float)
-    lik = _likelihood(ds).values.astype(float)
+    lik = _likelihood(ds, pos).values.astype(float)
     order = (int(ar_degree), 0, int(ma_degree))
     burn = order[0] + 1 if burn_in is None else int(burn_in)
     out = np.full(xy.shape[:3], np.nan)
@@ -227,6 +240,7 @@ def outlier_scores(
         and ``score = max(jump / epsilon, misfit / epsilon, low_likelihood / (1 - p_cutoff))``,
         dimensionless: >= 1 where at least one criterion flags the frame.
     """
+    _position(ds, "outlier_scores")
     if not epsilon > 0:
         raise OutlierError(f"epsilon must be positive pixels, got {epsilon}")
     if not 0 <= p_cutoff < 1:
@@ -331,116 +345,21 @@ def pick_outlier_frames(
 
 def find_outliers(ds: xr.Dataset, n: int = 20, *, min_gap: int = 10, threshold: float | None = 1.0,
                   exclude: Iterable[int] = (), **score_kwargs: Any) -> np.ndarray:
-    """:func:`outlier_scores` then :func:`pick_outlier_frames`: the ``n`` worst frame numbers."""
-    scores = outlier_scores(ds, **score_kwargs)
-    return pick_outlier_frames(scores["score"], n, min_gap=min_gap, threshold=threshold, exclude=exclude)
-
-
-def predicted_points(
-    ds: xr.Dataset, frame: int, *, animals: Sequence[str] | None = None, parts: Sequence[str] | None = None,
-    min_likelihood: float = 0.0, width: int = 0, height: int = 0,
-) -> dict[tuple[str, str], tuple[float, float]]:
-    """Predicted points of one video frame as label-store values ``{(animal, part): (x, y)}``.
-
-    Missing points, points with likelihood below ``min_likelihood`` and (when the image size
-    is given, in pixels) points outside the image are left out.
-    """
-    pos = _position(ds).sel(frame=int(frame))
-    lik = _likelihood(ds).sel(frame=int(frame))
-    out = {}
-    for animal in pos["animal"].values.tolist():
-        if animals is not None and animal not in animals:
-            continue
-        for part in pos["part"].values.tolist():
-            if parts is not None and part not in parts:
-                continue
-            x, y = (float(v) for v in pos.sel(animal=animal, part=part).values)
-            p = float(lik.sel(animal=animal, part=part))
-            if not (np.isfinite(x) and np.isfinite(y)) or not np.nan_to_num(p, nan=0.0) >= min_likelihood:
-                continue
-            if width and height and not (-0.5 <= x <= width - 0.5 and -0.5 <= y <= height - 0.5):
-                continue
-            out[(str(animal), str(part))] = (x, y)
-    return out
-
-
-def extract_outliers(
-    project: Any,
-    ds: xr.Dataset,
-    n: int = 20,
-    *,
-    frames: Sequence[int] | None = None,
-    video: str | None = None,
-    min_gap: int = 10,
-    threshold: float | None = 1.0,
-    min_likelihood: float = 0.0,
-    scores: xr.Dataset | None = None,
-    **score_kwargs: Any,
-) -> list[str]:
-    """Add outlier frames of a video to a project's label store, predictions as initial points.
-
-    The frames are extracted as PNG (``frames/<video stem>/img<frame>.png``, as
-    ``project.select_frames`` does) and registered; on each new image the predicted points are
-    written to the store (the user then only moves the wrong ones, in the labeling or review
-    widget). Frames already registered for labeling are never picked, and existing labels are
-    never overwritten.
+    """:func:`outlier_scores` then :func:`pick_outlier_frames`: the ``n`` worst frame numbers.
 
     Parameters
     ----------
-    project
-        A :class:`~poselab.project.Project`.
     ds
-        The predictions for ``video`` (frame coordinate = video frame index).
-    n
-        Number of frames to add (fewer when fewer frames are flagged).
-    frames
-        Take these frame numbers instead of scoring.
-    video
-        The project video that ``ds`` analyzed (default: the project's only video).
-    min_gap, threshold
-        See :func:`pick_outlier_frames`.
-    min_likelihood
-        Predicted points below this likelihood are not written (left for the user to place).
-    scores
-        Precomputed :func:`outlier_scores` (default: computed here with ``score_kwargs``).
+        A pose Dataset (positions in pixels).
+    n, min_gap, threshold, exclude
+        See :func:`pick_outlier_frames` (``min_gap`` in frames).
+    **score_kwargs
+        See :func:`outlier_scores` (``epsilon`` in pixels, ``p_cutoff``, ``fitting``...).
 
     Returns
     -------
-    list of str
-        The new images' project-relative paths, in frame order.
+    numpy.ndarray
+        The picked frame numbers, ascending (int64).
     """
-    from pathlib import Path
-
-    from poselab.io.video import open_video
-    from poselab.project.frames import extract_frames
-    from poselab.project.labels import ImageRecord
-
-    video = project._one_video(video)
-    store = project.labels
-    taken = store.labeled_frames(video)
-    if frames is None:
-        if scores is None:
-            scores = outlier_scores(ds, **score_kwargs)
-        frames = pick_outlier_frames(scores["score"], n, min_gap=min_gap, threshold=threshold, exclude=taken)
-    frames = [int(f) for f in frames if int(f) not in taken]
-    missing = sorted(set(frames) - set(int(f) for f in ds["frame"].values))
-    if missing:
-        raise OutlierError(f"frames {missing[:5]} are not in the predictions")
-    if not frames:
-        return []
-    with open_video(project.path(video)) as reader:
-        paths = extract_frames(reader, frames, project.root / "frames" / Path(video).stem)
-        width, height = reader.info.width, reader.info.height
-    records = [ImageRecord(project.relative(p), video=video, frame=f, width=width, height=height)
-               for p, f in zip(paths, frames)]
-    store.add_images(records)
-    animals = [a for a in ds["animal"].values.tolist() if a in store.animals]
-    parts = [p for p in ds["part"].values.tolist() if p in store.parts]
-    for record in records:
-        if store.points(record.image):
-            continue  # labeled before (e.g. same file name): never overwrite a person's work
-        values = predicted_points(ds, record.frame, animals=animals, parts=parts,
-                                  min_likelihood=min_likelihood, width=width, height=height)
-        if values:
-            store.set_points(record.image, values)
-    return [r.image for r in records]
+    scores = outlier_scores(ds, **score_kwargs)
+    return pick_outlier_frames(scores["score"], n, min_gap=min_gap, threshold=threshold, exclude=exclude)

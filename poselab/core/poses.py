@@ -16,6 +16,13 @@ with coordinates ``animal`` (str), ``part`` (str), ``frame`` (int, the video's f
 ``units`` and ``provenance`` (a JSON list of the operations applied, read with
 :func:`provenance`).
 
+The labels Dataset (labeled images: a project's label store, a DeepLabCut ``CollectedData``
+file) is the same but for its rows: dim ``image`` instead of ``frame``, indexed by each image's
+path (str, forward slashes), with optional coordinates ``video`` (str) and ``video_frame`` (int,
+the frame's index in that video, -1 when unknown) along ``image`` and no ``time``. Build one
+with :func:`labels_from_arrays`, check it with :func:`validate_labels`; :func:`save` and
+:func:`load` store both kinds (:func:`is_labels` tells them apart).
+
 Image coordinates follow the usual convention: origin at the top-left corner of the top-left
 pixel's centre, x to the right, y down, both in pixels.
 """
@@ -33,9 +40,13 @@ import numpy as np
 import xarray as xr
 
 from poselab._version import __version__
+from poselab.core.errors import PoselabError
+from poselab.core.files import atomic_path
 
 POSITION_DIMS = ("animal", "part", "frame", "coord")
 LIKELIHOOD_DIMS = ("animal", "part", "frame")
+LABELS_POSITION_DIMS = ("animal", "part", "image", "coord")
+LABELS_LIKELIHOOD_DIMS = ("animal", "part", "image")
 COORDS_2D = ("x", "y")
 COORDS_3D = ("x", "y", "z")
 REQUIRED_ATTRS = ("fps", "source", "video", "width", "height", "units", "provenance")
@@ -46,6 +57,9 @@ __all__ = [
     "from_arrays",
     "empty",
     "validate",
+    "labels_from_arrays",
+    "validate_labels",
+    "is_labels",
     "save",
     "load",
     "append_zarr",
@@ -56,7 +70,7 @@ __all__ = [
 ]
 
 
-class PoseDataError(ValueError):
+class PoseDataError(PoselabError, ValueError):
     """A Dataset, array or file does not follow the pose data model."""
 
 
@@ -104,28 +118,8 @@ def from_arrays(
     xarray.Dataset
         A Dataset that passes :func:`validate`.
     """
-    position = np.asarray(position)
-    if position.ndim != 4:
-        raise PoseDataError(
-            f"position must have 4 dims (animal, part, frame, coord); got shape {position.shape}"
-        )
-    n_animals, n_parts, n_frames, n_coords = position.shape
-    if n_coords not in (2, 3):
-        raise PoseDataError(f"the last axis of position (coord) must be 2 or 3; got {n_coords}")
-    if not np.issubdtype(position.dtype, np.floating):
-        position = position.astype(np.float64)
-    if likelihood is None:
-        likelihood = np.where(np.isnan(position).any(axis=-1), np.nan, 1.0).astype(position.dtype)
-    likelihood = np.asarray(likelihood)
-    if likelihood.shape != position.shape[:3]:
-        raise PoseDataError(
-            f"likelihood must have shape (animal, part, frame) = {position.shape[:3]}; "
-            f"got {likelihood.shape}"
-        )
-    if not np.issubdtype(likelihood.dtype, np.floating):
-        likelihood = likelihood.astype(np.float64)
-    animals = _names(animals, n_animals, "animal")
-    parts = _names(parts, n_parts, "part")
+    position, likelihood, animals, parts = _arrays(position, likelihood, animals, parts, "frame")
+    n_frames = position.shape[2]
     frames = np.arange(n_frames, dtype=np.int64) if frames is None else np.asarray(frames)
     if frames.shape != (n_frames,):
         raise PoseDataError(f"frames must have {n_frames} entries; got shape {frames.shape}")
@@ -133,30 +127,79 @@ def from_arrays(
         if not np.all(frames == np.round(frames)):
             raise PoseDataError("frames must be whole video frame indices")
     frames = frames.astype(np.int64)
-    fps_value = _fps_value(fps)
     ds = xr.Dataset(
         {
             "position": (POSITION_DIMS, position, {"units": units}),
             "likelihood": (LIKELIHOOD_DIMS, likelihood),
         },
-        coords={
-            "animal": list(animals),
-            "part": list(parts),
-            "frame": frames,
-            "coord": list(COORDS_2D if n_coords == 2 else COORDS_3D),
-        },
-        attrs={
-            "fps": fps_value,
-            "source": str(source),
-            "video": str(video),
-            "width": int(width),
-            "height": int(height),
-            "units": str(units),
-            "provenance": "[]",
-        },
+        coords={"animal": animals, "part": parts, "frame": frames, "coord": _coord_names(position)},
+        attrs=_attrs(fps=fps, source=source, video=video, width=width, height=height, units=units),
     )
     ds = _with_time(ds)
     validate(ds)
+    return ds
+
+
+def labels_from_arrays(
+    position: np.ndarray,
+    likelihood: np.ndarray | None = None,
+    *,
+    images: Sequence[str],
+    animals: Sequence[str] | None = None,
+    parts: Sequence[str] | None = None,
+    videos: Sequence[str] | None = None,
+    video_frames: Sequence[int] | np.ndarray | None = None,
+    **attrs: Any,
+) -> xr.Dataset:
+    """Build a validated labels Dataset (one row per labeled image) from numpy arrays.
+
+    Parameters
+    ----------
+    position
+        Array of shape ``(n_animals, n_parts, n_images, n_coords)`` with ``n_coords`` 2 or 3,
+        in pixels (or ``units``); NaN where a part is not labeled.
+    likelihood
+        Array of shape ``(n_animals, n_parts, n_images)`` in [0, 1]. Defaults to 1 where the
+        position is known and NaN elsewhere.
+    images
+        Each image's path (the ``image`` index; unique, forward slashes).
+    animals, parts
+        Names; default ``animal0, ...`` and ``part0, ...``.
+    videos, video_frames
+        Optional coordinates along ``image``: the video each image was taken from (relative
+        path or "") and the frame's index in it (-1 when unknown). Give both or neither.
+    **attrs
+        The attributes, as in :func:`from_arrays`: ``fps`` (frames per second), ``source``,
+        ``video`` (when all images come from one), ``width`` and ``height`` (pixels, 0 when
+        unknown or when the images differ), ``units``.
+
+    Returns
+    -------
+    xarray.Dataset
+        A Dataset that passes :func:`validate_labels`.
+    """
+    position, likelihood, animals, parts = _arrays(position, likelihood, animals, parts, "image")
+    images = [str(name).replace("\\", "/") for name in images]
+    if len(images) != position.shape[2]:
+        raise PoseDataError(f"{len(images)} image names for {position.shape[2]} images")
+    coords: dict[str, Any] = {
+        "animal": animals, "part": parts, "image": np.asarray(images, dtype=str).reshape(-1),
+        "coord": _coord_names(position),
+    }
+    if (videos is None) != (video_frames is None):
+        raise PoseDataError("give both videos and video_frames (one per image), or neither")
+    if videos is not None:
+        coords["video"] = ("image", np.asarray([str(v) for v in videos], dtype=str).reshape(-1))
+        coords["video_frame"] = ("image", np.asarray(video_frames, dtype=np.int64).reshape(-1))
+    ds = xr.Dataset(
+        {
+            "position": (LABELS_POSITION_DIMS, position, {"units": str(attrs.get("units", "pixels"))}),
+            "likelihood": (LABELS_LIKELIHOOD_DIMS, likelihood),
+        },
+        coords=coords,
+        attrs=_attrs(**attrs),
+    )
+    validate_labels(ds)
     return ds
 
 
@@ -188,10 +231,41 @@ def validate(ds: Any) -> xr.Dataset:
     xarray.Dataset
         ``ds`` itself, so that the call can be chained.
     """
+    return _checked(ds, "frame")
+
+
+def validate_labels(ds: Any) -> xr.Dataset:
+    """Check that ``ds`` is a labels Dataset (rows along ``image``); raise :class:`PoseDataError`.
+
+    The checks are those of :func:`validate`, with ``image`` (unique non-empty paths) in place
+    of ``frame`` and ``time``; ``video`` (str) and ``video_frame`` (int) coordinates, when
+    present, lie along ``image``. Every problem is listed in one message; returns ``ds``.
+    """
+    return _checked(ds, "image")
+
+
+def is_labels(ds: Any) -> bool:
+    """Whether ``ds`` is a labels Dataset (rows along ``image``) rather than a pose Dataset."""
+    return isinstance(ds, xr.Dataset) and "image" in ds.dims
+
+
+def _checked(ds: Any, rows: str) -> xr.Dataset:
+    problems = _problems(ds, rows)
+    if problems:
+        what = "pose Dataset" if rows == "frame" else "labels Dataset"
+        raise PoseDataError(f"not a valid {what}:\n  - " + "\n  - ".join(problems))
+    return ds
+
+
+def _problems(ds: Any, rows: str) -> list[str]:
+    """Every way ``ds`` breaks the data model whose rows run along ``rows`` ("frame" or "image")."""
     if not isinstance(ds, xr.Dataset):
         raise PoseDataError(f"expected an xarray.Dataset; got {type(ds).__name__}")
+    position_dims, likelihood_dims = (
+        (POSITION_DIMS, LIKELIHOOD_DIMS) if rows == "frame" else (LABELS_POSITION_DIMS, LABELS_LIKELIHOOD_DIMS)
+    )
     problems: list[str] = []
-    for name, dims in (("position", POSITION_DIMS), ("likelihood", LIKELIHOOD_DIMS)):
+    for name, dims in (("position", position_dims), ("likelihood", likelihood_dims)):
         if name not in ds.data_vars:
             problems.append(f"missing data variable {name!r} with dims {dims}")
             continue
@@ -203,7 +277,7 @@ def validate(ds: Any) -> xr.Dataset:
             )
         if not np.issubdtype(var.dtype, np.floating):
             problems.append(f"{name!r} must be a float array (NaN marks unknown); got {var.dtype}")
-    for dim in POSITION_DIMS:
+    for dim in position_dims:
         if dim not in ds.coords:
             problems.append(f"missing coordinate {dim!r}")
     if "coord" in ds.coords and tuple(ds["coord"].values.tolist()) not in (COORDS_2D, COORDS_3D):
@@ -211,20 +285,36 @@ def validate(ds: Any) -> xr.Dataset:
             f"coordinate 'coord' must be ['x', 'y'] or ['x', 'y', 'z']; "
             f"got {ds['coord'].values.tolist()}"
         )
-    for dim in ("animal", "part"):
+    for dim in ("animal", "part", "image") if rows == "image" else ("animal", "part"):
         if dim in ds.coords:
             values = ds[dim].values.tolist()
             if any(not isinstance(v, str) or not v for v in values):
-                problems.append(f"coordinate {dim!r} must hold non-empty strings; got {values}")
+                problems.append(f"coordinate {dim!r} must hold non-empty strings; got {values[:5]}")
             elif len(set(values)) != len(values):
-                problems.append(f"coordinate {dim!r} has duplicate names: {values}")
-    if "frame" in ds.coords:
-        if not np.issubdtype(ds["frame"].dtype, np.integer):
-            problems.append(f"coordinate 'frame' must be integer; got {ds['frame'].dtype}")
-        elif ds.sizes["frame"] > 1 and not np.all(np.diff(ds["frame"].values) > 0):
-            problems.append("coordinate 'frame' must increase strictly (sort with ds.sortby('frame'))")
-    if "time" not in ds.coords or ds["time"].dims != ("frame",):
-        problems.append("missing coordinate 'time' along 'frame' (seconds, frame / fps)")
+                duplicates = sorted({v for v in values if values.count(v) > 1})
+                problems.append(f"coordinate {dim!r} has duplicate names: {duplicates if dim == 'image' else values}")
+    if rows == "frame":
+        if "image" in ds.dims:
+            problems.append(
+                "the rows run along 'image': this is a labels Dataset (check it with "
+                "validate_labels); pose analysis needs rows along 'frame'"
+            )
+        if "frame" in ds.coords:
+            if not np.issubdtype(ds["frame"].dtype, np.integer):
+                problems.append(f"coordinate 'frame' must be integer; got {ds['frame'].dtype}")
+            elif ds.sizes["frame"] > 1 and not np.all(np.diff(ds["frame"].values) > 0):
+                problems.append("coordinate 'frame' must increase strictly (sort with ds.sortby('frame'))")
+        if "time" not in ds.coords or ds["time"].dims != ("frame",):
+            problems.append("missing coordinate 'time' along 'frame' (seconds, frame / fps)")
+    else:
+        if "frame" in ds.dims:
+            problems.append("a labels Dataset has rows along 'image', not 'frame'")
+        for name, kind in (("video", "U"), ("video_frame", "i")):
+            if name in ds.coords:
+                if ds[name].dims != ("image",):
+                    problems.append(f"coordinate {name!r} must lie along 'image'; it has dims {ds[name].dims}")
+                elif ds[name].dtype.kind != kind:
+                    problems.append(f"coordinate {name!r} must be {'str' if kind == 'U' else 'int'}; got {ds[name].dtype}")
     for key in REQUIRED_ATTRS:
         if key not in ds.attrs:
             problems.append(f"missing attribute {key!r}")
@@ -241,20 +331,14 @@ def validate(ds: Any) -> xr.Dataset:
         )
     if "likelihood" in ds.data_vars and not problems:
         lk = ds["likelihood"]
-        if hasattr(lk.data, "compute"):  # lazy (dask): checking would load everything
-            pass
-        else:
+        if not hasattr(lk.data, "compute"):  # lazy (dask): checking would load everything
             values = lk.values
             bad = np.isfinite(values) & ((values < 0) | (values > 1))
             if bad.any():
                 problems.append(
                     f"'likelihood' must lie in [0, 1]; {int(bad.sum())} values lie outside"
                 )
-    if problems:
-        raise PoseDataError(
-            "not a valid pose Dataset:\n  - " + "\n  - ".join(problems)
-        )
-    return ds
+    return problems
 
 
 # --- provenance -------------------------------------------------------------------------------
@@ -282,47 +366,42 @@ def with_provenance(ds: xr.Dataset, operation: str, **parameters: Any) -> xr.Dat
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike, *, chunk_frames: int = 4096) -> Path:
-    """Save a pose Dataset as NetCDF (``.nc``, the default) or Zarr (``.zarr``).
+    """Save a pose Dataset (or a labels Dataset) as NetCDF (``.nc``, the default) or Zarr (``.zarr``).
 
-    The write is atomic: the file is written beside the target and renamed into place, so a
-    crash never leaves a half-written result in place of a good one.
+    The write is atomic (:func:`poselab.core.files.atomic_path`): the file or folder is written
+    beside the target and renamed into place, so a crash never leaves a half-written result in
+    place of a good one. :func:`load` gives back the same Dataset, bit for bit.
 
     Parameters
     ----------
     ds
-        A valid pose Dataset.
+        A valid pose Dataset (:func:`validate`) or labels Dataset (:func:`validate_labels`).
     path
         Target path; the suffix picks the format (``.nc`` or ``.h5nc`` NetCDF, ``.zarr`` Zarr).
     chunk_frames
-        Zarr chunk length along ``frame`` (frames).
+        Zarr chunk length along ``frame`` (or ``image``), in rows.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
-    validate(ds)
+    _validate_either(ds)
     path = Path(path)
     suffix = path.suffix.lower()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if suffix in (".nc", ".h5nc", ".netcdf"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
     elif suffix == ".zarr":
-        import shutil
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _chunked(ds, chunk_frames).to_zarr(tmp, mode="w", consolidated=False)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            _chunked(ds, chunk_frames).to_zarr(tmp, mode="w", consolidated=False)
     else:
         raise PoseDataError(f"unknown pose file type {suffix!r}: use a .nc or .zarr path")
     return path
 
 
 def load(path: str | os.PathLike, *, lazy: bool | None = None) -> xr.Dataset:
-    """Load a pose Dataset saved by :func:`save` (NetCDF or Zarr), validated.
+    """Load a pose (or labels) Dataset saved by :func:`save` (NetCDF or Zarr), validated.
 
     Parameters
     ----------
@@ -331,6 +410,11 @@ def load(path: str | os.PathLike, *, lazy: bool | None = None) -> xr.Dataset:
     lazy
         Keep the data on disk (dask arrays) instead of loading it. Defaults to True for Zarr
         (long videos) and False for NetCDF (the file is closed after loading).
+
+    Returns
+    -------
+    xarray.Dataset
+        A pose Dataset, or a labels Dataset when one was saved.
     """
     path = Path(path)
     if not path.exists():
@@ -347,7 +431,7 @@ def load(path: str | os.PathLike, *, lazy: bool | None = None) -> xr.Dataset:
                 ds = xr.load_dataset(path, engine="h5netcdf")
             except OSError as error:
                 raise PoseDataError(f"{path} is not a readable NetCDF pose file: {error}") from error
-    return validate(_restore_types(ds))
+    return _validate_either(_restore_types(ds))
 
 
 def append_zarr(ds: xr.Dataset, path: str | os.PathLike, *, chunk_frames: int = 4096) -> Path:
@@ -386,6 +470,61 @@ def select_frames(ds: xr.Dataset, frames: Sequence[int] | slice) -> xr.Dataset:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _validate_either(ds: Any) -> xr.Dataset:
+    return validate_labels(ds) if is_labels(ds) else validate(ds)
+
+
+def _arrays(
+    position: np.ndarray,
+    likelihood: np.ndarray | None,
+    animals: Sequence[str] | None,
+    parts: Sequence[str] | None,
+    rows: str,
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Checked float ``position`` and ``likelihood`` arrays and the animal and part names."""
+    position = np.asarray(position)
+    if position.ndim != 4:
+        raise PoseDataError(
+            f"position must have 4 dims (animal, part, {rows}, coord); got shape {position.shape}"
+        )
+    n_animals, n_parts, _, n_coords = position.shape
+    if n_coords not in (2, 3):
+        raise PoseDataError(f"the last axis of position (coord) must be 2 or 3; got {n_coords}")
+    if not np.issubdtype(position.dtype, np.floating):
+        position = position.astype(np.float64)
+    if likelihood is None:
+        likelihood = np.where(np.isnan(position).any(axis=-1), np.nan, 1.0).astype(position.dtype)
+    likelihood = np.asarray(likelihood)
+    if likelihood.shape != position.shape[:3]:
+        raise PoseDataError(
+            f"likelihood must have shape (animal, part, {rows}) = {position.shape[:3]}; "
+            f"got {likelihood.shape}"
+        )
+    if not np.issubdtype(likelihood.dtype, np.floating):
+        likelihood = likelihood.astype(np.float64)
+    return position, likelihood, _names(animals, n_animals, "animal"), _names(parts, n_parts, "part")
+
+
+def _coord_names(position: np.ndarray) -> list[str]:
+    return list(COORDS_2D if position.shape[-1] == 2 else COORDS_3D)
+
+
+def _attrs(
+    *, fps: float | None = None, source: str = SOURCE, video: str = "", width: int = 0, height: int = 0,
+    units: str = "pixels",
+) -> dict[str, Any]:
+    """The attributes every pose and labels Dataset carries (all serialisable)."""
+    return {
+        "fps": _fps_value(fps),
+        "source": str(source),
+        "video": str(video),
+        "width": int(width),
+        "height": int(height),
+        "units": str(units),
+        "provenance": "[]",
+    }
+
+
 def _names(names: Sequence[str] | None, n: int, prefix: str) -> list[str]:
     if names is None:
         return [f"{prefix}{i}" for i in range(n)]
@@ -421,8 +560,12 @@ def _chunked(ds: xr.Dataset, chunk_frames: int) -> xr.Dataset:
         if coord.dtype.kind == "U":
             ds[name] = coord.astype(object)
     chunks = {dim: -1 for dim in ds.dims}
-    chunks["frame"] = min(chunk_frames, max(ds.sizes["frame"], 1))
-    return ds.chunk(chunks)
+    rows = "image" if is_labels(ds) else "frame"
+    chunks[rows] = min(chunk_frames, max(ds.sizes[rows], 1))
+    chunked = ds.chunk(chunks)
+    # String coordinates stay in memory (Zarr cannot infer an object dtype from a dask array).
+    strings = {name: ds[name] for name in ds.coords if ds[name].dtype == object}
+    return chunked.assign_coords(strings) if strings else chunked
 
 
 def _restore_types(ds: xr.Dataset) -> xr.Dataset:

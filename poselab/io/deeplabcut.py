@@ -29,8 +29,10 @@ JSON-serialisable attributes:
     JSON list of ``[animal, part]`` pairs, only when the column order cannot be rebuilt from
     the animal and part order.
 
-For label files ``frame`` runs over the images 0..N-1 in file order and the coordinate
-``image`` (along ``frame``) holds each image path with forward slashes.
+A table whose rows are images (label files, and predictions on labeled images) becomes a
+labels Dataset (:func:`poselab.core.poses.validate_labels`): its rows run along the dim
+``image``, indexed by each image path with forward slashes, in file order. A table whose rows
+are video frames (predictions on a video) becomes a pose Dataset along ``frame``.
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ import pandas as pd
 import xarray as xr
 
 from poselab.core import poses
+from poselab.core.files import atomic_path
 from poselab.core.poses import PoseDataError
 
-__all__ = ["read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table"]
+__all__ = [
+    "read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table", "column_pairs",
+]
 
 SINGLE_LEVELS = ("scorer", "bodyparts", "coords")
 MULTI_LEVELS = ("scorer", "individuals", "bodyparts", "coords")
@@ -86,9 +91,9 @@ def read_deeplabcut(
     -------
     xarray.Dataset
         Positions in pixels. Predictions keep their likelihood; label files get likelihood 1
-        where a part is labelled and NaN where not. Label files (image index) get
-        ``frame`` = 0..N-1 and an ``image`` coordinate; video predictions keep the video's
-        frame index.
+        where a part is labelled and NaN where not. Tables indexed by image paths (label files)
+        give a labels Dataset with rows along ``image`` (the paths, in file order); video
+        predictions give a pose Dataset whose ``frame`` is the video's frame index.
 
     Raises
     ------
@@ -234,16 +239,11 @@ def _dataset_from_table(
     else:
         likelihood = np.where(np.isnan(position).any(axis=-1), np.nan, 1.0)
 
-    ds = poses.from_arrays(
-        position,
-        likelihood,
-        animals=animals,
-        parts=parts,
-        frames=frames,
-        fps=fps,
-        source=f"DeepLabCut ({scorers[0]})",
-        video=video,
-    )
+    common = dict(animals=animals, parts=parts, fps=fps, source=f"DeepLabCut ({scorers[0]})", video=video)
+    if image is None:
+        ds = poses.from_arrays(position, likelihood, frames=frames, **common)
+    else:
+        ds = poses.labels_from_arrays(position, likelihood, images=image, **common)
     attrs = {
         "dlc_scorer": str(scorers[0]),
         "dlc_layout": "multi" if multi else "single",
@@ -265,8 +265,6 @@ def _dataset_from_table(
     if source_dtype != np.float64:
         attrs["dlc_dtype"] = str(source_dtype)
     ds.attrs.update(attrs)
-    if image is not None:
-        ds = ds.assign_coords(image=("frame", image))
     return poses.with_provenance(ds, "read_deeplabcut", path=Path(origin).name)
 
 
@@ -326,15 +324,15 @@ def write_deeplabcut(
     Parameters
     ----------
     ds
-        A valid pose Dataset (positions in pixels).
+        A valid pose Dataset, or a labels Dataset (rows along ``image``), positions in pixels.
     path
         Target ``.h5`` or ``.csv`` path. The write is atomic (temporary file, then rename).
     scorer
         The scorer level; defaults to ``ds.attrs["dlc_scorer"]`` or ``"poselab"``.
     kind
         ``"predictions"`` writes x, y, likelihood; ``"labels"`` writes x, y indexed by image
-        path. ``"auto"`` uses ``ds.attrs["dlc_kind"]`` when set, else ``"labels"`` when the
-        Dataset has an ``image`` coordinate and ``"predictions"`` otherwise.
+        path. ``"auto"`` uses ``ds.attrs["dlc_kind"]`` when set, else ``"labels"`` for a labels
+        Dataset and ``"predictions"`` for a pose Dataset.
 
     Returns
     -------
@@ -346,9 +344,7 @@ def write_deeplabcut(
     if suffix not in (".h5", ".hdf5", ".csv"):
         raise PoseDataError(f"write a DeepLabCut file to a .h5 or .csv path; got {path.name!r}")
     table = to_deeplabcut_table(ds, scorer=scorer, kind=kind)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             # Text keeps no dtype: float32 written in its own short form would read back as a
             # different float64, so write the (exactly widened) float64 values.
@@ -360,10 +356,6 @@ def write_deeplabcut(
             # with a MultiIndex; DeepLabCut writes those label files "fixed", and so do we.
             fmt = "fixed" if isinstance(table.index, pd.MultiIndex) else "table"
             table.to_hdf(tmp, key=WRITE_KEY, mode="w", format=fmt)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -373,23 +365,22 @@ def to_deeplabcut_table(
     scorer: str | None = None,
     kind: Literal["auto", "predictions", "labels"] = "auto",
 ) -> pd.DataFrame:
-    """The DeepLabCut DataFrame of a pose Dataset (see :func:`write_deeplabcut`)."""
-    poses.validate(ds)
+    """The DeepLabCut DataFrame of a pose or labels Dataset (see :func:`write_deeplabcut`)."""
+    labels = poses.is_labels(ds)
+    poses.validate_labels(ds) if labels else poses.validate(ds)
     if kind not in ("auto", "predictions", "labels"):
-        raise ValueError(f"kind must be 'auto', 'predictions' or 'labels'; got {kind!r}")
+        raise PoseDataError(f"kind must be 'auto', 'predictions' or 'labels'; got {kind!r}")
     attrs = ds.attrs
     if kind == "auto":
-        kind = attrs.get("dlc_kind") or ("labels" if "image" in ds.coords else "predictions")
+        kind = attrs.get("dlc_kind") or ("labels" if labels else "predictions")
     scorer = scorer if scorer is not None else str(attrs.get("dlc_scorer", "poselab"))
     animals = [str(a) for a in ds["animal"].values]
     parts = [str(p) for p in ds["part"].values]
     space = [str(c) for c in ds["coord"].values]
-    layout = attrs.get("dlc_layout") or ("single" if len(animals) == 1 else "multi")
-    if layout == "single" and len(animals) != 1:
-        layout = "multi"
+    layout = _layout(ds)
     position = ds["position"].values
     likelihood = ds["likelihood"].values
-    pairs = _pairs_to_write(ds, animals, parts, layout)
+    pairs = column_pairs(ds)
     coords = [*space, "likelihood"] if kind == "predictions" else list(space)
     stored_coords = json.loads(attrs["dlc_coords"]) if "dlc_coords" in attrs else None
     if stored_coords is not None and len(stored_coords) == len(pairs) * len(coords):
@@ -404,7 +395,8 @@ def to_deeplabcut_table(
     a_idx = np.repeat([animals.index(a) for a, _ in pairs], n_coords).astype(np.intp)
     p_idx = np.repeat([parts.index(p) for _, p in pairs], n_coords).astype(np.intp)
     c_idx = np.array([slot[c] for c in column_coords], dtype=np.intp)
-    values = grid[a_idx, p_idx, :, c_idx].T if len(c_idx) else np.empty((ds.sizes["frame"], 0))
+    n_rows = ds.sizes["image" if labels else "frame"]
+    values = grid[a_idx, p_idx, :, c_idx].T if len(c_idx) else np.empty((n_rows, 0))
     values = _cast(values, attrs.get("dlc_dtype"))
 
     per_column = [pair for pair in pairs for _ in range(n_coords)]
@@ -418,9 +410,21 @@ def to_deeplabcut_table(
     return pd.DataFrame(values, index=_index_to_write(ds, kind), columns=columns)
 
 
-def _pairs_to_write(
-    ds: xr.Dataset, animals: list[str], parts: list[str], layout: str
-) -> list[tuple[str, str]]:
+def _layout(ds: xr.Dataset) -> str:
+    layout = ds.attrs.get("dlc_layout") or ("single" if ds.sizes["animal"] == 1 else "multi")
+    return "multi" if layout == "single" and ds.sizes["animal"] != 1 else layout
+
+
+def column_pairs(ds: xr.Dataset) -> list[tuple[str, str]]:
+    """The ``(animal, part)`` pairs of the DeepLabCut table of ``ds``, in column order.
+
+    A Dataset read with :func:`read_deeplabcut` gives the file's own columns (DeepLabCut's
+    unique parts only under the individual ``"single"``); others get DeepLabCut's order, each
+    animal's parts in turn.
+    """
+    animals = [str(a) for a in ds["animal"].values]
+    parts = [str(p) for p in ds["part"].values]
+    layout = _layout(ds)
     if layout == "single":
         return [(animals[0], p) for p in parts]
     known = ~np.isnan(ds["position"].values).all(axis=(2, 3))  # (animal, part) with any data
@@ -466,17 +470,17 @@ def _cast(values: np.ndarray, dtype: str | None) -> np.ndarray:
 
 
 def _index_to_write(ds: xr.Dataset, kind: str) -> pd.Index:
-    frames = ds["frame"].values
     form = ds.attrs.get("dlc_index")
-    if "image" in ds.coords:
+    if poses.is_labels(ds):
         images = [str(v) for v in ds["image"].values]
     elif kind == "labels":
+        frames = ds["frame"].values
         # DeepLabCut's own naming: labeled-data/<video>/img<frame, zero-padded>.png
         stem = Path(str(ds.attrs.get("video") or "video")).stem
         width = len(str(int(frames.max()))) if frames.size else 1
         images = [f"labeled-data/{stem}/img{int(f):0{width}d}.png" for f in frames]
     else:
-        return pd.Index(frames.astype(np.int64))
+        return pd.Index(ds["frame"].values.astype(np.int64))
     split = [tuple(i.split("/")) for i in images]
     if form is None or form == "frame":
         form = "multiindex" if split and all(len(s) == 3 for s in split) else "string"

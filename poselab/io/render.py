@@ -8,7 +8,7 @@ Drawing is vectorised: every marker of a frame is stamped with one numpy fancy-i
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from poselab.core import poses
+from poselab.core.validate import part_index_pairs
 
 __all__ = ["part_colours", "draw_poses", "labeled_video"]
 
@@ -113,7 +114,8 @@ def labeled_video(
     video, out
         The source video and the mp4 to write (atomically).
     skeleton
-        Pairs of part names joined by lines.
+        Pairs of part names joined by lines (a project's ``skeleton``; see also
+        :meth:`poselab.project.Project.labeled_video`, which passes it).
     likelihood_threshold
         Minimum likelihood for a part to be drawn.
     trail_frames
@@ -129,21 +131,16 @@ def labeled_video(
     from poselab.io.video import open_video, write_video
 
     poses.validate(ds)
-    parts = ds["part"].values.tolist()
-    index = {p: i for i, p in enumerate(parts)}
-    missing = [p for pair in skeleton for p in pair if p not in index]
-    if missing:
-        raise ValueError(f"skeleton parts {missing} are not parts of the Dataset: {parts}")
+    pairs = part_index_pairs(skeleton, ds["part"].values.tolist(), what="skeleton limb")
     position = ds["position"].transpose("frame", "animal", "part", "coord").values[..., :2].astype(float)
     likelihood = ds["likelihood"].transpose("frame", "animal", "part").values.astype(float)
     alpha = np.nan_to_num(likelihood, nan=1.0)  # no likelihood (e.g. labels): fully trusted
     position = np.where((alpha < likelihood_threshold)[..., None], np.nan, position)
     n_animals, n_parts = position.shape[1:3]
     colours = np.tile(part_colours(n_parts), (n_animals, 1))
-    pairs = np.array([[index[a], index[b]] for a, b in skeleton], dtype=int).reshape(-1, 2)
     row_of_frame = {int(f): i for i, f in enumerate(ds["frame"].values)}
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         # Batches keep every index: a frame that cannot be decoded stays in the output (black),
         # so the labeled video keeps the original's frame count and timing.
         with open_video(video) as reader, tqdm(total=len(reader), disable=not progress,

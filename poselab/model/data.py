@@ -11,13 +11,16 @@ from typing import Union
 
 import cv2
 import numpy as np
+import xarray as xr
 
-__all__ = ["DataError", "LabeledImages"]
+from poselab.core.errors import PoselabError
+
+__all__ = ["DataError", "LabeledImages", "read_rgb"]
 
 ImageLike = Union[np.ndarray, str, os.PathLike]
 
 
-class DataError(ValueError):
+class DataError(PoselabError, ValueError):
     """Labeled images cannot be built or read as asked."""
 
 
@@ -115,18 +118,36 @@ class LabeledImages:
         return h.hexdigest()[:16]
 
     @classmethod
-    def from_label_dataset(cls, ds, root: str | os.PathLike, *, animal: str | int = 0) -> LabeledImages:
-        """From a labels Dataset (``LabelStore.to_dataset``, DeepLabCut label files).
+    def from_label_dataset(cls, ds: xr.Dataset, root: str | os.PathLike, *, animal: str | int = 0) -> LabeledImages:
+        """From a labels Dataset (``Project.labels_dataset``, ``LabelStore.to_dataset``, a
+        DeepLabCut label file read with :func:`poselab.io.read_deeplabcut`).
 
-        ``ds`` has ``position`` (animal, part, frame, coord) and a str coordinate ``image``
-        along ``frame`` holding each image's path relative to ``root``. One animal is used (the
-        first by default); frames without any labeled part are dropped.
+        Parameters
+        ----------
+        ds
+            A labels Dataset: ``position`` (animal, part, image, coord) in pixels, rows along
+            ``image``, whose index holds each image's path relative to ``root``.
+        root
+            The folder the image paths are relative to (a project folder).
+        animal
+            The animal whose keypoints are used (index or name; default the first).
+
+        Returns
+        -------
+        LabeledImages
+            One entry per image with at least one labeled part, in the Dataset's order; images
+            are read from disk on demand.
         """
-        if "image" not in ds.coords:
-            raise DataError("the labels Dataset needs an 'image' coordinate along 'frame'")
+        from poselab.core import poses
+
+        if not poses.is_labels(ds):
+            raise DataError(
+                "needs a labels Dataset with rows along 'image' (project.labels_dataset(), or "
+                f"read_deeplabcut of a label file); got dims {tuple(ds.dims)}"
+            )
         pos = ds["position"]
         pos = pos.isel(animal=animal) if isinstance(animal, int) else pos.sel(animal=animal)
-        kp = pos.transpose("frame", "part", "coord").sel(coord=["x", "y"]).to_numpy().astype(float)
+        kp = pos.transpose("image", "part", "coord").sel(coord=["x", "y"]).to_numpy().astype(float)
         names = [str(v) for v in ds["image"].to_numpy()]
         keep = np.isfinite(kp).all(-1).any(-1)
         root = Path(root)
@@ -135,30 +156,36 @@ class LabeledImages:
 
     @classmethod
     def from_deeplabcut(cls, path: str | os.PathLike, root: str | os.PathLike | None = None) -> LabeledImages:
-        """From a DeepLabCut ``CollectedData_<scorer>.h5`` (single animal, first individual).
+        """From a DeepLabCut ``CollectedData_<scorer>.h5`` or ``.csv`` (the first individual).
 
-        Image paths in its index are relative to the project folder ``root`` (default: two
-        levels above the file, i.e. the folder holding ``labeled-data``).
+        The file is read with :func:`poselab.io.read_deeplabcut` (either index form: one path
+        column or the path split over three columns). Every image is kept, labeled or not.
+
+        Parameters
+        ----------
+        path
+            The label file.
+        root
+            The DeepLabCut project folder the image paths in the file are relative to
+            (default: two levels above the file, i.e. the folder holding ``labeled-data``).
+
+        Returns
+        -------
+        LabeledImages
+            Keypoints in pixels of the first individual's parts (a multi-animal file's unique
+            parts, under ``single``, are left out), NaN where not labeled.
         """
-        import pandas as pd
+        from poselab.core import poses
+        from poselab.io.deeplabcut import column_pairs, read_deeplabcut
 
         path = Path(path)
-        df = pd.read_hdf(path) if path.suffix == ".h5" else pd.read_csv(path, header=[0, 1, 2], index_col=0)
+        ds = read_deeplabcut(path)
+        if not poses.is_labels(ds):
+            raise DataError(f"{path}: its rows are video frames, not labeled images: not a label file")
         root = path.parents[2] if root is None else Path(root)
-        cols = df.columns
-        levels = list(cols.names)
-        if "individuals" in levels:
-            first = cols.get_level_values("individuals")[0]
-            df = df.xs(first, axis=1, level="individuals")
-            cols = df.columns
-        parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
-        xy = np.stack(
-            [df.xs((p, c), axis=1, level=("bodyparts", "coords")).to_numpy(dtype=float)[:, 0]
-             for p in parts for c in ("x", "y")], axis=1
-        ).reshape(len(df), len(parts), 2)
-        index = df.index
-        if isinstance(index, pd.MultiIndex):  # newer DLC: (labeled-data, video, image)
-            names = ["/".join(map(str, t)) for t in index]
-        else:
-            names = [str(v).replace("\\", "/") for v in index]
-        return cls([root / n for n in names], xy, parts, names)
+        pairs = column_pairs(ds)
+        first = pairs[0][0]
+        parts = [p for a, p in pairs if a == first]
+        kp = ds["position"].sel(animal=first, part=parts, coord=["x", "y"]).transpose("image", "part", "coord")
+        names = [str(v) for v in ds["image"].values]
+        return cls([root / n for n in names], kp.to_numpy().astype(float), parts, names)

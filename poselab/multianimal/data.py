@@ -93,17 +93,32 @@ class MultiAnimalImages:
 
     @classmethod
     def from_label_dataset(cls, ds: xr.Dataset, root: str | os.PathLike) -> MultiAnimalImages:
-        """From a multi-animal labels Dataset (``LabelStore.to_dataset``, DeepLabCut labels).
+        """From a multi-animal labels Dataset (``Project.labels_dataset``, DeepLabCut labels).
 
-        ``ds`` needs an ``image`` coordinate (paths relative to ``root``). A DeepLabCut
-        ``single`` animal (unique parts) is left out; frames with no labelled part are dropped.
+        Parameters
+        ----------
+        ds
+            A labels Dataset: ``position`` (animal, part, image, coord) in pixels, rows along
+            ``image``, whose index holds each image's path relative to ``root``.
+        root
+            The folder the image paths are relative to.
+
+        Returns
+        -------
+        MultiAnimalImages
+            The images with at least one labelled part (read into memory). A DeepLabCut
+            ``single`` animal (unique parts) is left out.
         """
+        from poselab.core import poses
         from poselab.model.data import read_rgb
 
-        if "image" not in ds.coords:
-            raise AssemblyError("the labels Dataset needs an 'image' coordinate along 'frame'")
+        if not poses.is_labels(ds):
+            raise AssemblyError(
+                "needs a labels Dataset with rows along 'image' (project.labels_dataset(), or "
+                f"read_deeplabcut of a label file); got dims {tuple(ds.dims)}"
+            )
         animals = [a for a in ds["animal"].values if str(a) != "single"]
-        pos = ds["position"].sel(animal=animals).transpose("frame", "animal", "part", "coord")
+        pos = ds["position"].sel(animal=animals).transpose("image", "animal", "part", "coord")
         kp = np.asarray(pos.values, float)[..., :2]
         keep = np.isfinite(kp).all(-1).any(axis=(1, 2))
         names = [str(n) for n, k in zip(ds["image"].values, keep) if k]

@@ -7,6 +7,7 @@ laptop, a cluster, a JupyterHub home) unchanged.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -14,11 +15,15 @@ from typing import Any
 import yaml
 
 from poselab._version import __version__
+from poselab.core.errors import PoselabError
+from poselab.core.files import write_text_atomic
 
 CONFIG_NAME = "poselab.yaml"
 
+__all__ = ["CONFIG_NAME", "ConfigError", "ProjectConfig", "VideoEntry"]
 
-class ConfigError(ValueError):
+
+class ConfigError(PoselabError, ValueError):
     """The project configuration is invalid; the message lists every problem and its fix."""
 
 
@@ -43,17 +48,21 @@ class ProjectConfig:
     unique_parts: list[str] = field(default_factory=list)
     """Parts that belong to no animal (e.g. arena corners); labeled once per frame."""
     skeleton: list[list[str]] = field(default_factory=list)
-    """Pairs of parts joined in plots and labeled videos."""
+    """Pairs of part names joined by lines in the labeling and review widgets and in the
+    project's labeled videos (:meth:`~poselab.project.Project.labeled_video`)."""
     flip_pairs: list[list[str]] = field(default_factory=list)
-    """Left/right pairs of parts, swapped when an image is flipped horizontally in training."""
+    """Left/right pairs of part names, swapped when an image is flipped horizontally in training."""
     videos: list[VideoEntry] = field(default_factory=list)
     likelihood_threshold: float = 0.6
-    """Predictions below this likelihood are treated as missing in plots and analysis."""
+    """Likelihood (0-1) below which a prediction is not trusted: the review widget's default
+    cut-off (fainter points, not sent to the label store) and the project's labeled videos'
+    drawing threshold."""
     poselab_version: str = __version__
 
     # --- (de)serialisation ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain Python values (what the YAML file holds)."""
         data = asdict(self)
         data["videos"] = [{"path": v.path} for v in self.videos]
         return data
@@ -144,16 +153,29 @@ class ProjectConfig:
         self.flip_pairs = [list(p) for p in self.flip_pairs]
         return self
 
+    def skeleton_of(self, parts: Sequence[str]) -> list[list[str]]:
+        """The skeleton's limbs whose two parts are both in ``parts`` (part names).
+
+        Parameters
+        ----------
+        parts
+            The parts at hand, e.g. those a model predicts or a label store holds.
+
+        Returns
+        -------
+        list of [str, str]
+            The limbs, in the order of :attr:`skeleton`.
+        """
+        have = {str(p) for p in parts}
+        return [list(pair) for pair in self.skeleton if all(str(p) in have for p in pair)]
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the YAML file atomically (a crash never leaves half a config)."""
         self.validate(source=str(path))
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         text = "# poselab project: paths are relative to this folder\n" + yaml.safe_dump(
             self.to_dict(), sort_keys=False, default_flow_style=None
         )
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ProjectConfig:

@@ -12,10 +12,12 @@ Tables
 ``points``
     one row per placed part: ``image_id``, ``animal``, ``part``, ``x``, ``y`` (pixels, image
     coordinates: x right, y down, pixel centres at integers), ``occluded`` (0/1: the user marked
-    the part as hidden; x/y may then be NULL), ``edited`` (UTC time of the edit).
+    the part as hidden; x/y may then be NULL), ``edited`` (UTC time of the edit), ``source``
+    (``"human"``: placed by a person; ``"predicted"``: written from a model's predictions, for a
+    person to check; a person's edit makes it ``"human"``).
 
-The store reads as a pandas DataFrame (:meth:`LabelStore.to_dataframe`) or as a pose Dataset
-(:meth:`LabelStore.to_dataset`) whose ``frame`` runs over the labeled images.
+The store reads as a pandas DataFrame (:meth:`LabelStore.to_dataframe`) or as a labels Dataset
+(:meth:`LabelStore.to_dataset`, rows along ``image``; see :func:`poselab.core.poses.validate_labels`).
 """
 
 from __future__ import annotations
@@ -26,15 +28,21 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from poselab.core import poses
+from poselab.core.errors import PoselabError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: points without ``source``; 2: ``source`` ("human" or "predicted") per point."""
+
+#: Who placed a point: a person, or a model's prediction written for a person to check.
+PointSource = Literal["human", "predicted"]
+SOURCES = ("human", "predicted")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,12 +62,20 @@ CREATE TABLE IF NOT EXISTS points (
     y REAL,
     occluded INTEGER NOT NULL DEFAULT 0,
     edited TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'human',
     PRIMARY KEY (image_id, animal, part)
 );
 """
 
+# One upsert for every writer: a placed point replaces the stored one of the same key.
+_UPSERT = (
+    "INSERT INTO points(image_id, animal, part, x, y, occluded, edited, source) VALUES (?,?,?,?,?,?,?,?) "
+    "ON CONFLICT(image_id, animal, part) DO UPDATE SET x=excluded.x, y=excluded.y, "
+    "occluded=excluded.occluded, edited=excluded.edited, source=excluded.source"
+)
 
-class LabelError(ValueError):
+
+class LabelError(PoselabError, ValueError):
     """A label edit or import that cannot be applied (unknown part, point outside the image...)."""
 
 
@@ -105,6 +121,7 @@ class LabelStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._db.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -192,13 +209,7 @@ class LabelStore:
             if not (np.isfinite(x) and np.isfinite(y)):
                 raise LabelError(f"{part!r} on {image}: x and y must be finite numbers; got {x}, {y}")
             _check_inside(image, part, x, y, width, height)
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO points(image_id, animal, part, x, y, occluded, edited) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(image_id, animal, part) DO UPDATE SET x=excluded.x, y=excluded.y, "
-                "occluded=excluded.occluded, edited=excluded.edited",
-                (image_id, animal, part, x, y, int(occluded), _now()),
-            )
+        self._upsert([(image_id, animal, part, x, y, int(occluded), _now(), "human")])
 
     def delete_point(self, image: str, part: str, *, animal: str | None = None) -> bool:
         """Remove one placed part; returns whether there was one."""
@@ -212,15 +223,41 @@ class LabelStore:
             return cursor.rowcount > 0
 
     def points(self, image: str) -> dict[tuple[str, str], tuple[float | None, float | None, bool]]:
-        """Placed parts of one image: ``{(animal, part): (x, y, occluded)}``."""
+        """Placed parts of one image: ``{(animal, part): (x, y, occluded)}``, x and y in pixels."""
         image_id, _, _ = self._image_row(image)
         rows = self._db.execute(
             "SELECT animal, part, x, y, occluded FROM points WHERE image_id = ?", (image_id,)
         )
         return {(a, p): (x, y, bool(o)) for a, p, x, y, o in rows}
 
-    def set_points(self, image: str, values: dict[tuple[str, str], tuple[float, float]]) -> None:
-        """Place several parts of one image in one transaction (e.g. accepting predictions)."""
+    def point_sources(self, image: str) -> dict[tuple[str, str], PointSource]:
+        """Who placed each point of one image: ``{(animal, part): "human" or "predicted"}``."""
+        image_id, _, _ = self._image_row(image)
+        rows = self._db.execute("SELECT animal, part, source FROM points WHERE image_id = ?", (image_id,))
+        return {(a, p): source for a, p, source in rows}
+
+    def set_points(
+        self,
+        image: str,
+        values: dict[tuple[str, str], tuple[float, float]],
+        *,
+        source: PointSource = "human",
+    ) -> None:
+        """Place several parts of one image in one transaction, replacing stored ones.
+
+        Parameters
+        ----------
+        image
+            Image path relative to the project, as registered.
+        values
+            ``{(animal, part): (x, y)}`` in pixels (image coordinates); missing or non-finite
+            positions are skipped.
+        source
+            ``"human"`` (placed by a person, e.g. labels made elsewhere) or ``"predicted"``
+            (a model's predictions, for a person to check).
+        """
+        if source not in SOURCES:
+            raise LabelError(f"source must be one of {SOURCES}; got {source!r}")
         image_id, width, height = self._image_row(image)
         rows = []
         for (animal, part), (x, y) in values.items():
@@ -228,93 +265,111 @@ class LabelStore:
             if x is None or y is None or not (np.isfinite(x) and np.isfinite(y)):
                 continue
             _check_inside(image, part, float(x), float(y), width, height)
-            rows.append((image_id, animal, part, float(x), float(y), 0, _now()))
-        with self._transaction():
-            self._db.executemany(
-                "INSERT INTO points(image_id, animal, part, x, y, occluded, edited) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(image_id, animal, part) DO UPDATE SET x=excluded.x, y=excluded.y, "
-                "occluded=excluded.occluded, edited=excluded.edited",
-                rows,
-            )
+            rows.append((image_id, animal, part, float(x), float(y), 0, _now(), source))
+        self._upsert(rows)
 
     # --- views ----------------------------------------------------------------------------------
 
     def to_dataframe(self) -> pd.DataFrame:
         """All placed points as a long table.
 
-        Columns: ``image, video, frame, animal, part, x, y, occluded`` (x, y in pixels).
+        Columns: ``image, video, frame, animal, part, x, y, occluded, source`` (x, y in
+        pixels; ``source``: ``"human"`` or ``"predicted"``).
         """
         return pd.read_sql_query(
-            "SELECT i.image, i.video, i.frame, p.animal, p.part, p.x, p.y, p.occluded "
+            "SELECT i.image, i.video, i.frame, p.animal, p.part, p.x, p.y, p.occluded, p.source "
             "FROM points p JOIN images i ON i.id = p.image_id ORDER BY i.id, p.animal, p.part",
             self._db,
         ).astype({"occluded": bool})
 
     def to_dataset(self, *, only_labeled: bool = True, include_occluded: bool = False) -> xr.Dataset:
-        """Labels as a pose Dataset (``frame`` = 0..N-1 over images, in the order added).
+        """Labels as a labels Dataset: one row along ``image`` per image, in the order added.
 
-        Coordinates along ``frame``: ``image`` (relative path), ``video`` and ``video_frame``
-        (index in the video, -1 if none). ``likelihood`` is 1 where a point is placed, NaN
-        elsewhere. Occluded parts are NaN unless ``include_occluded`` (then their guessed
-        position is kept and an ``occluded`` variable says which).
+        Parameters
+        ----------
+        only_labeled
+            Leave out registered images with no point placed.
+        include_occluded
+            Keep the guessed positions of occluded parts (else NaN) and add an ``occluded``
+            variable ``(animal, part, image)`` saying which.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``position`` (animal, part, image, coord) in pixels and ``likelihood`` (1 where a
+            point is placed, NaN elsewhere); the ``image`` index holds the project-relative
+            paths, with ``video`` and ``video_frame`` (the frame's index in the video, -1 if
+            none) along it (see :func:`poselab.core.poses.validate_labels`).
         """
         records = self.images()
-        frame = self.to_dataframe()
+        table = self.to_dataframe()
         if only_labeled:
-            labeled = set(frame["image"])
+            labeled = set(table["image"])
             records = [r for r in records if r.image in labeled]
         index = {r.image: i for i, r in enumerate(records)}
         position = np.full((len(self.animals), len(self.parts), len(records), 2), np.nan)
         occluded = np.zeros(position.shape[:3], dtype=bool)
-        frame = frame[frame["image"].isin(index.keys())]
-        a = frame["animal"].map({n: i for i, n in enumerate(self.animals)}).to_numpy()
-        p = frame["part"].map({n: i for i, n in enumerate(self.parts)}).to_numpy()
-        f = frame["image"].map(index).to_numpy()
+        table = table[table["image"].isin(index.keys())]
+        a = table["animal"].map({n: i for i, n in enumerate(self.animals)}).to_numpy()
+        p = table["part"].map({n: i for i, n in enumerate(self.parts)}).to_numpy()
+        f = table["image"].map(index).to_numpy()
         known = ~(np.isnan(a.astype(float)) | np.isnan(p.astype(float)))  # ignore retired names
         a, p, f = a[known].astype(int), p[known].astype(int), f[known].astype(int)
-        xy = frame[["x", "y"]].to_numpy(dtype=float)[known]
-        occ = frame["occluded"].to_numpy(dtype=bool)[known]
+        xy = table[["x", "y"]].to_numpy(dtype=float)[known]
+        occ = table["occluded"].to_numpy(dtype=bool)[known]
         keep = ~occ | include_occluded
         position[a[keep], p[keep], f[keep]] = xy[keep]
         occluded[a, p, f] = occ
         widths = {r.width for r in records} or {0}
         heights = {r.height for r in records} or {0}
-        ds = poses.from_arrays(
+        ds = poses.labels_from_arrays(
             position,
+            images=[r.image for r in records],
+            videos=[r.video for r in records],
+            video_frames=[r.frame for r in records],
             animals=self.animals,
             parts=self.parts,
             width=widths.pop() if len(widths) == 1 else 0,
             height=heights.pop() if len(heights) == 1 else 0,
             source=f"poselab {poses.__version__} labels",
         )
-        ds = ds.assign_coords(
-            image=("frame", [r.image for r in records]),
-            video=("frame", [r.video for r in records]),
-            video_frame=("frame", np.array([r.frame for r in records], dtype=np.int64)),
-        )
         if include_occluded:
-            ds["occluded"] = (("animal", "part", "frame"), occluded)
+            ds["occluded"] = (poses.LABELS_LIKELIHOOD_DIMS, occluded)
         return ds
 
     def import_dataset(self, ds: xr.Dataset, *, images: Sequence[ImageRecord] | None = None) -> int:
-        """Add labels from a pose Dataset whose frames are images (e.g. a DeepLabCut label file).
+        """Add labels from a labels Dataset (e.g. a DeepLabCut label file), as a person's labels.
 
-        ``ds`` needs an ``image`` coordinate along ``frame`` unless ``images`` gives one record
-        per frame. Existing points are overwritten; all in one transaction. Returns the number of
-        points written.
+        Parameters
+        ----------
+        ds
+            A labels Dataset (rows along ``image``; see :func:`poselab.core.poses.validate_labels`),
+            positions in pixels.
+        images
+            One record per row of ``ds`` (default: records named by its ``image`` index, with
+            no video and no known size).
+
+        Returns
+        -------
+        int
+            The number of points written. Existing points of the same images are overwritten;
+            all in one transaction.
         """
+        if not poses.is_labels(ds):
+            raise LabelError(
+                "import_dataset needs a labels Dataset with rows along 'image' (e.g. read_deeplabcut "
+                f"of a label file or LabelStore.to_dataset); got dims {tuple(ds.dims)}"
+            )
         if images is None:
-            if "image" not in ds.coords:
-                raise LabelError("the Dataset has no 'image' coordinate: pass images=[...]")
             images = [ImageRecord(str(name)) for name in ds["image"].values]
-        if len(images) != ds.sizes["frame"]:
-            raise LabelError(f"{len(images)} image records for {ds.sizes['frame']} frames")
+        if len(images) != ds.sizes["image"]:
+            raise LabelError(f"{len(images)} image records for {ds.sizes['image']} images")
         unknown = sorted(set(ds["part"].values.tolist()) - set(self.parts))
         if unknown:
             raise LabelError(f"parts {unknown} are not parts of this project: {self.parts}")
         self.add_images(images)
         ids = {image: i for i, image in self._db.execute("SELECT id, image FROM images")}
-        position = ds["position"].transpose("animal", "part", "frame", "coord").values
+        position = ds["position"].transpose(*poses.LABELS_POSITION_DIMS).values
         rows = []
         stamp = _now()
         for ai, animal in enumerate(ds["animal"].values.tolist()):
@@ -325,20 +380,30 @@ class LabelStore:
                 record = images[fi]
                 x, y = position[ai, pi, fi, :2]
                 _check_inside(record.image, ds["part"].values[pi], x, y, record.width, record.height)
-                rows.append((ids[record.image], animal, str(ds["part"].values[pi]), float(x), float(y), 0, stamp))
-        with self._transaction():
-            self._db.executemany(
-                "INSERT INTO points(image_id, animal, part, x, y, occluded, edited) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(image_id, animal, part) DO UPDATE SET x=excluded.x, y=excluded.y, "
-                "occluded=excluded.occluded, edited=excluded.edited",
-                rows,
-            )
+                rows.append((ids[record.image], animal, str(ds["part"].values[pi]), float(x), float(y), 0, stamp,
+                             "human"))
+        self._upsert(rows)
         return len(rows)
 
     # --- internals ------------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+    def _upsert(self, rows: list[tuple]) -> None:
+        """Write point rows ``(image_id, animal, part, x, y, occluded, edited, source)`` in one transaction."""
+        with self._transaction():
+            self._db.executemany(_UPSERT, rows)
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older poselab to :data:`SCHEMA_VERSION` (in place, kept)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(points)")}
+        if "source" not in columns:  # schema 1: every stored point was placed by a person
+            with self._transaction():
+                self._db.execute("ALTER TABLE points ADD COLUMN source TEXT NOT NULL DEFAULT 'human'")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
 
     def _check_names(self, part: str, animal: str | None) -> str:
         if part not in self.parts:

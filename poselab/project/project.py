@@ -11,27 +11,40 @@ between a laptop, a cluster and a JupyterHub home unchanged::
         models/               trained models (weights + model card)
         poses/                analysis results (pose Datasets, NetCDF or Zarr)
 
+The project is also where predictions meet labels: :meth:`Project.add_frames` extracts and
+registers frames of a video (what :meth:`Project.select_frames` does with the frames it
+chooses), and :meth:`Project.write_predictions` merges a model's predictions of given frames
+into the label store, never replacing a point a person placed unless asked. Both
+:meth:`Project.extract_outliers` (active learning) and the review widget's "send" use them.
+
 Example
 -------
 >>> project = Project.create("my-study", parts=["snout", "tail_base"], videos=["mouse.mp4"])
 >>> images = project.select_frames(n=20)          # k-means on downsampled frames
 >>> project.labels.set_point(images[0], "snout", 120.5, 80.0)
->>> labels = project.labels_dataset()              # the pose data model, one frame per image
+>>> labels = project.labels_dataset()              # the labels Dataset, one row per image
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 import yaml
 
+from poselab.core.errors import PoselabError
+from poselab.core.files import copy_atomic
 from poselab.project.config import CONFIG_NAME, ConfigError, ProjectConfig, VideoEntry
 from poselab.project.labels import ImageRecord, LabelStore
+
+if TYPE_CHECKING:  # the widgets import ipywidgets: only when a widget is made
+    from poselab.widgets.labeling import LabelingWidget
+    from poselab.widgets.review import ReviewWidget
+    from poselab.widgets.training import TrainingWidget
 
 LABELS_NAME = "labels.sqlite"
 FRAMES_DIR = "frames"
@@ -42,7 +55,7 @@ POSES_DIR = "poses"
 __all__ = ["Project", "ProjectError"]
 
 
-class ProjectError(ValueError):
+class ProjectError(PoselabError, ValueError):
     """A project operation cannot be done as asked (the message says what to change)."""
 
 
@@ -86,7 +99,8 @@ class Project:
         videos
             Videos to add (see :meth:`add_videos`).
         skeleton, flip_pairs
-            Pairs of parts joined in plots; left/right pairs swapped on horizontal flips.
+            Pairs of part names: joined by lines in the widgets and labeled videos; left/right
+            pairs swapped on horizontal flips in training.
         unique_parts
             Parts that belong to no animal (e.g. arena corners).
         copy_videos
@@ -112,7 +126,13 @@ class Project:
 
     @classmethod
     def open(cls, root: str | os.PathLike) -> Project:
-        """Open an existing project folder (its config is validated)."""
+        """Open an existing project folder (its config is validated).
+
+        Parameters
+        ----------
+        root
+            The project folder (holding ``poselab.yaml``).
+        """
         root = Path(root)
         if not (root / CONFIG_NAME).exists():
             hint = " (a DeepLabCut project: use Project.from_deeplabcut)" if (root / "config.yaml").exists() else ""
@@ -129,6 +149,15 @@ class Project:
         and every ``CollectedData_*.h5`` (or ``.csv``) label is written to the label store,
         unchanged. Videos found in the DeepLabCut project's ``videos/`` folder are added.
         The DeepLabCut project is only read, never modified.
+
+        Parameters
+        ----------
+        dlc_project
+            The DeepLabCut project folder (holding ``config.yaml``).
+        root
+            The new poselab project folder.
+        copy_videos
+            Copy the videos into ``videos/`` instead of referring to them by relative path.
         """
         from poselab.io import read_deeplabcut
 
@@ -175,10 +204,12 @@ class Project:
 
     @property
     def parts(self) -> list[str]:
+        """Names of the body parts to label."""
         return list(self.config.parts)
 
     @property
     def animals(self) -> list[str]:
+        """Names of the animals."""
         return list(self.config.animals)
 
     @property
@@ -217,7 +248,7 @@ class Project:
                 target = self.root / VIDEOS_DIR / source.name
                 target.parent.mkdir(exist_ok=True)
                 if not target.exists():
-                    _copy_atomic(source, target)
+                    copy_atomic(source, target)
                 source = target
             relative = self.relative(source)
             if relative not in self.videos:
@@ -261,7 +292,7 @@ class Project:
         from poselab.io.video import open_video
         from poselab.project import frames as frame_selection
 
-        video = self._one_video(video)
+        video = self.video_name(video)
         exclude = sorted(self.labels.labeled_frames(video))
         with open_video(self.path(video)) as reader:
             if method == "kmeans":
@@ -270,17 +301,60 @@ class Project:
                 chosen = frame_selection.select_uniform(len(reader), n, exclude=exclude)
             else:
                 raise ProjectError(f"unknown frame selection method {method!r}: use 'kmeans' or 'uniform'")
-            out_dir = self.root / FRAMES_DIR / Path(video).stem
-            paths = frame_selection.extract_frames(reader, chosen, out_dir)
-            width, height = reader.info.width, reader.info.height
-        records = [
-            ImageRecord(self.relative(p), video=video, frame=int(f), width=width, height=height)
-            for p, f in zip(paths, chosen)
-        ]
-        self.labels.add_images(records)
-        return [r.image for r in records]
+        return self.add_frames(chosen, video=video)
 
-    def _one_video(self, video: str | None) -> str:
+    def add_frames(self, frames: Iterable[int], *, video: str | None = None) -> list[str]:
+        """Extract frames of a project video as PNG and register them for labeling.
+
+        The one way frames enter the label store from a video: :meth:`select_frames`,
+        :meth:`extract_outliers` and :meth:`write_predictions` all come here.
+
+        Parameters
+        ----------
+        frames
+            Video frame indices (0-based).
+        video
+            Project-relative video path (default: the only video of the project).
+
+        Returns
+        -------
+        list of str
+            The images' project-relative paths (``frames/<video stem>/img<frame>.png``), one
+            per entry of ``frames``, in that order. Frames already registered keep their image
+            (the file is not written again).
+        """
+        from poselab.io.video import open_video
+        from poselab.project import frames as frame_selection
+
+        video = self.video_name(video)
+        frames = [int(f) for f in frames]
+        registered = {r.frame: r.image for r in self.labels.images(video=video)}
+        new = [f for f in dict.fromkeys(frames) if f not in registered]
+        if new:
+            with open_video(self.path(video)) as reader:
+                paths = frame_selection.extract_frames(reader, new, self.root / FRAMES_DIR / Path(video).stem)
+                width, height = reader.info.width, reader.info.height
+            records = [ImageRecord(self.relative(p), video=video, frame=f, width=width, height=height)
+                       for p, f in zip(paths, new)]
+            self.labels.add_images(records)
+            registered.update((r.frame, r.image) for r in records)
+        return [registered[f] for f in frames]
+
+    def video_name(self, video: str | os.PathLike | None = None) -> str:
+        """The project-relative path of one of the project's videos.
+
+        Parameters
+        ----------
+        video
+            A project-relative video path as listed in :attr:`videos`, or the path of such a
+            video file; None: the project's only video.
+
+        Raises
+        ------
+        ProjectError
+            The video is not one of the project's (or, with None, the project has not exactly
+            one video).
+        """
         if video is None:
             if len(self.videos) != 1:
                 raise ProjectError(f"say which video: one of {self.videos}" if self.videos else
@@ -306,7 +380,11 @@ class Project:
         return self._labels
 
     def labels_dataset(self, *, include_occluded: bool = False) -> xr.Dataset:
-        """The labels as a pose Dataset, one ``frame`` per labeled image (coord ``image``)."""
+        """The labels as a labels Dataset: one row along ``image`` per labeled image.
+
+        See :meth:`LabelStore.to_dataset` (``image`` index: project-relative paths; ``video``
+        and ``video_frame`` along it; positions in pixels).
+        """
         ds = self.labels.to_dataset(include_occluded=include_occluded)
         ds.attrs["dlc_unique_parts"] = json.dumps(list(self.config.unique_parts))
         return ds
@@ -315,18 +393,35 @@ class Project:
         """Write the labels as a DeepLabCut ``CollectedData`` file (.h5 or .csv).
 
         Image paths are written as DeepLabCut expects them, ``labeled-data/<video>/<image>``.
+
+        Parameters
+        ----------
+        path
+            The ``.h5`` or ``.csv`` file to write (atomically).
+        scorer
+            DeepLabCut's scorer name (the file is usually ``CollectedData_<scorer>``).
         """
         from poselab.io import write_deeplabcut
 
         ds = self.labels_dataset()
         names = [f"labeled-data/{PurePosixPath(p).parent.name}/{PurePosixPath(p).name}" for p in ds["image"].values]
-        ds = ds.assign_coords(image=("frame", names))
+        ds = ds.assign_coords(image=names)
         return write_deeplabcut(ds, path, scorer=scorer, kind="labels")
 
     def import_deeplabcut_labels(self, path: str | os.PathLike, *, video_stem: str | None = None) -> int:
         """Merge a DeepLabCut ``CollectedData`` file (its images next to it) into the labels.
 
-        Returns the number of points written.
+        Parameters
+        ----------
+        path
+            The ``CollectedData_<scorer>.h5`` (or ``.csv``) in ``labeled-data/<video>/``.
+        video_stem
+            The video the images come from (default: the file's folder name).
+
+        Returns
+        -------
+        int
+            The number of points written.
         """
         from poselab.io import read_deeplabcut
 
@@ -348,23 +443,25 @@ class Project:
             target = self.root / FRAMES_DIR / video_stem / Path(name).name
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
-                _copy_atomic(source, target)
+                copy_atomic(source, target)
             image = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
             if image is None:
                 raise ProjectError(f"{source} is not a readable image")
             records.append(ImageRecord(self.relative(target), video=video, frame=_frame_number(name),
                                        width=int(image.shape[1]), height=int(image.shape[0])))
-        ds = ds.assign_coords(image=("frame", [r.image for r in records]))
+        ds = ds.assign_coords(image=[r.image for r in records])
         return self.labels.import_dataset(ds, images=records)
 
     # --- results --------------------------------------------------------------------------------
 
     @property
     def models_dir(self) -> Path:
+        """Where trained models go (``models/``)."""
         return self.root / MODELS_DIR
 
     @property
     def poses_dir(self) -> Path:
+        """Where analysis results go (``poses/``)."""
         return self.root / POSES_DIR
 
     def close(self) -> None:
@@ -386,43 +483,212 @@ class Project:
             f"{len(self.animals)} animal(s), {len(self.videos)} video(s), {n_images} frames to label>"
         )
 
-    # --- notebook widgets and active learning (thin wrappers) -----------------------------------
+    # --- predictions into the label store (active learning) --------------------------------------
 
-    def label(self, **kwargs):
-        """The labeling widget over this project's images (see ``poselab.widgets.label``)."""
+    def write_predictions(
+        self,
+        poses: xr.Dataset,
+        frames: Iterable[int],
+        *,
+        video: str | None = None,
+        min_likelihood: float = 0.0,
+        corrected: Mapping[int, Collection[tuple[str, str]]] | None = None,
+        overwrite_labels: bool = False,
+    ) -> list[str]:
+        """Write the predicted points of frames of a video into the label store.
+
+        Frames not registered yet are extracted and registered first (:meth:`add_frames`).
+        On each image, predictions only fill parts not labeled yet; corrected points (placed by
+        a person, e.g. dragged in the review widget) are stored as a person's labels and
+        replace a stored prediction. A point a person placed is never replaced unless
+        ``overwrite_labels`` (see :func:`poselab.project.predictions.points_to_write`).
+
+        Parameters
+        ----------
+        poses
+            Predictions of ``video`` (a pose Dataset, ``frame`` = video frame index; positions
+            in pixels). Animals and parts the project does not have are ignored.
+        frames
+            Video frame numbers to write.
+        video
+            Project-relative video path (default: the only video of the project).
+        min_likelihood
+            Uncorrected predictions with a likelihood (0-1) below this are not written (left for
+            the user to place).
+        corrected
+            ``{frame: {(animal, part), ...}}``: points a person corrected.
+        overwrite_labels
+            Let corrected points replace points a person placed before.
+
+        Returns
+        -------
+        list of str
+            The images' project-relative paths, one per frame, in the order of ``frames``.
+        """
+        from poselab.core.validate import position_array
+        from poselab.project.predictions import points_to_write, predicted_points
+
+        position_array(poses, func="Project.write_predictions", dims=("animal", "part", "frame", "coord"),
+                       error=ProjectError)
+        video = self.video_name(video)
+        frames = [int(f) for f in dict.fromkeys(int(f) for f in frames)]
+        missing = sorted(set(frames) - {int(f) for f in poses["frame"].values})
+        if missing:
+            raise ProjectError(f"frames {missing[:5]} are not in the predictions")
+        images = self.add_frames(frames, video=video)
+        store = self.labels
+        records = {r.image: r for r in store.images(video=video)}
+        animals = [a for a in poses["animal"].values.tolist() if a in store.animals]
+        parts = [p for p in poses["part"].values.tolist() if p in store.parts]
+        for frame, image in zip(frames, images):
+            record = records[image]
+            fixed = set((corrected or {}).get(frame, ()))
+            size = dict(animals=animals, parts=parts, width=record.width, height=record.height)
+            sure = predicted_points(poses, frame, min_likelihood=min_likelihood, **size)
+            every = predicted_points(poses, frame, **size) if fixed else {}
+            sure.update((k, v) for k, v in every.items() if k in fixed)  # corrections: any likelihood
+            human, predicted = points_to_write(sure, store.point_sources(image), corrected=fixed,
+                                               overwrite_labels=overwrite_labels)
+            if human:
+                store.set_points(image, human, source="human")
+            if predicted:
+                store.set_points(image, predicted, source="predicted")
+        return images
+
+    def extract_outliers(
+        self,
+        poses: xr.Dataset,
+        n: int = 20,
+        *,
+        frames: Sequence[int] | None = None,
+        video: str | None = None,
+        min_gap: int = 10,
+        threshold: float | None = 1.0,
+        min_likelihood: float = 0.0,
+        scores: xr.Dataset | None = None,
+        **score_kwargs: Any,
+    ) -> list[str]:
+        """Add the ``n`` worst-predicted frames of a video to the label store, predictions as
+        initial points (the loop: extract, refine, merge, retrain).
+
+        The frames are scored and picked by :func:`poselab.analysis.outliers.outlier_scores`
+        and :func:`~poselab.analysis.outliers.pick_outlier_frames`, then extracted and written
+        with :meth:`write_predictions` (the user then only moves the wrong points, in the
+        labeling or review widget). Frames already registered for labeling are never picked,
+        and no stored label is replaced.
+
+        Parameters
+        ----------
+        poses
+            The predictions for ``video`` (``frame`` = video frame index; pixels).
+        n
+            Number of frames to add (fewer when fewer frames are flagged).
+        frames
+            Take these frame numbers instead of scoring (registered ones are skipped).
+        video
+            The project video that ``poses`` analyzed (default: the project's only video).
+        min_gap
+            Minimum distance between picked frames, in frames.
+        threshold
+            Only frames whose dimensionless score is at least this (None: the ``n`` worst).
+        min_likelihood
+            Predicted points below this likelihood (0-1) are not written.
+        scores
+            Precomputed :func:`~poselab.analysis.outliers.outlier_scores` (default: computed
+            here with ``score_kwargs``, e.g. ``fitting=False``, ``epsilon`` in pixels).
+
+        Returns
+        -------
+        list of str
+            The new images' project-relative paths, in frame order (or the order of ``frames``).
+        """
+        from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
+
+        video = self.video_name(video)
+        taken = self.labels.labeled_frames(video)
+        if frames is None:
+            if scores is None:
+                scores = outlier_scores(poses, **score_kwargs)
+            frames = pick_outlier_frames(scores["score"], n, min_gap=min_gap, threshold=threshold, exclude=taken)
+        frames = [int(f) for f in frames if int(f) not in taken]
+        if not frames:
+            return []
+        return self.write_predictions(poses, frames, video=video, min_likelihood=min_likelihood)
+
+    # --- notebook widgets and labeled videos ----------------------------------------------------
+
+    def label(self, **kwargs: Any) -> LabelingWidget:
+        """The labeling widget over this project's images, drawing the project's skeleton
+        (see ``poselab.widgets.labeling.LabelingWidget`` for the settings)."""
         from poselab.widgets import label
 
         return label(self, **kwargs)
 
-    def train_widget(self, **kwargs):
+    def train_widget(self, **kwargs: Any) -> TrainingWidget:
         """The training widget (see ``poselab.widgets.training.TrainingWidget``)."""
         from poselab.widgets import train_widget
 
         return train_widget(self, **kwargs)
 
-    def review(self, poses: xr.Dataset, video: str | None = None, **kwargs):
-        """The review widget for predictions of a project video (default: the only video); see
-        ``poselab.widgets.review.ReviewWidget``."""
+    def review(self, poses: xr.Dataset, video: str | None = None, **kwargs: Any) -> ReviewWidget:
+        """The review widget for predictions of a project video (default: the only video).
+
+        It draws the project's skeleton and takes the project's ``likelihood_threshold`` as its
+        cut-off unless told otherwise (``skeleton=``, ``p_cutoff=``); see
+        ``poselab.widgets.review.ReviewWidget`` for the other settings.
+        """
         from poselab.widgets import review_widget
 
-        name = self._one_video(video)
+        name = self.video_name(video)
         return review_widget(poses, self.path(name), self, video_name=name, **kwargs)
 
-    def extract_outliers(self, poses: xr.Dataset, n: int = 20, *, video: str | None = None, **kwargs) -> list[str]:
-        """Add the ``n`` worst-predicted frames of a video to the label store, predictions as
-        initial points (see ``poselab.analysis.outliers.extract_outliers``); returns the new images."""
-        from poselab.analysis.outliers import extract_outliers
+    def labeled_video(
+        self,
+        poses: xr.Dataset,
+        video: str | None = None,
+        out: str | os.PathLike | None = None,
+        *,
+        skeleton: Sequence[Sequence[str]] | None = None,
+        likelihood_threshold: float | None = None,
+        **kwargs: Any,
+    ) -> Path:
+        """Draw predictions over a project video, with the project's skeleton.
 
-        return extract_outliers(self, poses, n, video=video, **kwargs)
+        Parameters
+        ----------
+        poses
+            Predictions of ``video`` (a pose Dataset, ``frame`` = video frame index; pixels).
+        video
+            Project-relative video path (default: the project's only video).
+        out
+            The mp4 to write (default: ``poses/<video stem>_labeled.mp4`` in the project).
+        skeleton
+            Pairs of part names joined by lines (default: the project's skeleton, limbs whose
+            parts ``poses`` has).
+        likelihood_threshold
+            Points below this likelihood (0-1) are not drawn (default: the project's).
+        **kwargs
+            Passed to :func:`poselab.io.render.labeled_video` (``trail_frames``, ``radius``
+            in pixels, ``progress``).
+
+        Returns
+        -------
+        pathlib.Path
+            The written video.
+        """
+        from poselab.io.render import labeled_video
+
+        name = self.video_name(video)
+        out = self.poses_dir / f"{Path(name).stem}_labeled.mp4" if out is None else Path(out)
+        if skeleton is None:
+            skeleton = self.config.skeleton_of(poses["part"].values.tolist())
+        if likelihood_threshold is None:
+            likelihood_threshold = float(self.config.likelihood_threshold)
+        return labeled_video(poses, self.path(name), out, skeleton=skeleton,
+                             likelihood_threshold=likelihood_threshold, **kwargs)
 
 
 _VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v", ".wmv"}
-
-
-def _copy_atomic(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 def _frame_number(image_name: str) -> int:

@@ -5,18 +5,24 @@ to the project's label store. Facts this relies on (checked in a real browser, s
 widget notes): a bqplot Image redraws only when its ``image`` widget is swapped, not when the
 inner ``value`` changes; PanZoom swallows clicks and drags, so it is a toggled mode; ipyevents
 keys arrive only while the mouse is over the widget (and twice in Voila: deduped in the logic).
+
+:class:`FrameView` (the frame, the skeleton lines and the draggable points in one bqplot
+figure) is shared with the review widget.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import bqplot as bq
 import ipywidgets as W
+import numpy as np
 from ipyevents import Event
 
 from poselab.widgets.labeling_logic import (
+    KEY_HELP,
     LabelingSession,
     encode_jpeg,
     figure_layout,
@@ -25,8 +31,85 @@ from poselab.widgets.labeling_logic import (
     part_colors,
 )
 
-KEY_HELP = ("Keys work while the mouse is over the image: n/→ next, p/← previous, j/↓ next part, "
-            "k/↑ previous part, x delete, o occluded, z pan/zoom.")
+__all__ = ["FrameView", "KEY_HELP", "LabelingWidget"]
+
+
+class FrameView:
+    """One frame in a bqplot figure: the image, skeleton lines over it and draggable points.
+
+    Image coordinates: origin at the top-left pixel's centre, x right, y down (the y scale is
+    reversed), pixel centres at integers, so the image spans ``[-0.5, size - 0.5]``.
+
+    Parameters
+    ----------
+    rgb
+        The first frame, ``(H, W, 3)`` uint8 RGB.
+    css_class
+        A class added to the figure (for the browser tests and styling).
+    display_width
+        Displayed frame width in screen pixels (the height keeps the aspect ratio).
+    quality
+        JPEG quality of the frames sent to the browser.
+    marker_size
+        Scatter marker area in screen px².
+    display_names
+        Write each point's name beside it.
+    """
+
+    def __init__(self, rgb: np.ndarray, *, css_class: str, display_width: int = 640, quality: int = 85,
+                 marker_size: int = 64, display_names: bool = True):
+        self.quality = int(quality)
+        h, w = rgb.shape[:2]
+        lay = figure_layout(w, h, display_width, marker_size, allow_padding=False)
+        self.xs = bq.LinearScale(min=-0.5, max=w - 0.5, allow_padding=False)
+        # y down: (0, 0) is the top-left corner, as in image coordinates
+        self.ys = bq.LinearScale(min=-0.5, max=h - 0.5, reverse=True, allow_padding=False)
+        scales = {"x": self.xs, "y": self.ys}
+        self.image_mark = bq.Image(image=W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg"),
+                                   scales=scales, x=[-0.5, w - 0.5], y=[h - 0.5, -0.5])
+        self.skeleton_lines = bq.Lines(x=[], y=[], scales=scales, colors=["white"], stroke_width=1.5,
+                                       opacities=[0.8])
+        self.scatter = bq.Scatter(
+            x=[], y=[], scales=scales, enable_move=True, default_size=marker_size, stroke="white",
+            names=[], display_names=display_names, colors=["red"],
+            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".1f", ".1f"]),
+        )
+        self.figure = bq.Figure(
+            marks=[self.image_mark, self.skeleton_lines, self.scatter], fig_margin=lay["fig_margin"],
+            padding_x=0, padding_y=0, min_aspect_ratio=0.01, max_aspect_ratio=100,
+            layout=W.Layout(width=f"{lay['fig_width']}px", height=f"{lay['fig_height']}px"),
+        )
+        self.figure.add_class(css_class)
+
+    def show(self, rgb: np.ndarray) -> None:
+        """Show another frame (its size may differ: the scales follow)."""
+        h, w = rgb.shape[:2]
+        old = self.image_mark.image
+        # Swap the widget: changing the old widget's value would not redraw the mark.
+        with self.image_mark.hold_sync(), self.xs.hold_sync(), self.ys.hold_sync():
+            self.xs.min, self.xs.max = -0.5, w - 0.5
+            self.ys.min, self.ys.max = -0.5, h - 0.5
+            self.image_mark.image = W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg")
+            self.image_mark.x, self.image_mark.y = [-0.5, w - 0.5], [h - 0.5, -0.5]
+        old.close()
+
+    def draw_points(self, xy: Sequence[tuple[float, float]], names: Sequence[str], colors: Sequence[str],
+                    opacities: Sequence[float] | None = None) -> None:
+        """Draw the points (pixels), one name and colour each (and opacity, default opaque)."""
+        with self.scatter.hold_sync():
+            self.scatter.x = [float(x) for x, _ in xy]
+            self.scatter.y = [float(y) for _, y in xy]
+            self.scatter.names = list(names)
+            self.scatter.colors = list(colors) or ["red"]
+            if opacities is not None:
+                self.scatter.opacities = list(opacities) or [1.0]
+
+    def draw_skeleton(self, segments: np.ndarray) -> None:
+        """Draw ``(n, 2, 2)`` line segments ``((x0, y0), (x1, y1))`` in pixels (none: no lines)."""
+        segments = np.asarray(segments, dtype=float).reshape(-1, 2, 2)
+        with self.skeleton_lines.hold_sync():
+            self.skeleton_lines.x = segments[:, :, 0] if len(segments) else []
+            self.skeleton_lines.y = segments[:, :, 1] if len(segments) else []
 
 
 class LabelingWidget(W.VBox):
@@ -44,41 +127,30 @@ class LabelingWidget(W.VBox):
         JPEG quality of the frames sent to the browser.
     marker_size
         Scatter marker area (px²).
+    skeleton
+        Pairs of part names joined by lines between the placed parts (default: the project's
+        ``skeleton``; ``()`` for none).
     """
 
     def __init__(self, project: Any, *, animal: str | None = None, display_width: int = 640,
-                 quality: int = 85, marker_size: int = 64):
+                 quality: int = 85, marker_size: int = 64, skeleton: Sequence[Sequence[str]] | None = None):
         self.project = project
         self.root = Path(project.root)
         self.quality = int(quality)
+        if skeleton is None:
+            skeleton = project.config.skeleton_of(project.labels.parts)
         self.session = LabelingSession(project.labels, image_records(project.labels, self.root),
-                                       animal=animal)
+                                       animal=animal, skeleton=skeleton)
         self.colors = part_colors(self.session.parts)
         self._scatter_parts: list[str] = []
 
-        rgb = self._frame_rgb()
-        h, w = rgb.shape[:2]
-        lay = figure_layout(w, h, display_width, marker_size, allow_padding=False)
-        self.xs = bq.LinearScale(min=-0.5, max=w - 0.5, allow_padding=False)
-        # y down: (0, 0) is the top-left corner, as in image coordinates
-        self.ys = bq.LinearScale(min=-0.5, max=h - 0.5, reverse=True, allow_padding=False)
-        self.image_mark = bq.Image(image=W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg"),
-                                   scales={"x": self.xs, "y": self.ys},
-                                   x=[-0.5, w - 0.5], y=[h - 0.5, -0.5])
+        self.view = FrameView(self._frame_rgb(), css_class="poselab-labeling-figure", display_width=display_width,
+                              quality=quality, marker_size=marker_size)
+        self.xs, self.ys, self.figure = self.view.xs, self.view.ys, self.view.figure
+        self.image_mark, self.scatter = self.view.image_mark, self.view.scatter
         self.image_mark.on_element_click(self._on_image_click)
-        self.scatter = bq.Scatter(
-            x=[], y=[], scales={"x": self.xs, "y": self.ys}, enable_move=True,
-            default_size=marker_size, stroke="white", names=[], display_names=True,
-            colors=["red"], tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".1f", ".1f"]),
-        )
         self.scatter.on_drag_end(self._on_drag_end)
         self.panzoom = bq.PanZoom(scales={"x": [self.xs], "y": [self.ys]})
-        self.figure = bq.Figure(
-            marks=[self.image_mark, self.scatter], fig_margin=lay["fig_margin"], padding_x=0, padding_y=0,
-            layout=W.Layout(width=f"{lay['fig_width']}px", height=f"{lay['fig_height']}px"),
-            min_aspect_ratio=0.01, max_aspect_ratio=100,
-        )
-        self.figure.add_class("poselab-labeling-figure")
 
         self.part_buttons = W.ToggleButtons(options=self.session.parts, value=self.session.part,
                                             description="part")
@@ -123,33 +195,22 @@ class LabelingWidget(W.VBox):
 
     # --- drawing --------------------------------------------------------------------------------
 
-    def _frame_rgb(self):
+    def _frame_rgb(self) -> np.ndarray:
         rec = self.session.image
         rgb = load_image(self.root / rec.image)
         self.session.sizes[rec.image] = (rgb.shape[1], rgb.shape[0])
         return rgb
 
     def _show_frame(self) -> None:
-        rgb = self._frame_rgb()
-        h, w = rgb.shape[:2]
-        old = self.image_mark.image
-        # Swap the widget: changing the old widget's value would not redraw the mark.
-        with self.image_mark.hold_sync(), self.xs.hold_sync(), self.ys.hold_sync():
-            self.xs.min, self.xs.max = -0.5, w - 0.5
-            self.ys.min, self.ys.max = -0.5, h - 0.5
-            self.image_mark.image = W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg")
-            self.image_mark.x, self.image_mark.y = [-0.5, w - 0.5], [h - 0.5, -0.5]
-        old.close()
+        self.view.show(self._frame_rgb())
 
     def _draw_points(self) -> None:
         pts = {p: v for p, v in self.session.points().items() if v[0] is not None}
         self._scatter_parts = [p for p in self.session.parts if p in pts]
-        names = [p + (" (occluded)" if pts[p][2] else "") for p in self._scatter_parts]
-        with self.scatter.hold_sync():
-            self.scatter.x = [pts[p][0] for p in self._scatter_parts]
-            self.scatter.y = [pts[p][1] for p in self._scatter_parts]
-            self.scatter.names = names
-            self.scatter.colors = [self.colors[p] for p in self._scatter_parts] or ["red"]
+        self.view.draw_points([pts[p][:2] for p in self._scatter_parts],
+                              [p + (" (occluded)" if pts[p][2] else "") for p in self._scatter_parts],
+                              [self.colors[p] for p in self._scatter_parts])
+        self.view.draw_skeleton(self.session.segments())
 
     def _refresh(self, new_frame: bool = True) -> None:
         s = self.session
@@ -174,7 +235,7 @@ class LabelingWidget(W.VBox):
         """Redraw the frame, points and status from the session (after edits made in code)."""
         self._refresh(new_frame=True)
 
-    def _act(self, fn) -> None:
+    def _act(self, fn: Callable[[], Any]) -> None:
         index = self.session.index
         try:
             fn()

@@ -3,7 +3,10 @@
 :class:`LabelingSession` is a small state machine over a :class:`~poselab.project.labels.LabelStore`:
 the current image, the active part (and animal), navigation, place / move / delete / occlude
 edits (each one saved at once: the store commits one transaction per edit), the progress text,
-keyboard handling (with the duplicate-keydown dedupe seen in Voila) and the zoom mode.
+keyboard handling (with the duplicate-keydown dedupe seen in Voila), the zoom mode and the
+skeleton's line segments (the project's ``skeleton``, pairs of part names). The helpers below
+it (:func:`keydown_key`, :func:`skeleton_segments`, :func:`encode_jpeg`, :func:`figure_layout`)
+serve the review widget too.
 
 Coordinates are image pixels: origin at the top-left corner, x to the right, y down, pixel
 centres at integer coordinates (the image spans ``[-0.5, size - 0.5]``).
@@ -14,10 +17,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from poselab.core.errors import PoselabError
+from poselab.core.validate import part_index_pairs
 from poselab.project.labels import ImageRecord, LabelError, LabelStore
 
 #: Default keyboard map: key (``KeyboardEvent.key``) -> action name.
@@ -45,7 +50,12 @@ PART_COLORS = (
 )
 
 
-class LabelingError(ValueError):
+#: What the keys do, shown under the labeling widget.
+KEY_HELP = ("Keys work while the mouse is over the image: n/→ next, p/← previous, j/↓ next part, "
+            "k/↑ previous part, x delete, o occluded, z pan/zoom.")
+
+
+class LabelingError(PoselabError, ValueError):
     """A labeling action that cannot be done (no images, unknown part, bad key map...)."""
 
 
@@ -71,6 +81,9 @@ class LabelingSession:
         previous_part, delete, occluded, zoom.
     auto_advance
         After a click places a part, make the next unplaced part active.
+    skeleton
+        Pairs of part names joined by lines (e.g. the project's ``skeleton``); limbs with a
+        part the store does not have are refused.
     """
 
     store: LabelStore
@@ -78,6 +91,9 @@ class LabelingSession:
     animal: str | None = None
     keymap: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYMAP))
     auto_advance: bool = True
+    skeleton: Sequence[Sequence[str]] = ()
+    limbs: np.ndarray = field(init=False, repr=False, compare=False, default=None)
+    """``(L, 2)`` part indices of the skeleton's limbs (from ``skeleton``)."""
     index: int = 0
     part: str = ""
     zoom: bool = False
@@ -99,6 +115,7 @@ class LabelingSession:
         if bad:
             raise LabelingError(f"unknown key actions {sorted(bad)}: use {list(self.ACTIONS)}")
         self.part = self.part or self.parts[0]
+        self.limbs = part_index_pairs(self.skeleton, self.parts, what="limb", error=LabelingError)
         self.goto(self.index)
 
     # --- state ----------------------------------------------------------------------------------
@@ -126,6 +143,20 @@ class LabelingSession:
         """E.g. ``"frame 12/40, 3/4 parts"`` (1-based frame number)."""
         n_done = len(self.parts) - len(self.unplaced())
         return f"frame {self.index + 1}/{len(self.images)}, {n_done}/{len(self.parts)} parts"
+
+    def segments(self) -> np.ndarray:
+        """Skeleton lines between the placed parts of the current image and animal.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, 2, 2)`` segments ``((x0, y0), (x1, y1))`` in pixels, one per limb whose two
+            parts have a position (an occluded part's guessed position counts).
+        """
+        done = self.points()
+        xy = np.array([[np.nan, np.nan] if done.get(p, (None,))[0] is None else done[p][:2] for p in self.parts],
+                      dtype=float)
+        return skeleton_segments(xy, self.limbs)
 
     def size(self) -> tuple[int, int]:
         """(width, height) of the current image in pixels (0, 0 when unknown)."""
@@ -255,18 +286,10 @@ class LabelingSession:
     def key_action(self, event: dict) -> str | None:
         """The action for an ipyevents keydown dict, or None (other keys, repeats, duplicates).
 
-        Voila was seen delivering each keydown twice with the same ``timeStamp``; the second
-        copy, same (type, key, timeStamp), is ignored. Keys with Ctrl/Alt/Meta are left alone.
+        See :func:`keydown_key` (Voila's duplicate keydowns and modified keys are ignored).
         """
-        if event.get("type", "keydown") != "keydown":
-            return None
-        ident = (event.get("type", "keydown"), event.get("key"), event.get("timeStamp"))
-        if ident[2] is not None and ident == self._last_key:
-            return None
-        self._last_key = ident
-        if event.get("ctrlKey") or event.get("altKey") or event.get("metaKey"):
-            return None
-        return self.keymap.get(str(event.get("key", "")))
+        key, self._last_key = keydown_key(event, self._last_key)
+        return None if key is None else self.keymap.get(key)
 
     def handle_key(self, event: dict) -> str | None:
         """Apply the action of a keydown dict (see :meth:`key_action`); returns its name."""
@@ -286,6 +309,62 @@ class LabelingSession:
         elif action == "zoom":
             self.toggle_zoom()
         return action
+
+
+# --- shared by the labeling and review widgets -----------------------------------------------------
+
+
+def keydown_key(event: dict[str, Any], last: tuple | None) -> tuple[str | None, tuple | None]:
+    """The key of an ipyevents keydown dict, or None for events to ignore.
+
+    Voila was seen delivering each keydown twice with the same ``timeStamp``; the second copy,
+    same (type, key, timeStamp) as ``last``, is ignored, and so are keys with Ctrl/Alt/Meta
+    (left to the browser) and other event types.
+
+    Parameters
+    ----------
+    event
+        The ipyevents message (``type``, ``key``, ``timeStamp`` in ms, modifier flags).
+    last
+        What the previous call returned as the second value (None at first).
+
+    Returns
+    -------
+    key : str or None
+        ``KeyboardEvent.key``, or None when the event is to be ignored.
+    last : tuple or None
+        To pass to the next call.
+    """
+    if event.get("type", "keydown") != "keydown":
+        return None, last
+    ident = (event.get("type", "keydown"), event.get("key"), event.get("timeStamp"))
+    if ident[2] is not None and ident == last:
+        return None, last
+    if event.get("ctrlKey") or event.get("altKey") or event.get("metaKey"):
+        return None, ident
+    return str(event.get("key", "")), ident
+
+
+def skeleton_segments(xy: np.ndarray, limbs: np.ndarray) -> np.ndarray:
+    """Line segments of a skeleton over points, leaving out limbs with an unknown end.
+
+    Parameters
+    ----------
+    xy
+        ``(n_parts, 2)`` or ``(n_animals, n_parts, 2)`` positions in pixels, NaN where unknown.
+    limbs
+        ``(L, 2)`` part indices (see :func:`poselab.core.validate.part_index_pairs`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2, 2)`` float segments ``((x0, y0), (x1, y1))`` in pixels, animal by animal.
+    """
+    xy = np.asarray(xy, dtype=float)
+    xy = xy.reshape(-1, xy.shape[-2], 2)
+    limbs = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
+    segments = xy[:, limbs].reshape(-1, 2, 2)
+    return segments[np.isfinite(segments).all(axis=(1, 2))]
 
 
 # --- frames ---------------------------------------------------------------------------------------
@@ -355,6 +434,7 @@ def image_records(store: LabelStore, root: str | os.PathLike) -> list[ImageRecor
 
 
 __all__ = [
-    "DEFAULT_KEYMAP", "PART_COLORS", "LabelingError", "LabelingSession", "part_colors",
-    "load_image", "encode_jpeg", "figure_layout", "image_records", "LabelError",
+    "DEFAULT_KEYMAP", "KEY_HELP", "PART_COLORS", "LabelingError", "LabelingSession", "part_colors",
+    "load_image", "encode_jpeg", "figure_layout", "image_records", "keydown_key", "skeleton_segments",
+    "LabelError",
 ]

@@ -2,25 +2,27 @@
 corrected frames to the label store; swap identities for multi-animal results.
 
 A thin ipywidgets + bqplot view over :class:`~poselab.widgets.review_logic.ReviewSession`.
-The frame is a bqplot Image (image coordinates: origin top-left, y down; the image widget is
-swapped on every frame change, since changing its value would not redraw), the predictions a
-draggable Scatter over it (opacity = likelihood), and the likelihood traces of the parts a
-Lines figure under it with a rule at the current frame and ticks at the outlier frames.
+The frame, the skeleton and the predictions are a :class:`~poselab.widgets.labeling.FrameView`
+(image coordinates: origin top-left, y down; the image widget is swapped on every frame
+change, since changing its value would not redraw; the predictions a draggable Scatter,
+faint below the cut-off), and the likelihood traces of the parts a Lines figure under it with
+a rule at the current frame, the cut-off and ticks at the outlier frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import bqplot as bq
 import ipywidgets as W
 from ipyevents import Event
 
-from poselab.widgets.labeling_logic import encode_jpeg, figure_layout, part_colors
-from poselab.widgets.review_logic import ReviewSession
+from poselab.widgets.labeling import FrameView
+from poselab.widgets.labeling_logic import part_colors
+from poselab.widgets.review_logic import KEY_HELP, ReviewSession
 
-KEY_HELP = ("Keys work while the mouse is over the frame: →/. next frame, ←/, previous, "
-            "n next outlier, p previous outlier. Drag a point to correct it.")
+__all__ = ["KEY_HELP", "ReviewWidget", "review"]
 
 
 class ReviewWidget(W.VBox):
@@ -42,7 +44,8 @@ class ReviewWidget(W.VBox):
         Scatter marker area (px²).
     **session_kwargs
         :class:`ReviewSession` settings (``outliers``, ``scores``, ``n_outliers``, ``fitting``,
-        ``p_cutoff``, ``video_name``...).
+        ``p_cutoff``, ``skeleton``, ``overwrite_labels``, ``video_name``...). Opened from a
+        project, the cut-off and skeleton default to the project's.
     """
 
     def __init__(self, poses: Any, video: Any, project: Any = None, *, display_width: int = 640,
@@ -53,25 +56,12 @@ class ReviewWidget(W.VBox):
         self.colors = part_colors(s.parts)
         self._scatter_ids: list[tuple[str, str]] = []
 
-        rgb = s.image()
-        h, w = rgb.shape[:2]
-        lay = figure_layout(w, h, display_width, marker_size, allow_padding=False)
-        self.xs = bq.LinearScale(min=-0.5, max=w - 0.5, allow_padding=False)
-        self.ys = bq.LinearScale(min=-0.5, max=h - 0.5, reverse=True, allow_padding=False)
-        self.image_mark = bq.Image(image=W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg"),
-                                   scales={"x": self.xs, "y": self.ys}, x=[-0.5, w - 0.5], y=[h - 0.5, -0.5])
-        self.scatter = bq.Scatter(
-            x=[], y=[], scales={"x": self.xs, "y": self.ys}, enable_move=True, default_size=marker_size,
-            stroke="white", names=[], display_names=len(s.animals) == 1, colors=["red"],
-            tooltip=bq.Tooltip(fields=["name", "x", "y"], formats=["", ".1f", ".1f"]),
-        )
+        self.view = FrameView(s.image(), css_class="poselab-review-figure", display_width=display_width,
+                              quality=quality, marker_size=marker_size, display_names=len(s.animals) == 1)
+        self.xs, self.ys, self.figure = self.view.xs, self.view.ys, self.view.figure
+        self.image_mark, self.scatter = self.view.image_mark, self.view.scatter
         self.scatter.on_drag_end(self._on_drag_end)
-        self.figure = bq.Figure(
-            marks=[self.image_mark, self.scatter], fig_margin=lay["fig_margin"], padding_x=0, padding_y=0,
-            layout=W.Layout(width=f"{lay['fig_width']}px", height=f"{lay['fig_height']}px"),
-            min_aspect_ratio=0.01, max_aspect_ratio=100,
-        )
-        self.figure.add_class("poselab-review-figure")
+        lay_width = self.figure.layout.width
 
         # likelihood traces of one animal, a rule at the current frame, ticks at the outliers
         frames = s.frames.astype(float)
@@ -92,7 +82,7 @@ class ReviewWidget(W.VBox):
             marks=[self.traces, self.cutoff_rule, self.frame_rule, self.outlier_ticks],
             axes=[bq.Axis(scale=self.tx, label="frame", tick_format="d", side="bottom"),
                   bq.Axis(scale=self.ty, label="likelihood", side="left", num_ticks=3)],
-            layout=W.Layout(width=f"{lay['fig_width']}px", height="170px"),
+            layout=W.Layout(width=lay_width, height="170px"),
             fig_margin={"top": 10, "bottom": 40, "left": 55, "right": 10},
         )
 
@@ -153,11 +143,7 @@ class ReviewWidget(W.VBox):
     # --- drawing --------------------------------------------------------------------------------
 
     def _show_frame(self) -> None:
-        rgb = self.session.image()
-        old = self.image_mark.image
-        # Swap the image widget: changing the old widget's value would not redraw the mark.
-        self.image_mark.image = W.Image(value=encode_jpeg(rgb, self.quality), format="jpeg")
-        old.close()
+        self.view.show(self.session.image())
         self._shown = self.session.frame
 
     def _draw_points(self) -> None:
@@ -165,13 +151,12 @@ class ReviewWidget(W.VBox):
         pts = s.points()
         self._scatter_ids = [(a, p) for a, p, *_ in pts]
         multi = len(s.animals) > 1
-        with self.scatter.hold_sync():
-            self.scatter.x = [x for *_, x, _y, _l in pts]
-            self.scatter.y = [y for *_, y, _l in pts]
-            self.scatter.names = [f"{a}:{p}" if multi else p for a, p, *_ in pts]
-            self.scatter.colors = [self.colors[p] for _a, p, *_ in pts] or ["red"]
-            # faint where the model is unsure (below p_cutoff)
-            self.scatter.opacities = [1.0 if lik >= s.p_cutoff else 0.35 for *_, lik in pts] or [1.0]
+        self.view.draw_points([(x, y) for *_, x, y, _l in pts],
+                              [f"{a}:{p}" if multi else p for a, p, *_ in pts],
+                              [self.colors[p] for _a, p, *_ in pts],
+                              # faint where the model is unsure (below p_cutoff)
+                              [1.0 if lik >= s.p_cutoff else 0.35 for *_, lik in pts])
+        self.view.draw_skeleton(s.segments())
 
     def _draw_traces(self) -> None:
         x, y = self.session.likelihood_traces(self.trace_animal.value)
@@ -193,7 +178,7 @@ class ReviewWidget(W.VBox):
         self._draw_traces()
         self._refresh()
 
-    def _act(self, fn, traces: bool = False) -> None:
+    def _act(self, fn: Callable[[], Any], traces: bool = False) -> None:
         try:
             fn()
             self.message.value = ""
@@ -214,6 +199,10 @@ class ReviewWidget(W.VBox):
         if images:
             self.message.value = (f"sent {len(images)} frame(s) to the label store: "
                                   + ", ".join(f"<code>{i}</code>" for i in images))
+            if self.session.kept:
+                self.message.value += (
+                    f"<br>{len(self.session.kept)} correction(s) not written where a person had labeled "
+                    "the point (open the review with <code>overwrite_labels=True</code> to replace them)")
         elif not self.message.value:
             self.message.value = "no corrected frames to send: drag a wrong point first"
         return images

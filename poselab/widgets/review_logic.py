@@ -3,8 +3,14 @@
 :class:`ReviewSession` walks through an analyzed video: the current frame and its predicted
 points, the outlier frames (:mod:`poselab.analysis.outliers`) to jump between, corrections made by
 dragging a point (kept in a working copy of the pose Dataset, likelihood set to 1), identity
-swaps "from this frame on" for multi-animal results, and sending the corrected frames to the
-project's label store as new training data (extract, refine, merge, retrain).
+swaps "from this frame on" for multi-animal results, the skeleton's lines, and sending the
+corrected frames to the project's label store as new training data (extract, refine, merge,
+retrain): the merge itself is the project's (:meth:`poselab.project.Project.write_predictions`),
+which never replaces a point a person placed unless asked.
+
+Opened from a project, the session takes the project's ``skeleton`` and ``likelihood_threshold``
+(as ``p_cutoff``) unless given, and leaves frames already in the label store out of the
+outlier list.
 
 Coordinates are image pixels: origin at the top-left corner, x to the right, y down.
 """
@@ -19,7 +25,11 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-__all__ = ["ReviewSession", "ReviewError", "REVIEW_KEYMAP"]
+from poselab.core.errors import PoselabError
+from poselab.core.validate import part_index_pairs, position_array
+from poselab.widgets.labeling_logic import keydown_key, skeleton_segments
+
+__all__ = ["ReviewSession", "ReviewError", "REVIEW_KEYMAP", "KEY_HELP"]
 
 #: Key (``KeyboardEvent.key``) -> action.
 REVIEW_KEYMAP: dict[str, str] = {
@@ -28,7 +38,12 @@ REVIEW_KEYMAP: dict[str, str] = {
 }
 
 
-class ReviewError(ValueError):
+#: What the keys do, shown under the review widget.
+KEY_HELP = ("Keys work while the mouse is over the frame: →/. next frame, ←/, previous, "
+            "n next outlier, p previous outlier. Drag a point to correct it.")
+
+
+class ReviewError(PoselabError, ValueError):
     """A review action that cannot be done (unknown animal, no project to send to...)."""
 
 
@@ -48,7 +63,8 @@ class ReviewSession:
         The video's project-relative path (default: the project's video of the same file).
     outliers
         Frame numbers to jump between (default: from ``scores``, or computed with
-        :func:`~poselab.analysis.outliers.outlier_scores` when ``find_outliers``).
+        :func:`~poselab.analysis.outliers.outlier_scores` when ``find_outliers``; frames already
+        in the project's label store are left out).
     scores
         Precomputed :func:`~poselab.analysis.outliers.outlier_scores`.
     n_outliers, min_gap, threshold, find_outliers, fitting, score_kwargs
@@ -56,8 +72,15 @@ class ReviewSession:
         ``threshold=None``: the ``n_outliers`` worst frames even if none is flagged; ``fitting``:
         also the slower SARIMAX misfit).
     p_cutoff
-        Predicted points below this likelihood are not sent to the label store (unless
-        corrected) and are drawn faint.
+        Likelihood (0-1): predicted points below it are not sent to the label store (unless
+        corrected) and are drawn faint. Default: the project's ``likelihood_threshold``, or 0.6
+        without a project.
+    skeleton
+        Pairs of part names joined by lines. Default: the project's ``skeleton`` (limbs whose
+        parts ``poses`` has), or none without a project.
+    overwrite_labels
+        Let corrections sent to the label store replace points a person placed there before
+        (off by default: a human label is never replaced without the user asking).
     """
 
     poses: xr.Dataset = field(repr=False)
@@ -72,31 +95,51 @@ class ReviewSession:
     find_outliers: bool = True
     fitting: bool = False
     score_kwargs: dict = field(default_factory=dict)
-    p_cutoff: float = 0.6
+    p_cutoff: float | None = None
+    skeleton: Sequence[Sequence[str]] | None = None
+    overwrite_labels: bool = False
     keymap: dict[str, str] = field(default_factory=lambda: dict(REVIEW_KEYMAP))
     index: int = 0
     corrected: dict[int, set] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
     swaps: list[tuple[str, str, int]] = field(default_factory=list)
+    kept: list[tuple[int, str, str]] = field(default_factory=list)
+    """Corrections the last send did not write, ``(frame, animal, part)``: a person had placed
+    that point (see ``overwrite_labels``)."""
+    limbs: np.ndarray = field(init=False, repr=False, default=None)
+    """``(L, 2)`` part indices of the skeleton's limbs."""
     _reader: Any = field(default=None, repr=False)
     _last_key: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
 
-        if "position" not in self.poses:
-            raise ReviewError("need a pose Dataset with 'position' (e.g. from analyze_video)")
+        if not isinstance(self.poses, xr.Dataset):
+            raise ReviewError(f"ReviewSession: needs a pose Dataset (e.g. from analyze_video); "
+                              f"got {type(self.poses).__name__}")
+        position_array(self.poses, func="ReviewSession", dims=("animal", "part", "frame", "coord"),
+                       error=ReviewError)
         self.poses = self.poses.copy(deep=True).load()
         if "likelihood" not in self.poses:
             known = np.isfinite(self.poses["position"]).all("coord")
             self.poses["likelihood"] = xr.where(known, 1.0, np.nan)
         self.video = Path(self.video)
+        config = getattr(self.project, "config", None)
+        if self.p_cutoff is None:
+            self.p_cutoff = float(config.likelihood_threshold) if config is not None else 0.6
+        if self.skeleton is None:
+            self.skeleton = config.skeleton_of(self.parts) if config is not None else []
+        self.limbs = part_index_pairs(self.skeleton, self.parts, what="limb", error=ReviewError)
+        taken: set[int] = set()
+        if self.project is not None:
+            self.video_name = self._video_name()
+            taken = self.project.labels.labeled_frames(self.video_name)
         if self.outliers is None:
             if self.scores is None and self.find_outliers:
                 self.scores = outlier_scores(self.poses, fitting=self.fitting, **self.score_kwargs)
             self.outliers = ([] if self.scores is None else
                              pick_outlier_frames(self.scores["score"], self.n_outliers, min_gap=self.min_gap,
-                                                 threshold=self.threshold).tolist())
+                                                 threshold=self.threshold, exclude=taken).tolist())
         self.outliers = sorted(int(f) for f in self.outliers)
         self.goto_index(self.index)
 
@@ -114,10 +157,12 @@ class ReviewSession:
 
     @property
     def animals(self) -> list[str]:
+        """Animal names of the predictions."""
         return [str(a) for a in self.poses["animal"].values]
 
     @property
     def parts(self) -> list[str]:
+        """Part names of the predictions."""
         return [str(p) for p in self.poses["part"].values]
 
     def points(self) -> list[tuple[str, str, float, float, float]]:
@@ -133,6 +178,18 @@ class ReviewSession:
                 if np.isfinite(x) and np.isfinite(y):
                     out.append((animal, part, float(x), float(y), float(np.nan_to_num(lik[a, p], nan=0.0))))
         return out
+
+    def segments(self) -> np.ndarray:
+        """Skeleton lines of the current frame, every animal's, between known points.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, 2, 2)`` segments ``((x0, y0), (x1, y1))`` in pixels.
+        """
+        xy = self.poses["position"].sel(coord=["x", "y"]).isel(frame=self.index) \
+            .transpose("animal", "part", "coord").values
+        return skeleton_segments(xy, self.limbs)
 
     def likelihood_traces(self, animal: str | None = None, max_points: int = 4000
                           ) -> tuple[np.ndarray, np.ndarray]:
@@ -184,9 +241,11 @@ class ReviewSession:
         return self.frame
 
     def next(self, step: int = 1) -> int:
+        """Go ``step`` analyzed frames on (clipped); returns the frame number."""
         return self.goto_index(self.index + step)
 
     def previous(self) -> int:
+        """Go to the previous analyzed frame (stays on the first); returns the frame number."""
         return self.goto_index(self.index - 1)
 
     def next_outlier(self) -> int:
@@ -195,6 +254,7 @@ class ReviewSession:
         return self.goto(later[0]) if later else self.frame
 
     def previous_outlier(self) -> int:
+        """Go to the last outlier frame before the current one (stays when none)."""
         earlier = [f for f in self.outliers if f < self.frame]
         return self.goto(earlier[-1]) if earlier else self.frame
 
@@ -241,15 +301,8 @@ class ReviewSession:
     def handle_key(self, event: dict) -> str | None:
         """Apply an ipyevents keydown dict; duplicates (same key and timeStamp, seen in Voila)
         and modified keys are ignored. Returns the action name or None."""
-        if event.get("type", "keydown") != "keydown":
-            return None
-        ident = (event.get("key"), event.get("timeStamp"))
-        if ident[1] is not None and ident == self._last_key:
-            return None
-        self._last_key = ident
-        if event.get("ctrlKey") or event.get("altKey") or event.get("metaKey"):
-            return None
-        action = self.keymap.get(str(event.get("key", "")))
+        key, self._last_key = keydown_key(event, self._last_key)
+        action = None if key is None else self.keymap.get(key)
         if action == "next":
             self.next()
         elif action == "previous":
@@ -271,12 +324,17 @@ class ReviewSession:
         return self._reader.read(self.frame)
 
     def close(self) -> None:
+        """Close the video (the session can still be used: it reopens on demand)."""
         if self._reader is not None:
             self._reader.close()
             self._reader = None
 
     def _video_name(self) -> str:
+        """The project-relative path of the reviewed video (checked against the project)."""
         if self.video_name is not None:
+            if self.video_name not in self.project.videos:
+                raise ReviewError(f"video_name {self.video_name!r} is not a video of the project "
+                                  f"({self.project.videos})")
             return self.video_name
         videos = self.project.videos
         same = [v for v in videos if self.project.path(v) == self.video.resolve()]
@@ -285,41 +343,46 @@ class ReviewSession:
             raise ReviewError(f"{self.video} is not a video of the project ({videos}): pass video_name")
         return same[0]
 
-    def send_to_label_store(self, frames: Sequence[int] | None = None) -> list[str]:
+    def send_to_label_store(self, frames: Sequence[int] | None = None, *,
+                            overwrite_labels: bool | None = None) -> list[str]:
         """Write the corrected frames to the project's label store as labeled images.
 
-        New frames are extracted as PNG and registered; each gets the reviewed points (the
-        corrected ones, and predictions with likelihood >= ``p_cutoff``). On a frame that was
-        already registered, the corrected points overwrite the stored ones and the other
-        predictions only fill parts not labeled yet. Returns the images written.
-        """
-        from poselab.analysis.outliers import extract_outliers, predicted_points
+        The project does the merge (:meth:`poselab.project.Project.write_predictions`): new
+        frames are extracted as PNG and registered; each frame gets its corrected points (as a
+        person's labels) and the predictions with likelihood >= ``p_cutoff``. Predictions only
+        fill parts not labeled yet, corrections replace stored predictions, and a point a
+        person placed is kept unless ``overwrite_labels`` (then the corrections that were not
+        written are listed in :attr:`kept`).
 
+        Parameters
+        ----------
+        frames
+            Video frame numbers to send (default: every corrected frame).
+        overwrite_labels
+            Let corrections replace points a person placed (default: the session's setting).
+
+        Returns
+        -------
+        list of str
+            The images written, project-relative, in frame order.
+        """
         if self.project is None:
             raise ReviewError("no project: open the review with project=... to send frames")
         frames = sorted(self.corrected) if frames is None else sorted(int(f) for f in frames)
         if not frames:
             return []
-        store = self.project.labels
-        video = self._video_name()
-        registered = {r.frame: r for r in store.images(video=video)}
-        new = [f for f in frames if f not in registered]
-        images = dict(zip(new, extract_outliers(self.project, self.poses, frames=new, video=video,
-                                                min_likelihood=self.p_cutoff)))
-        animals = [a for a in self.animals if a in store.animals]
-        parts = [p for p in self.parts if p in store.parts]
-        for f in frames:
-            if f in images:
-                continue
-            record = registered[f]
-            have = store.points(record.image)
-            values = {k: v for k, v in predicted_points(
-                self.poses, f, animals=animals, parts=parts, min_likelihood=self.p_cutoff,
-                width=record.width, height=record.height).items()
-                if k not in have or k in self.corrected.get(f, ())}
-            if values:
-                store.set_points(record.image, values)
-            images[f] = record.image
-        out = [images[f] for f in frames]
+        overwrite = self.overwrite_labels if overwrite_labels is None else bool(overwrite_labels)
+        out = self.project.write_predictions(
+            self.poses, frames, video=self._video_name(), min_likelihood=self.p_cutoff,
+            corrected={f: self.corrected.get(f, set()) for f in frames}, overwrite_labels=overwrite,
+        )
+        self.kept = []
+        for f, image in zip(frames, out):
+            stored = self.project.labels.points(image)
+            for animal, part in sorted(self.corrected.get(f, ())):
+                xy = tuple(float(v) for v in self.poses["position"].sel(
+                    animal=animal, part=part, frame=f, coord=["x", "y"]).values)
+                if stored.get((animal, part), (None, None))[:2] != xy:
+                    self.kept.append((f, animal, part))
         self.sent.extend(i for i in out if i not in self.sent)
         return out

@@ -1,4 +1,6 @@
-"""Outlier scores on analytic trajectories (exact values), picking, extraction into a project."""
+"""Outlier scores on analytic trajectories (exact values) and picking (pure functions).
+
+Writing outlier frames into a project is the project's: tests/project/test_predictions.py."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import pytest
 
 from poselab.analysis.outliers import (
     OutlierError,
-    extract_outliers,
     find_outliers,
     jumps,
     low_likelihood,
@@ -115,34 +116,16 @@ def test_sarimax_misfit_finds_an_injected_excursion():
     assert float(calm["misfit"].max()) < 5 and float(calm["score"].max()) < 1
 
 
-def test_extract_outliers_into_a_project(tmp_path):
-    from poselab.datasets.synthetic import synthetic
-    from poselab.io.video import open_video
-    from poselab.project import Project
+def test_one_input_check_with_the_shared_validator():
+    from poselab.core.errors import PoselabError
 
-    world = synthetic(tmp_path / "m.mp4", n_frames=30, size=(320, 240), seed=3)
-    parts = ["snout", "tail_base"]
-    pred = world.poses[["position", "likelihood"]].sel(part=parts).copy(deep=True)
-    pred["position"].loc[dict(animal="mouse0", part="snout", frame=20)] += np.array([60.0, 0.0])
-    pred["likelihood"].loc[dict(animal="mouse0", part="tail_base", frame=20)] = 0.3
-    project = Project.create(tmp_path / "p", parts, animals=["mouse0"], videos=[world.video])
-    images = extract_outliers(project, pred, n=3, min_gap=5, fitting=False, min_likelihood=0.5)
-    assert images == ["frames/m/img00020.png"]
-    stored = project.labels.points(images[0])
-    x, y = pred["position"].sel(animal="mouse0", part="snout", frame=20).values
-    assert stored == {("mouse0", "snout"): (float(x), float(y), False)}  # tail_base: below 0.5
-    with open_video(world.video) as reader:
-        import cv2
-
-        png = cv2.imread(str(project.root / images[0]))[:, :, ::-1]
-        np.testing.assert_array_equal(png, reader.read(20))
-    # again: frame 20 is taken, and nothing else is flagged
-    assert extract_outliers(project, pred, n=3, min_gap=5, fitting=False) == []
-    # explicit frames; a point outside the image is not written
-    pred["position"].loc[dict(animal="mouse0", part="tail_base", frame=5)] = np.array([400.0, 10.0])
-    images = extract_outliers(project, pred, frames=[5, 20])
-    assert images == ["frames/m/img00005.png"]
-    assert set(project.labels.points(images[0])) == {("mouse0", "snout")}
-    with pytest.raises(OutlierError):
-        extract_outliers(project, pred, frames=[99])
-    project.close()
+    checks = [(jumps, "jumps"), (low_likelihood, "low_likelihood"), (misfits, "misfits"),
+              (outlier_scores, "outlier_scores"), (find_outliers, "outlier_scores")]  # find: scores, then picks
+    for func, name in checks:
+        with pytest.raises(OutlierError, match=f"{name}: the Dataset has no 'position'") as error:
+            func(linear_world()[["likelihood"]])
+        assert isinstance(error.value, PoselabError) and isinstance(error.value, ValueError)
+    with pytest.raises(OutlierError, match="jumps: expected a pose Dataset"):
+        jumps(np.zeros((1, 2, 3, 2)))
+    with pytest.raises(OutlierError, match=r"lacks the dim\(s\) \['frame'\]"):
+        low_likelihood(linear_world().isel(frame=0))

@@ -163,3 +163,68 @@ def test_with_fps_and_select_frames(rng):
     np.testing.assert_allclose(ds["time"].values, ds["frame"].values / 50.0)
     sub = poses.select_frames(ds, [12, 20])
     assert sub["frame"].values.tolist() == [12, 20]
+
+
+def make_labels(rng, n_images=5) -> xr.Dataset:
+    position = rng.normal(100, 20, (2, 3, n_images, 2))
+    position[1, 2, 1] = np.nan
+    return poses.labels_from_arrays(
+        position,
+        images=[f"frames/v/img{i:05d}.png" for i in range(n_images)],
+        animals=["mouse0", "mouse1"],
+        parts=["snout", "neck", "tail_base"],
+        videos=["videos/v.mp4"] * n_images,
+        video_frames=np.arange(n_images) * 7,
+        width=640,
+        height=480,
+        units="pixels",
+    )
+
+
+def test_labels_from_arrays_builds_the_labels_contract(rng):
+    ds = make_labels(rng)
+    assert ds["position"].dims == ("animal", "part", "image", "coord")
+    assert ds["likelihood"].dims == ("animal", "part", "image")
+    assert ds["image"].values.tolist()[:2] == ["frames/v/img00000.png", "frames/v/img00001.png"]
+    assert ds["video"].dims == ds["video_frame"].dims == ("image",)
+    assert ds["video_frame"].dtype == np.int64 and ds["video_frame"].values.tolist() == [0, 7, 14, 21, 28]
+    assert "frame" not in ds.dims and "time" not in ds.coords
+    assert ds["position"].attrs["units"] == "pixels" and ds.attrs["width"] == 640 and math.isnan(ds.attrs["fps"])
+    assert np.isnan(ds["likelihood"].values[1, 2, 1]) and ds["likelihood"].values[0, 0, 0] == 1.0
+    assert poses.is_labels(ds) and not poses.is_labels(make_poses(rng))
+    assert poses.validate_labels(ds) is ds
+    with pytest.raises(PoseDataError, match="this is a labels Dataset"):
+        poses.validate(ds)
+    with pytest.raises(PoseDataError, match="give both videos and video_frames"):
+        poses.labels_from_arrays(np.zeros((1, 1, 2, 2)), images=["a", "b"], videos=["v", "v"])
+    with pytest.raises(PoseDataError, match="1 image names for 2 images"):
+        poses.labels_from_arrays(np.zeros((1, 1, 2, 2)), images=["a"])
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda ds: ds.assign_coords(image=["a.png", "a.png", "b.png", "c.png", "d.png"]), "duplicate names: ['a.png']"),
+        (lambda ds: ds.assign_coords(image=["", "a", "b", "c", "d"]), "'image' must hold non-empty strings"),
+        (lambda ds: ds.assign_coords(video_frame=("image", np.zeros(5))), "'video_frame' must be int"),
+        (lambda ds: ds.transpose("image", "animal", "part", "coord"), "expected ('animal', 'part', 'image', 'coord')"),
+        (lambda ds: ds.assign(likelihood=ds["likelihood"] * 3), "'likelihood' must lie in [0, 1]"),
+        (lambda ds: ds.assign_attrs(video="/abs/v.mp4"), "must be a relative path"),
+    ],
+)
+def test_validate_labels_rejects_with_a_clear_message(rng, mutate, message):
+    with pytest.raises(PoseDataError) as error:
+        poses.validate_labels(mutate(make_labels(rng)))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_labels_storage_round_trip_is_bit_exact(tmp_path, rng, suffix):
+    ds = poses.with_provenance(make_labels(rng), "labels", store="labels.sqlite")
+    ds["occluded"] = (("animal", "part", "image"), np.zeros((2, 3, 5), bool))
+    back = poses.load(poses.save(ds, tmp_path / f"labels{suffix}"), lazy=False)
+    assert_identical(ds, back)
+    assert back["image"].dtype == ds["image"].dtype and back["video"].dtype.kind == "U"
+    # saved again over the first file: replaced whole
+    again = poses.save(ds.isel(image=[0, 2]), tmp_path / f"labels{suffix}")
+    assert_identical(ds.isel(image=[0, 2]), poses.load(again, lazy=False))

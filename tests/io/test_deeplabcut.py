@@ -40,9 +40,10 @@ REAL_FILES = [
 def test_openfield_labels_equal_the_source_table(shared_data: Path) -> None:
     source = pd.read_hdf(shared_data / f"{OPENFIELD}.h5")
     ds = io.read_deeplabcut(shared_data / f"{OPENFIELD}.h5")
-    assert dict(ds.sizes) == {"animal": 1, "part": 4, "frame": 116, "coord": 2}
+    assert dict(ds.sizes) == {"animal": 1, "part": 4, "image": 116, "coord": 2}
     assert ds["part"].values.tolist() == ["snout", "leftear", "rightear", "tailbase"]
-    assert ds["frame"].values.tolist() == list(range(116))
+    assert "frame" not in ds.dims and "time" not in ds.coords  # images, not video frames
+    assert ds["image"].dims == ("image",)
     assert ds["image"].values[0] == "labeled-data/m4s1/img0000.png"
     assert ds["image"].values.tolist() == source.index.tolist()
     for part in ds["part"].values:
@@ -55,7 +56,7 @@ def test_openfield_labels_equal_the_source_table(shared_data: Path) -> None:
     assert ds.attrs["dlc_scorer"] == "Pranav"
     assert ds.attrs["dlc_kind"] == "labels"
     assert ds.attrs["dlc_index"] == "string"
-    poses.validate(ds)
+    poses.validate_labels(ds)
 
 
 def test_openfield_h5_and_csv_read_identically(shared_data: Path) -> None:
@@ -129,7 +130,7 @@ def test_multi_animal_unique_parts_kept_as_single(shared_data: Path) -> None:
 def test_multi_animal_labels_likelihood_marks_labelled_points(shared_data: Path) -> None:
     source = read_deeplabcut_table(shared_data / "dlc-tests-data-2021/trimouse_calib.h5")
     ds = io.read_deeplabcut(shared_data / "dlc-tests-data-2021/trimouse_calib.h5")
-    assert dict(ds.sizes) == {"animal": 3, "part": 12, "frame": 500, "coord": 2}
+    assert dict(ds.sizes) == {"animal": 3, "part": 12, "image": 500, "coord": 2}
     assert ds.attrs["dlc_dtype"] == "float32"
     labelled = int(np.isfinite(source.xs("x", axis=1, level="coords").to_numpy()).sum())
     assert int((ds["likelihood"] == 1).sum()) == labelled
@@ -146,7 +147,7 @@ def test_multiindex_label_file_keeps_file_order(shared_data: Path) -> None:
     source = read_deeplabcut_table(path)
     ds = io.read_deeplabcut(path)
     assert ds.attrs["dlc_index"] == "multiindex"
-    assert ds["frame"].values.tolist() == [0, 1, 2, 3, 4]
+    assert ds.sizes["image"] == 5 and "frame" not in ds.dims
     assert ds["image"].values.tolist() == ["/".join(t) for t in source.index.tolist()]
     assert ds["image"].values[0] == "labeled-data/m3v1mp4short/img26.png"
 
@@ -156,6 +157,7 @@ def test_predictions_on_labeled_images_keep_likelihood(shared_data: Path) -> Non
     source = read_deeplabcut_table(path)
     ds = io.read_deeplabcut(path)
     assert ds.attrs["dlc_kind"] == "predictions"
+    assert ds["image"].values.tolist() == ["/".join(t) for t in source.index.tolist()]  # rows: images
     scorer = ds.attrs["dlc_scorer"]
     expected = source[(scorer, "individual1", "bodypart1", "likelihood")].to_numpy()
     assert np.array_equal(ds["likelihood"].sel(animal="individual1", part="bodypart1").values,
@@ -170,7 +172,9 @@ def test_read_dispatches_on_content(shared_data: Path, tmp_path: Path) -> None:
     ds = io.read_deeplabcut(shared_data / f"{OPENFIELD}.h5", fps=30.0)
     poses.save(ds, tmp_path / "poses.nc")
     xr.testing.assert_identical(io.read(tmp_path / "poses.nc"), ds)
-    assert float(ds["time"].values[3]) == 3 / 30.0
+    assert ds.attrs["fps"] == 30.0 and "time" not in ds.coords  # labeled images have no time
+    video = io.read_deeplabcut(shared_data / f"{EL}.h5", fps=30.0)  # predictions: video frames
+    assert float(video["time"].values[3]) == int(video["frame"].values[3]) / 30.0
 
 
 # --- generated data (no shared files needed) -------------------------------------------------
@@ -212,7 +216,8 @@ def test_generated_labels_round_trip_in_both_index_forms(
 ) -> None:
     ds = _synthetic(2, rng, frames=np.arange(4))
     images = [f"labeled-data/vid/img{i:03d}.png" for i in range(4)]
-    ds = ds.assign_coords(image=("frame", images))
+    ds = poses.labels_from_arrays(ds["position"].values, images=images,
+                                  animals=ds["animal"].values, parts=ds["part"].values)
     ds.attrs["dlc_index"] = form
     out = io.write_deeplabcut(ds, tmp_path / "CollectedData_me.h5", kind="labels", scorer="me")
     table = read_deeplabcut_table(out)

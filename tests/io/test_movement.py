@@ -86,7 +86,7 @@ def test_movement_loader_agrees_with_read_deeplabcut_single(shared_data: Path) -
     ours = io.read_deeplabcut(shared_data / OPENFIELD)
     converted = io.from_movement(mds)
     assert converted["part"].values.tolist() == ours["part"].values.tolist()
-    assert converted["frame"].values.tolist() == ours["frame"].values.tolist()
+    assert converted["frame"].values.tolist() == _row_numbers(ours)
     assert np.array_equal(converted["position"].values, ours["position"].values, equal_nan=True)
 
 
@@ -107,7 +107,7 @@ def test_movement_loader_agrees_with_read_deeplabcut_multi(
     converted = io.from_movement(mds)
     assert converted["animal"].values.tolist() == ours["animal"].values.tolist()
     assert converted["part"].values.tolist() == ours["part"].values.tolist()
-    assert converted["frame"].values.tolist() == ours["frame"].values.tolist()
+    assert converted["frame"].values.tolist() == _row_numbers(ours)
     assert np.array_equal(converted["position"].values, ours["position"].values, equal_nan=True)
     if ours.attrs["dlc_kind"] == "predictions":
         assert np.array_equal(
@@ -136,3 +136,9 @@ def test_from_movement_refuses_other_datasets() -> None:
         io.from_movement(np.zeros(3))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="dims"):
         to_movement(poses.from_arrays(np.zeros((1, 1, 2, 2))), dims="x")  # type: ignore[arg-type]
+
+
+def _row_numbers(ds) -> list[int]:
+    """movement numbers the rows of any DeepLabCut table 0, 1, ...: a labels Dataset has them
+    along ``image`` (the file's image paths), a prediction along ``frame``."""
+    return list(range(ds.sizes["image"])) if "image" in ds.dims else ds["frame"].values.tolist()

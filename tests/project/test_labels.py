@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from poselab.core import poses
 from poselab.project.labels import ImageRecord, LabelError, LabelStore
 
 PARTS = ["snout", "left_ear", "tail_base"]
@@ -44,15 +45,19 @@ def test_dataset_view_has_one_frame_per_labeled_image(store):
     store.set_point("frames/v/img00002.png", "left_ear", 3.0, 4.0)
     store.set_point("frames/v/img00002.png", "tail_base", None, None, occluded=True)
     ds = store.to_dataset()
-    assert ds.sizes == {"animal": 1, "part": 3, "frame": 2, "coord": 2}
+    assert ds.sizes == {"animal": 1, "part": 3, "image": 2, "coord": 2}
     assert ds["image"].values.tolist() == ["frames/v/img00000.png", "frames/v/img00002.png"]
     assert ds["video_frame"].values.tolist() == [0, 20]
-    assert ds["position"].sel(part="snout", frame=0).values.tolist() == [[1.0, 2.0]]
-    assert ds["position"].sel(part="left_ear", frame=1).values.tolist() == [[3.0, 4.0]]
+    assert ds["video"].dims == ds["video_frame"].dims == ("image",)
+    assert ds["video"].values.tolist() == ["videos/v.mp4"] * 2
+    assert "frame" not in ds.dims and poses.validate_labels(ds) is ds
+    assert ds["position"].isel(image=0).sel(part="snout").values.tolist() == [[1.0, 2.0]]
+    assert ds["position"].sel(part="left_ear", image="frames/v/img00002.png").values.tolist() == [[3.0, 4.0]]
     assert int(np.isfinite(ds["position"]).all("coord").sum()) == 2
     assert ds.attrs["width"] == 640
     with_occluded = store.to_dataset(include_occluded=True)
-    assert bool(with_occluded["occluded"].sel(part="tail_base", frame=1).item())
+    assert bool(with_occluded["occluded"].sel(part="tail_base").isel(image=1).item())
+    assert with_occluded["occluded"].dims == ("animal", "part", "image")
 
 
 @pytest.mark.parametrize(
@@ -153,3 +158,40 @@ def test_dataframe_types(store):
     assert isinstance(table, pd.DataFrame)
     assert table["occluded"].dtype == bool
     assert table["frame"].tolist() == [0]
+
+
+def test_points_remember_who_placed_them(store):
+    image = "frames/v/img00000.png"
+    store.set_points(image, {("animal0", "snout"): (5.0, 6.0), ("animal0", "tail_base"): (7.0, 8.0)},
+                     source="predicted")
+    assert store.point_sources(image) == {("animal0", "snout"): "predicted", ("animal0", "tail_base"): "predicted"}
+    store.set_point(image, "snout", 5.5, 6.5)  # a person moves the prediction: now theirs
+    assert store.point_sources(image) == {("animal0", "snout"): "human", ("animal0", "tail_base"): "predicted"}
+    assert store.to_dataframe()["source"].tolist() == ["human", "predicted"]
+    with pytest.raises(LabelError, match="source must be one of"):
+        store.set_points(image, {("animal0", "snout"): (1.0, 1.0)}, source="model")
+
+
+def test_a_schema_1_store_is_migrated_and_its_points_count_as_human(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE images (id INTEGER PRIMARY KEY, image TEXT NOT NULL UNIQUE, video TEXT NOT NULL DEFAULT '',"
+        " frame INTEGER NOT NULL DEFAULT -1, width INTEGER NOT NULL DEFAULT 0, height INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE points (image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+        " animal TEXT NOT NULL, part TEXT NOT NULL, x REAL, y REAL, occluded INTEGER NOT NULL DEFAULT 0,"
+        " edited TEXT NOT NULL, PRIMARY KEY (image_id, animal, part));"
+        "INSERT INTO images VALUES (1, 'a.png', '', -1, 10, 10);"
+        "INSERT INTO points VALUES (1, 'animal0', 'snout', 1.5, 2.5, 0, '2024-01-01');"
+    )
+    db.commit()
+    db.close()
+    with LabelStore(path, PARTS) as store:
+        assert store.points("a.png") == {("animal0", "snout"): (1.5, 2.5, False)}
+        assert store.point_sources("a.png") == {("animal0", "snout"): "human"}
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)

@@ -87,7 +87,7 @@ def test_import_openfield_matches_the_source_csv_exactly(tmp_path, shared_data):
     project = Project.from_deeplabcut(source, tmp_path / "openfield")
     assert project.parts == ["snout", "leftear", "rightear", "tailbase"]
     labels = project.labels_dataset()
-    assert labels.sizes["frame"] == 116
+    assert labels.sizes["image"] == 116 and "frame" not in labels.dims
     table = pd.read_csv(source / "labeled-data/m4s1/CollectedData_Pranav.csv", header=[0, 1, 2], index_col=0)
     for part_index, part in enumerate(project.parts):
         for coord in ("x", "y"):
@@ -105,3 +105,39 @@ def test_import_openfield_matches_the_source_csv_exactly(tmp_path, shared_data):
     original = pd.read_hdf(source / "labeled-data/m4s1/CollectedData_Pranav.h5")
     np.testing.assert_array_equal(exported.to_numpy(dtype=float), original.to_numpy(dtype=float))
     project.close()
+
+
+def test_labeled_video_uses_the_project_skeleton_and_threshold(tmp_path):
+    from poselab.datasets.synthetic import synthetic
+    from poselab.io.render import labeled_video
+
+    world = synthetic(tmp_path / "m.mp4", n_frames=6, size=(320, 240), seed=1)
+    parts = ["snout", "body_centre", "tail_base"]
+    pred = world.poses[["position", "likelihood"]].sel(part=parts).copy(deep=True)
+    pred["likelihood"].loc[dict(part="tail_base")] = 0.5
+    project = Project.create(tmp_path / "p", parts + ["ear"], animals=["mouse0"], videos=[world.video],
+                             skeleton=[["snout", "body_centre"], ["body_centre", "tail_base"], ["snout", "ear"]])
+    assert project.config.skeleton_of(parts) == [["snout", "body_centre"], ["body_centre", "tail_base"]]
+    out = project.labeled_video(pred, progress=False)
+    assert out == project.poses_dir / "m_labeled.mp4"
+    same = labeled_video(pred, world.video, tmp_path / "same.mp4", skeleton=[["snout", "body_centre"],
+                         ["body_centre", "tail_base"]], likelihood_threshold=0.6, progress=False)
+    plain = labeled_video(pred, world.video, tmp_path / "plain.mp4", progress=False)
+    with open_video(out) as a, open_video(same) as b, open_video(plain) as c:
+        assert len(a) == 6
+        for f in range(6):
+            np.testing.assert_array_equal(a.read(f), b.read(f))
+        assert any(not np.array_equal(a.read(f), c.read(f)) for f in range(6))
+    project.close()
+
+
+def test_video_name_is_public(tmp_path, video):
+    project = Project.create(tmp_path / "study", parts=["a"], videos=[video])
+    assert project.video_name() == project.video_name(video) == "../data/clip.mp4"
+    with pytest.raises(ProjectError, match="not a video of this project"):
+        project.video_name("nope.mp4")
+    empty = Project.create(tmp_path / "empty", parts=["a"])
+    with pytest.raises(ProjectError, match="has no videos"):
+        empty.video_name()
+    project.close()
+    empty.close()

@@ -136,3 +136,29 @@ def test_layout_keeps_aspect_and_jpeg():
     assert part_colors(PARTS)["snout"] != part_colors(PARTS)["left_ear"]
     with pytest.raises(LabelingError):
         figure_layout(0, 10)
+
+
+def test_skeleton_segments_between_placed_parts(store):
+    s = LabelingSession(store, skeleton=[["snout", "left_ear"], ["snout", "right_ear"], ["snout", "tail"]])
+    np.testing.assert_array_equal(s.limbs, [[0, 1], [0, 2], [0, 3]])
+    assert s.segments().shape == (0, 2, 2)
+    s.place(10.0, 20.0)  # snout
+    s.place(30.0, 5.0)  # left_ear
+    s.mark_occluded("tail")  # hidden and never placed: no position, no line
+    s.place(12.0, 40.0)  # right_ear
+    np.testing.assert_array_equal(s.segments(), [[[10.0, 20.0], [30.0, 5.0]], [[10.0, 20.0], [12.0, 40.0]]])
+    with pytest.raises(LabelingError, match="'wing' is not a part"):
+        LabelingSession(store, skeleton=[["snout", "wing"]])
+
+
+def test_keydown_key_and_skeleton_segments_helpers():
+    from poselab.widgets.labeling_logic import keydown_key, skeleton_segments
+
+    key, last = keydown_key({"type": "keydown", "key": "n", "timeStamp": 5.0}, None)
+    assert key == "n" and last == ("keydown", "n", 5.0)
+    assert keydown_key({"type": "keydown", "key": "n", "timeStamp": 5.0}, last) == (None, last)  # Voila's copy
+    assert keydown_key({"type": "keydown", "key": "n", "timeStamp": 6.0, "ctrlKey": True}, last)[0] is None
+    assert keydown_key({"type": "keyup", "key": "n", "timeStamp": 7.0}, last) == (None, last)
+    xy = np.array([[[0.0, 1.0], [2.0, 3.0], [np.nan, 5.0]], [[6.0, 7.0], [8.0, 9.0], [10.0, 11.0]]])
+    segments = skeleton_segments(xy, np.array([[0, 1], [1, 2]]))
+    np.testing.assert_array_equal(segments, [[[0, 1], [2, 3]], [[6, 7], [8, 9]], [[8, 9], [10, 11]]])

@@ -138,3 +138,21 @@ def test_animal_selector_for_multi_animal_projects(tmp_path):
 
 def test_single_animal_hides_the_animal_selector(project):
     assert label(project).animal_select.layout.display == "none"
+
+
+def test_the_project_skeleton_is_drawn(tmp_path):
+    proj = Project.create(tmp_path / "sk", PARTS, skeleton=[["snout", "left_ear"], ["snout", "right_ear"]])
+    (proj.root / "frames/v").mkdir(parents=True)
+    cv2.imwrite(str(proj.root / "frames/v/img000.png"), np.zeros((H_, W_, 3), np.uint8))
+    proj.labels.add_images([ImageRecord("frames/v/img000.png", "v.mp4", 0, W_, H_)])
+    w = label(proj)
+    assert w.session.skeleton == [["snout", "left_ear"], ["snout", "right_ear"]]
+    assert list(w.view.skeleton_lines.x) == []
+    _click(w, 10.0, 11.0)  # snout
+    _click(w, 20.0, 21.0)  # left_ear
+    np.testing.assert_array_equal(np.atleast_2d(w.view.skeleton_lines.x), [[10.0, 20.0]])  # one line: squeezed
+    np.testing.assert_array_equal(np.atleast_2d(w.view.skeleton_lines.y), [[11.0, 21.0]])
+    _drag(w, 1, 30.0, 31.0)  # the line follows a dragged point
+    np.testing.assert_array_equal(np.atleast_2d(w.view.skeleton_lines.x), [[10.0, 30.0]])
+    assert list(label(proj, skeleton=()).view.skeleton_lines.x) == []  # asked for none
+    proj.close()

@@ -84,9 +84,7 @@ def test_session_outliers_correct_send_and_swap(world, setup):
                                "px/frame, lowest likelihood 0.30")
 
     # a frame already labeled by a person: corrections overwrite, predictions only fill gaps
-    from poselab.analysis.outliers import extract_outliers
-
-    (img4,) = extract_outliers(project, pred, frames=[4])
+    (img4,) = project.extract_outliers(pred, frames=[4])
     project.labels.set_point(img4, "snout", 1.0, 2.0, animal="mouse0")
     project.labels.delete_point(img4, "tail_base", animal="mouse0")
     s.goto(4)
@@ -222,3 +220,73 @@ def test_long_traces_are_min_pooled(world, setup):
     full_frames, full = s.likelihood_traces("mouse1")
     assert full.shape == (3, 20) and list(full_frames) == list(range(20))
     assert "poses" not in repr(s)  # no Dataset dump in the repr
+
+
+def test_a_persons_label_is_never_replaced_unless_asked(world, setup):
+    """Issue 20: a correction sent for a point a person placed used to overwrite it."""
+    pred, _truth, project = setup
+    (img4,) = project.extract_outliers(pred, frames=[4])
+    project.labels.set_point(img4, "snout", 1.0, 2.0, animal="mouse0")  # a person's label
+    s = ReviewSession(pred, world.video, project, outliers=[])
+    s.goto(4)
+    s.move("mouse0", "snout", 50.0, 60.0)  # the reviewer drags the same point elsewhere
+    s.move("mouse1", "snout", 70.0, 80.0)  # ... and a point that only holds a prediction
+    assert s.send_to_label_store() == [img4]
+    stored = _stored(project, img4)
+    assert stored[("mouse0", "snout")] == (1.0, 2.0, False)  # kept
+    assert stored[("mouse1", "snout")] == (70.0, 80.0, False)  # the prediction is replaced
+    assert s.kept == [(4, "mouse0", "snout")]
+    assert project.labels.point_sources(img4)[("mouse1", "snout")] == "human"
+    assert project.labels.point_sources(img4)[("mouse0", "tail_base")] == "predicted"
+    # the user asks: now the correction replaces the label
+    assert s.send_to_label_store(overwrite_labels=True) == [img4]
+    assert _stored(project, img4)[("mouse0", "snout")] == (50.0, 60.0, False)
+    assert s.kept == []
+    s.close()
+    # the widget says what it kept
+    project.labels.set_point(img4, "snout", 3.0, 4.0, animal="mouse0")
+    w = ReviewWidget(pred, world.video, project, outliers=[4])
+    w.session.goto(4)
+    w.session.move("mouse0", "snout", 55.0, 66.0)
+    w.send()
+    assert "1 correction(s) not written" in w.message.value
+    assert _stored(project, img4)[("mouse0", "snout")] == (3.0, 4.0, False)
+    w.session.close()
+
+
+def test_outlier_list_leaves_out_frames_already_in_the_label_store(world, setup):
+    pred, _truth, project = setup
+    assert ReviewSession(pred, world.video, project, min_gap=3).outliers == [10]
+    project.add_frames([10])
+    assert ReviewSession(pred, world.video, project, min_gap=3).outliers == []
+    assert ReviewSession(pred, world.video, min_gap=3).outliers == [10]  # no project: all frames
+    with pytest.raises(ReviewError, match="not a video of the project"):
+        ReviewSession(pred, world.video, project, video_name="other.mp4")
+
+
+def test_project_skeleton_and_likelihood_threshold(world, tmp_path):
+    pred = world.poses[["position"]].sel(part=PARTS).copy(deep=True)
+    pred["likelihood"] = xr_full(pred, 0.8)
+    project = Project.create(tmp_path / "sk", PARTS, animals=ANIMALS, videos=[world.video],
+                             skeleton=[["snout", "body_centre"], ["body_centre", "tail_base"]])
+    project.config.likelihood_threshold = 0.9
+    s = ReviewSession(pred, world.video, project, outliers=[])
+    assert s.p_cutoff == 0.9 and s.skeleton == [["snout", "body_centre"], ["body_centre", "tail_base"]]
+    assert ReviewSession(pred, world.video, project, outliers=[], p_cutoff=0.5).p_cutoff == 0.5
+    assert ReviewSession(pred, world.video, outliers=[]).p_cutoff == 0.6  # no project
+    s.goto(3)
+    expected = [[_xy(pred, a, p, 3) for p in pair] for a in ANIMALS
+                for pair in (("snout", "body_centre"), ("body_centre", "tail_base"))]
+    np.testing.assert_array_equal(s.segments(), expected)
+    s.close()
+    w = project.review(pred, outliers=[])
+    assert w.session.p_cutoff == 0.9
+    assert list(w.scatter.opacities) == [0.35] * 6  # every point below the project's 0.9
+    for frame in (0, 1):  # the lines follow the frame
+        limbs = np.array([[_xy(pred, a, p, frame) for p in pair] for a in ANIMALS
+                          for pair in (("snout", "body_centre"), ("body_centre", "tail_base"))])
+        np.testing.assert_array_equal(np.asarray(w.view.skeleton_lines.x), limbs[:, :, 0])
+        np.testing.assert_array_equal(np.asarray(w.view.skeleton_lines.y), limbs[:, :, 1])
+        w.next_button.click()
+    w.session.close()
+    project.close()
