@@ -82,11 +82,7 @@ def from_arrays(
     parts: Sequence[str] | None = None,
     frames: Sequence[int] | np.ndarray | None = None,
     fps: float | None = None,
-    source: str = SOURCE,
-    video: str = "",
-    width: int = 0,
-    height: int = 0,
-    units: str = "pixels",
+    **attrs: Any,
 ) -> xr.Dataset:
     """Build a validated pose Dataset from numpy arrays.
 
@@ -104,14 +100,11 @@ def from_arrays(
         Video frame index of each frame; defaults to ``0 .. n_frames - 1``.
     fps
         Frame rate in frames per second; ``None`` when unknown (``time`` is then NaN).
-    source
-        Software that produced the poses, with its version.
-    video
-        Path of the video relative to the project (or "").
-    width, height
-        Image size in pixels (0 when unknown).
-    units
-        Unit of ``position``: "pixels" or a calibrated unit such as "mm".
+    **attrs
+        The other attributes: ``source`` (the software that produced the poses, with its
+        version; default this poselab), ``video`` (path of the video relative to the project,
+        or ""), ``width`` and ``height`` (image size in pixels, 0 when unknown), ``units`` (of
+        ``position``: "pixels", the default, or a calibrated unit such as "mm").
 
     Returns
     -------
@@ -129,11 +122,11 @@ def from_arrays(
     frames = frames.astype(np.int64)
     ds = xr.Dataset(
         {
-            "position": (POSITION_DIMS, position, {"units": units}),
+            "position": (POSITION_DIMS, position, {"units": str(attrs.get("units", "pixels"))}),
             "likelihood": (LIKELIHOOD_DIMS, likelihood),
         },
         coords={"animal": animals, "part": parts, "frame": frames, "coord": _coord_names(position)},
-        attrs=_attrs(fps=fps, source=source, video=video, width=width, height=height, units=units),
+        attrs=_attrs(fps=fps, **attrs),
     )
     ds = _with_time(ds)
     validate(ds)
@@ -509,11 +502,16 @@ def _coord_names(position: np.ndarray) -> list[str]:
     return list(COORDS_2D if position.shape[-1] == 2 else COORDS_3D)
 
 
-def _attrs(
-    *, fps: float | None = None, source: str = SOURCE, video: str = "", width: int = 0, height: int = 0,
-    units: str = "pixels",
-) -> dict[str, Any]:
+_ATTR_NAMES = ("fps", "source", "video", "width", "height", "units")
+
+
+def _attrs(**given: Any) -> dict[str, Any]:
     """The attributes every pose and labels Dataset carries (all serialisable)."""
+    unknown = sorted(set(given) - set(_ATTR_NAMES))
+    if unknown:
+        raise PoseDataError(f"unknown attribute(s) {unknown}; a pose Dataset has {list(_ATTR_NAMES)}")
+    fps, source, video = given.get("fps"), given.get("source", SOURCE), given.get("video", "")
+    width, height, units = given.get("width", 0), given.get("height", 0), given.get("units", "pixels")
     return {
         "fps": _fps_value(fps),
         "source": str(source),
