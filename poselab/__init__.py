@@ -13,9 +13,9 @@ The short public API::
     from poselab.analysis import filters, kinematics, gait, behaviour      # analysis
     poselab.datasets.synthetic(...)                                        # data with ground truth
 
-The package's layers, bottom to top: ``core`` (the pose Dataset, errors, atomic files),
-``io`` (pose formats, video), ``datasets``, ``model``, ``project``, ``inference``, ``analysis``,
-``multianimal``, ``widgets``; ``cli`` and ``demo`` on top. The analysis modules and a few others
+The package's layers, bottom to top: ``core`` (the pose Dataset, errors, atomic files, the input
+validator), ``io`` (pose formats, video), ``datasets``, ``model``, ``analysis``, ``inference``,
+``multianimal``, ``widgets``, ``project``; ``cli`` and ``demo`` on top. The analysis modules and a few others
 are also reachable one level up (``poselab.filters`` is ``poselab.analysis.filters``).
 
 Submodules load on first use, so ``import poselab`` stays fast (PyTorch loads only when a model

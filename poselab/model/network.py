@@ -339,14 +339,6 @@ class PoseModel:
         xy, lik = self.forward_pixels(t, flip_test=flip_test)
         return xy.cpu().numpy().astype(float), lik.cpu().numpy().astype(float)
 
-    # --- training ---------------------------------------------------------------------------
-    def training_task(self, data: Any, config: Any, test_data: Any = None) -> Any:
-        """What :func:`poselab.model.train` optimises for this model (a
-        :class:`~poselab.model.train.PoseTask`): subclasses with other outputs return theirs."""
-        from poselab.model.train import PoseTask
-
-        return PoseTask(self, data, config, test_data)
-
     # --- files ----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write weights and card to one ``.safetensors`` file (atomic replace); returns the path."""

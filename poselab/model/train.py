@@ -1,6 +1,6 @@
 """Training pose models: one loop for every model, in named steps.
 
-``train(model, data, config)`` asks the model for its *task* (what is learned from a batch:
+``train(model, data, config)`` looks up the model's *task* (what is learned from a batch:
 :class:`PoseTask` for single-animal models, ``MultiAnimalTask`` for part-affinity-field models),
 then runs the same loop for all of them:
 
@@ -10,6 +10,10 @@ then runs the same loop for all of them:
 3. every epoch: shuffle, a step per batch (the task's loss, an AdamW update), re-plan the number
    of epochs when the budget is in minutes, evaluate on the test images, write a checkpoint,
    report to the callback and the progress bar.
+
+Tasks are registered per model class (:func:`register_task`); a subclass of
+:class:`~poselab.model.PoseModel` with other outputs registers its own, as the multi-animal
+model does.
 
 Everything random comes from the one generator, whose state is saved with the weights, the
 optimizer and the global generators at the end of every epoch, so a run interrupted and resumed
@@ -55,7 +59,9 @@ __all__ = [
     "TrainingHistory",
     "TrainingJob",
     "loss_terms",
+    "register_task",
     "stack_images",
+    "task_for",
     "train",
     "train_in_background",
 ]
@@ -223,6 +229,28 @@ class PoseTask:
 
     def finish(self) -> None:
         """Called once when training ends."""
+
+
+# --- which task trains which model ----------------------------------------------------------
+
+_TASKS: dict[type, type] = {}
+
+
+def register_task(model_class: type, task_class: type) -> None:
+    """Train models of ``model_class`` (and its subclasses without a task of their own) with
+    ``task_class``, built as ``task_class(model, data, config, test_data)``."""
+    _TASKS[model_class] = task_class
+
+
+def task_for(model: PoseModel, data: Any, config: TrainConfig, test_data: Any = None) -> Any:
+    """The training task of ``model``: the one registered for its class or nearest base class."""
+    for cls in type(model).__mro__:
+        if cls in _TASKS:
+            return _TASKS[cls](model, data, config, test_data)
+    raise TrainingError(f"no training task is registered for {type(model).__name__}")
+
+
+register_task(PoseModel, PoseTask)
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -461,7 +489,7 @@ def train(
         torch.set_num_threads(int(config.num_threads))
     if config.device is not None:
         model.to(config.device)
-    task = model.training_task(data, config, test_data)
+    task = task_for(model, data, config, test_data)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -49,13 +49,6 @@ class MultiAnimalModel(PoseModel):
         value = self.card.get("max_length")
         return None if value is None else np.asarray(value, float)
 
-    def training_task(self, data: Any, config: Any, test_data: Any = None) -> Any:
-        """The multi-animal task for :func:`poselab.model.train`
-        (:class:`~poselab.multianimal.train.MultiAnimalTask`)."""
-        from poselab.multianimal.train import MultiAnimalTask
-
-        return MultiAnimalTask(self, data, config, test_data)
-
     def __repr__(self) -> str:
         c = self.card
         return (

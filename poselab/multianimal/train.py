@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from poselab.model.augment import augment_batch
 from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.targets import LOCREF_STD
-from poselab.model.train import TrainingHistory, stack_images, train
+from poselab.model.train import TrainingHistory, register_task, stack_images, train
 from poselab.multianimal.data import MultiAnimalImages
+from poselab.multianimal.model import MultiAnimalModel
 from poselab.multianimal.network import multi_animal_targets
 
 __all__ = ["MultiAnimalHistory", "MultiAnimalTask", "multi_animal_loss", "train_multianimal"]
@@ -179,6 +180,9 @@ class MultiAnimalTask:
 
     def finish(self) -> None:
         self.model.net.eval()
+
+
+register_task(MultiAnimalModel, MultiAnimalTask)
 
 
 def train_multianimal(
