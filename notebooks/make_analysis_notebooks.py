@@ -122,9 +122,10 @@ of the centre, fore-paw motion in the body frame, hind-paw speed; averaged over 
     ("code", """f1, f2 = bh.pose_features(ds1), bh.pose_features(ds2)
 f1.to_pandas().describe().T.round(2)"""),
     ("md", """## Unsupervised states across both sessions
-`segment` standardises the sessions together, finds change points (PELT), clusters the segments
-(k-means) and starts an HMM's EM from them. States are matched to the truth with the Hungarian
-algorithm only to score them."""),
+`segment` standardises the sessions together, finds change points (PELT, ruptures), clusters the
+segments (k-means, scikit-learn) and starts a Gaussian HMM's EM (hmmlearn, one model for both
+sessions) from them. States are matched to the truth with the Hungarian algorithm only to score
+them."""),
     ("code", """k = 5
 hmm = bh.segment([f1.values, f2.values], k)
 cp = bh.segment([f1.values, f2.values], k, method='changepoint')
@@ -156,12 +157,15 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 plots.ethogram(p, names=w1.states, truth=t, ax=axes[0])
 plots.bout_durations(p, fps=ds2.attrs['fps'], names=w1.states, ax=axes[1]); fig.tight_layout()"""),
     ("md", """## Export
-keypoint-MoSeq takes the coordinate and confidence dicts; B-SOiD and SimBA read DeepLabCut CSV
-files (unknown points written as 0, 0 with likelihood 0)."""),
-    ("code", """coords, confs, parts = bh.to_keypoint_moseq(ds1)
+`poselab.io.behaviour_tools` writes the inputs of other behaviour tools: keypoint-MoSeq takes the
+coordinate and confidence dicts; B-SOiD and SimBA read DeepLabCut CSV files (unknown points
+written as 0, 0 with likelihood 0)."""),
+    ("code", """from poselab.io import behaviour_tools
+coords, confs, parts = behaviour_tools.to_keypoint_moseq(ds1)
 print({k: v.shape for k, v in coords.items()}, parts[:3])
-print([p.name for p in bh.to_bsoid(ds1, tmp / 'bsoid')], bh.to_simba(ds1, tmp / 'simba').name)
-print(open(bh.to_simba(ds1, tmp / 'simba')).read().splitlines()[2][:80])"""),
+print([p.name for p in behaviour_tools.to_bsoid(ds1, tmp / 'bsoid')],
+      behaviour_tools.to_simba(ds1, tmp / 'simba').name)
+print(open(behaviour_tools.to_simba(ds1, tmp / 'simba')).read().splitlines()[2][:80])"""),
 ]
 
 

@@ -6,7 +6,13 @@ Every reader returns a pose Dataset (:mod:`poselab.core.poses`); every writer ta
   (predictions and label files, single and multi-animal);
 - :func:`read_sleap_analysis` / :func:`write_sleap_analysis`: SLEAP analysis ``.h5``;
 - :func:`to_movement` / :func:`from_movement`: the ``movement`` package's Dataset schema;
+- :func:`read_deeplabcut_tracks`: DeepLabCut's multi-animal tracks (``*_el.h5``) by identity;
+- :func:`to_keypoint_moseq` / :func:`to_bsoid` / :func:`to_simba`: inputs of keypoint-MoSeq,
+  B-SOiD and SimBA (:mod:`poselab.io.behaviour_tools`);
 - :func:`read`: any of the above files, or a poselab ``.nc`` / ``.zarr``, told apart by content.
+  A DeepLabCut ``CollectedData`` label file gives the labels Dataset (rows along ``image``).
+
+Videos: :mod:`poselab.io.video` (reading, writing); labeled videos: :mod:`poselab.io.render`.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from pathlib import Path
 import xarray as xr
 
 from poselab.core.poses import PoseDataError
+from poselab.io.behaviour_tools import to_bsoid, to_keypoint_moseq, to_simba
 from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
+from poselab.io.deeplabcut_tracks import find_dlc_video, read_deeplabcut_tracks
 from poselab.io.movement import from_movement, to_movement
 from poselab.io.sleap import read_sleap_analysis, write_sleap_analysis
 
@@ -29,6 +37,11 @@ __all__ = [
     "write_sleap_analysis",
     "to_movement",
     "from_movement",
+    "read_deeplabcut_tracks",
+    "find_dlc_video",
+    "to_keypoint_moseq",
+    "to_bsoid",
+    "to_simba",
 ]
 
 _NETCDF_SUFFIXES = (".nc", ".h5nc", ".netcdf")
