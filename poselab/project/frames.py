@@ -10,7 +10,6 @@ Frame indices are 0-based video frame numbers (see :mod:`poselab.io.video`).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +17,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from poselab.core.errors import PoselabError
+from poselab.core.files import write_bytes_atomic
 from poselab.io.video import VideoError, VideoReader, open_video
 
 __all__ = ["FrameSelectionError", "select_uniform", "select_kmeans", "extract_frames", "kmeans"]
 
 
-class FrameSelectionError(ValueError):
+class FrameSelectionError(PoselabError, ValueError):
     """Frames cannot be chosen as asked (the message says what to change)."""
 
 
@@ -100,16 +101,17 @@ def select_uniform(n_total: int, n: int, *, exclude: Iterable[int] = ()) -> np.n
 def kmeans(
     data: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4, n_iter: int = 100
 ) -> tuple[np.ndarray, np.ndarray]:
-    """k-means in vectorised numpy, deterministic given ``seed``.
+    """k-means (scikit-learn's ``KMeans``), deterministic given ``seed``.
 
     Greedy k-means++ starts (each centre the best of ``2 + log k`` candidates drawn in proportion
-    to squared distance), Lloyd iterations, and the best of ``n_init`` runs (lowest sum of squared
-    distances), which avoids the local minima a single start can fall into.
+    to squared distance), Lloyd iterations until no point changes cluster, and the best of
+    ``n_init`` runs (lowest sum of squared distances), which avoids the local minima a single
+    start can fall into.
 
     Parameters
     ----------
     data
-        ``(N, D)`` points.
+        ``(N, D)`` points (any unit; distances are Euclidean in that unit).
     k
         Number of clusters (``1 <= k <= N``).
     seed
@@ -123,70 +125,30 @@ def kmeans(
     -------
     centres : ``(k, D)`` float64
     labels : ``(N,)`` int64, the cluster of each point
+
+    Raises
+    ------
+    FrameSelectionError
+        ``data`` is not ``(N, D)`` or ``k`` is out of range.
     """
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
     data = np.asarray(data, dtype=np.float64)
     if data.ndim != 2:
         raise FrameSelectionError(f"k-means needs (N, D) points; got shape {data.shape}")
     n = len(data)
     if not 1 <= k <= n:
         raise FrameSelectionError(f"k-means needs 1 <= k <= number of points; got k={k} for {n} points")
-    rng = np.random.default_rng(seed)
-    sq = np.einsum("ij,ij->i", data, data)
-    best = None
-    for _ in range(max(1, int(n_init))):
-        centres, labels, inertia = _lloyd(data, sq, _kmeans_pp(data, sq, k, rng), n_iter)
-        if best is None or inertia < best[2]:
-            best = (centres, labels, inertia)
-    return best[0], best[1].astype(np.int64)
-
-
-def _sq_distances(data: np.ndarray, sq: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ``(N, k)`` (clipped at 0 against round-off)."""
-    return np.maximum(sq[:, None] - 2 * data @ centres.T + np.einsum("ij,ij->i", centres, centres)[None], 0)
-
-
-def _kmeans_pp(data: np.ndarray, sq: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    n = len(data)
-    trials = 2 + int(np.log(k))
-    centres = np.empty((k, data.shape[1]))
-    centres[0] = data[rng.integers(n)]
-    nearest = _sq_distances(data, sq, centres[:1])[:, 0]
-    for j in range(1, k):
-        total = nearest.sum()
-        if total <= 0:  # every point sits on a centre already: any point will do
-            centres[j] = data[rng.integers(n)]
-            continue
-        candidates = rng.choice(n, size=trials, p=nearest / total)
-        # Keep the candidate that lowers the total squared distance most.
-        potential = np.minimum(nearest[:, None], _sq_distances(data, sq, data[candidates])).sum(axis=0)
-        pick = candidates[int(np.argmin(potential))]
-        centres[j] = data[pick]
-        nearest = np.minimum(nearest, _sq_distances(data, sq, data[pick:pick + 1])[:, 0])
-    return centres
-
-
-def _lloyd(data: np.ndarray, sq: np.ndarray, centres: np.ndarray, n_iter: int):
-    n, k = len(data), len(centres)
-    labels = np.full(n, -1)
-    for _ in range(n_iter):
-        d = _sq_distances(data, sq, centres)
-        new = d.argmin(axis=1)
-        counts = np.bincount(new, minlength=k)
-        empty = np.flatnonzero(counts == 0)
-        if len(empty):  # re-seed empty clusters with the points farthest from their centres
-            far = np.argsort(-d[np.arange(n), new], kind="stable")[:len(empty)]
-            centres[empty] = data[far]
-            new[far] = empty
-            counts = np.bincount(new, minlength=k)
-        if np.array_equal(new, labels):
-            break
-        labels = new
-        sums = np.zeros_like(centres)
-        np.add.at(sums, labels, data)
-        filled = counts > 0
-        centres[filled] = sums[filled] / counts[filled, None]
-    inertia = float(np.sum(_sq_distances(data, sq, centres)[np.arange(n), labels]))
-    return centres, labels, inertia
+    model = KMeans(n_clusters=int(k), init="k-means++", n_init=max(1, int(n_init)),
+                   max_iter=max(1, int(n_iter)), tol=0.0, random_state=seed, algorithm="lloyd")
+    with warnings.catch_warnings():
+        # Fewer distinct points than k (e.g. a static video): the caller fills the rest.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(data)
+    return model.cluster_centers_.astype(np.float64), model.labels_.astype(np.int64)
 
 
 @contextmanager
@@ -333,14 +295,7 @@ def extract_frames(
             ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             if not ok:
                 raise VideoError(f"could not encode frame {index} as PNG")
-            target = paths[index]
-            tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.partial.png")
-            try:
-                tmp.write_bytes(png.tobytes())
-                os.replace(tmp, target)
-            finally:
-                if tmp.exists():
-                    tmp.unlink()
+            write_bytes_atomic(paths[index], png.tobytes())
             written.add(index)
         missing = sorted(set(paths) - written)
         if missing:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from poselab.core.errors import PoselabError
 from poselab.io.video import VideoError, open_video, write_video
 from poselab.project.frames import (
     FrameSelectionError,
@@ -91,6 +92,26 @@ def test_kmeans_recovers_separated_clusters():
         kmeans(data[:3], 4)
 
 
+def test_kmeans_is_a_lloyd_fixed_point_and_keeps_the_best_start():
+    """Overlapping clusters: every point is nearest its own centre, every centre is the mean of
+    its points, and more starts never give a larger sum of squared distances."""
+    rng = np.random.default_rng(2)
+    data = rng.normal(0, 1, (300, 3)) + np.repeat(rng.normal(0, 1.5, (6, 3)), 50, axis=0)
+    centres, labels = kmeans(data, 6, seed=1)
+    assert centres.shape == (6, 3) and centres.dtype == np.float64 and labels.dtype == np.int64
+    d = ((data[:, None] - centres[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(labels, d.argmin(1))
+    for j in range(6):
+        np.testing.assert_allclose(centres[j], data[labels == j].mean(0), atol=1e-9)
+    inertia = d[np.arange(300), labels].sum()
+    # the first 4 of 8 starts are the 4 above (one random stream per seed)
+    many = kmeans(data, 6, seed=1, n_init=8)
+    assert ((data - many[0][many[1]]) ** 2).sum() <= inertia * (1 + 1e-6)
+    inertias = [((data - c[lab]) ** 2).sum() for c, lab in (kmeans(data, 6, seed=s) for s in range(4))]
+    assert max(inertias) > min(inertias)  # overlapping clusters: starts do matter here
+    assert issubclass(FrameSelectionError, PoselabError) and issubclass(FrameSelectionError, ValueError)
+
+
 def test_kmeans_one_frame_per_scene(scenes):
     chosen = select_kmeans(scenes, 4)
     assert chosen.dtype == np.int64 and np.all(np.diff(chosen) > 0)
@@ -112,6 +133,21 @@ def test_kmeans_one_frame_per_scene(scenes):
         assert len(np.unique(many)) == 12 and set((many // PER_SCENE).tolist()) == {0, 1, 2, 3}
         with pytest.raises(FrameSelectionError, match="at most 58"):
             select_kmeans(reader, 59, exclude=[0, 1])
+
+
+def test_kmeans_on_the_openfield_video(shared_data):
+    """DeepLabCut's openfield video (m3v1mp4, 2330 frames, 640x480): 20 distinct frames from
+    1000 decoded samples; the time is printed (BENCHMARKS: frame selection)."""
+    import time
+
+    video = shared_data / "openfield-Pranav-2018-10-30" / "videos" / "m3v1mp4.mp4"
+    start = time.perf_counter()
+    chosen = select_kmeans(video, 20)
+    print(f"select_kmeans n=20 on m3v1mp4: {time.perf_counter() - start:.2f} s")
+    assert len(chosen) == 20 and np.all(np.diff(chosen) > 0)
+    assert chosen.min() >= 0 and chosen.max() < 2330
+    # the frames come from the whole video, not one stretch of it
+    assert np.histogram(chosen, bins=4, range=(0, 2330))[0].min() >= 2
 
 
 def test_kmeans_static_video_still_gives_n_frames(tmp_path):
