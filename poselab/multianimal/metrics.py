@@ -11,6 +11,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import linear_sum_assignment
 
+from poselab.core.errors import PoselabError
+
 __all__ = [
     "MetricsError",
     "oks",
@@ -22,7 +24,7 @@ __all__ = [
 COCO_THRESHOLDS = np.round(np.arange(0.5, 0.96, 0.05), 2)
 
 
-class MetricsError(ValueError):
+class MetricsError(PoselabError, ValueError):
     """Ground truth and prediction do not describe the same frames, parts or coordinates."""
 
 
@@ -103,7 +105,10 @@ def average_precision(
     Predictions are ranked over all frames by their mean likelihood; in each frame each
     prediction, best first, takes the unmatched truth with the highest OKS if that is at least
     the threshold. AP is the 101-point interpolated area under precision-recall; mAP and mAR
-    average over ``thresholds``. Animal identities play no role.
+    average over ``thresholds``. Animal identities play no role. This is pycocotools'
+    ``COCOeval`` keypoint evaluation with each truth's ``area`` its bounding box (a truth part
+    that is NaN is unlabeled, visibility 0; a missed predicted part counts 0): the same OKS,
+    mAP, AP50, AP75 and mAR to 1e-12 (``tests/multianimal/test_metrics.py``).
 
     Returns
     -------
@@ -169,12 +174,24 @@ def tracking_metrics(
     """CLEAR-MOT accuracy, identity F1 and identity switches of tracked animals.
 
     A truth and a prediction match in a frame when their mean part distance (over parts both
-    know) is at most ``max_distance`` pixels. Per frame, matches from the previous frame are kept
-    when still valid and the rest are made by optimal assignment (CLEAR-MOT). A switch is a truth
-    animal matched to a different predicted identity than at its previous match (so two animals
-    trading identities count 2). IDF1 matches whole tracks: the truth-to-prediction identity
-    pairing that maximises the frames in which they match (optimal assignment) gives IDTP, and
-    ``IDF1 = 2 IDTP / (truth detections + predicted detections)``.
+    know) is at most ``max_distance`` pixels. Per frame, CLEAR-MOT's mappings are kept when
+    still valid and the rest are made by optimal assignment: a truth animal's mapping is the
+    predicted identity it was last matched to, also after frames in which it was not matched,
+    until it is matched to another identity or that identity to another animal. A switch is a
+    truth animal matched to a different predicted identity than at its previous match (so two
+    animals trading identities count 2). IDF1 matches whole tracks: the truth-to-prediction
+    identity pairing that maximises the frames in which they match (optimal assignment) gives
+    IDTP, and ``IDF1 = 2 IDTP / (truth detections + predicted detections)``.
+
+    Checked against py-motmetrics (``tests/multianimal/test_metrics.py``): the same MOTA, IDF1,
+    IDP, IDR, switches, misses and false positives (motmetrics' ``num_matches`` excludes the
+    switches, which ``matches`` here includes). One definitional difference: when an identity
+    was last matched to one animal and has since been matched to another, and both are within
+    reach of it, motmetrics gives it to whichever animal comes first in its input (its figures
+    then depend on the order of the animals); here the animal it was matched to last keeps it.
+    Before that comparison the mapping lasted only one frame (a mapping from before a missed
+    frame was not kept), which counted a switch where an identity came back after a dropout
+    beside a nearer one.
 
     Parameters
     ----------
@@ -207,25 +224,26 @@ def tracking_metrics(
     mean = np.where(common, dist, 0).sum(-1) / np.maximum(common.sum(-1), 1)
     ok = common.any(-1) & (mean <= max_distance) & g_on[:, :, None] & p_on[:, None, :]
     big = 1e9
-    last = np.full(n_gt, -1)
-    prev = np.full(n_gt, -1)
+    last = np.full(n_gt, -1)  # predicted identity each truth animal was last matched to
     followed = np.full(n_pr, -1)  # truth animal each predicted identity was last matched to
+    rows_all = np.arange(n_gt)
     partners: list[int] = []
     switches = fn = fp = matches = 0
     events: list[tuple[int, int]] = []
     together = np.zeros((n_gt, n_pr))
     for f in range(n_frames):
         cost = np.where(ok[f], mean[f], big)
-        # keep last frame's pairs when still valid (CLEAR-MOT continuity)
-        keep = (prev >= 0) & ok[f, np.arange(n_gt), np.maximum(prev, 0)]
+        # CLEAR-MOT continuity: keep each truth animal's mapping when still valid, also after
+        # frames in which it was not matched (a mapping lasts until replaced: the identity it
+        # was last matched to, unless that identity has been matched to another animal since)
+        held = (last >= 0) & (followed[np.maximum(last, 0)] == rows_all)
+        keep = held & ok[f, rows_all, np.maximum(last, 0)]
         cost[keep] = big
-        cost[:, prev[keep]] = big
-        cost[keep, prev[keep]] = -big
+        cost[:, last[keep]] = big
+        cost[keep, last[keep]] = -big
         rows, cols = linear_sum_assignment(cost)
         good = cost[rows, cols] < big
         rows, cols = rows[good], cols[good]
-        now = np.full(n_gt, -1)
-        now[rows] = cols
         switched = (last[rows] >= 0) & (last[rows] != cols)
         switches += int(switched.sum())
         events += [(int(frames[f]), int(r)) for r in rows[switched]]
@@ -233,7 +251,6 @@ def tracking_metrics(
                      for r, c in zip(rows[switched], cols[switched])]
         followed[cols] = rows
         last[rows] = cols
-        prev = now
         matches += len(rows)
         fn += int(g_on[f].sum()) - len(rows)
         fp += int(p_on[f].sum()) - len(rows)
