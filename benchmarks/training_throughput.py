@@ -27,7 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from poselab.model import AugmentConfig, LabeledImages, create_model, train  # noqa: E402
+from poselab.model import AugmentConfig, LabeledImages, TrainConfig, create_model, train  # noqa: E402
 
 LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.h5"
 
@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> float:
     load_s = time.perf_counter() - t0
     model = create_model(args.backbone, data.parts, input_size=args.input_size)
     with tempfile.TemporaryDirectory() as out:
-        history = train(model, data, test_data=data.subset([0]), epochs=args.epochs,
-                        batch_size=args.batch_size, out_dir=out, eval_every=10**6,
-                        augment=AugmentConfig(rotation=180, random_crop=0.3),
-                        device=args.device, channels_last=args.channels_last, progress=False)
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, eval_every=10**6,
+                             augment=AugmentConfig(rotation=180, random_crop=0.3),
+                             device=args.device, channels_last=args.channels_last, progress=False)
+        history = train(model, data, config, test_data=data.subset([0]), out_dir=out)
     df = history.to_dataframe()
     steps_per_epoch = int(df["step"].iloc[0])
     df["images_per_s"] = steps_per_epoch * args.batch_size / df["epoch_seconds"]

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
+from poselab.io.video import open_video
 
 __all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos"]
 
@@ -118,8 +119,6 @@ def analyze_video(
         The pose Dataset (one animal, the model's parts), with attrs ``bad_frames`` (number of
         unreadable frames, which are NaN) and the model's card in the provenance.
     """
-    from poselab.io.video import open_video
-
     model = _as_model(model, device)
     options = _options(options, settings)
     with open_video(video) as reader:
@@ -229,8 +228,6 @@ def analyze_videos(
     batch = int(options.get("batch_size", AnalysisOptions.batch_size))
     tasks = []
     for video in videos:
-        from poselab.io.video import open_video
-
         with open_video(video) as reader:
             n = len(reader)
         step = n if not split_frames else max(batch, int(split_frames) // batch * batch)
@@ -321,7 +318,6 @@ def _decode_batches(video, options: AnalysisOptions, start: int, stop: int, scal
                     stop_event: threading.Event) -> None:
     import cv2
 
-    from poselab.io.video import open_video
 
     try:
         with open_video(video) as reader:

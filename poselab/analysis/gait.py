@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
+from poselab.analysis import kinematics
 from poselab.core.errors import PoselabError
 
 __all__ = [
@@ -292,7 +293,6 @@ def stance(ds: xr.Dataset, paws: Sequence[str], body_part: str = "body_centre",
     method, k, window, min_radius, edge_k = (config.method, config.k, config.window,
                                              config.min_radius, config.edge_k)
     enter, leave, min_speed = config.enter, config.leave, config.min_speed
-    from poselab.analysis import kinematics
 
     if method not in ("position", "speed"):
         raise GaitError(f"method must be 'position' or 'speed', got {method!r}")
@@ -392,7 +392,6 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
     """
     import pandas as pd
 
-    from poselab.analysis import kinematics
 
     reference = reference or paws[0]
     if reference not in paws:

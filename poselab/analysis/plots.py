@@ -6,6 +6,9 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from poselab.analysis import kinematics
+from poselab.analysis.behaviour import bouts
+
 __all__ = ["trajectory", "speed_over_time", "occupancy", "ethogram", "gait_diagram",
            "phase_polar", "stride_vs_speed", "bout_durations"]
 
@@ -33,8 +36,6 @@ def trajectory(ds: xr.Dataset, part: str = "body_centre", ax=None):
 
 def speed_over_time(ds: xr.Dataset, part: str = "body_centre", ax=None):
     """Speed of ``part`` (units/s) against time (s) per animal."""
-    from poselab.analysis import kinematics
-
     ax = _ax(ax)
     sp = kinematics.speed(ds["position"].sel(part=part))
     for animal in ds["animal"].values:
@@ -115,8 +116,6 @@ def stride_vs_speed(table, column: str = "cadence_hz", ax=None):
 def bout_durations(states: np.ndarray, fps: float, names: Sequence[str] | None = None,
                    ax=None):
     """Box plot of bout durations (s) per state code (runs of equal codes)."""
-    from poselab.analysis.behaviour import bouts
-
     ax = _ax(ax)
     b = bouts(np.asarray(states))
     codes = np.unique(b[:, 2]) if len(b) else np.array([], int)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from poselab.core import poses
 from poselab.core.poses import PoseDataError
 from poselab.io.behaviour_tools import to_bsoid, to_keypoint_moseq, to_simba
 from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
@@ -74,8 +75,6 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
         raise FileNotFoundError(f"no pose file at {path}")
     suffix = path.suffix.lower()
     if suffix == ".zarr" or suffix in _NETCDF_SUFFIXES:
-        from poselab.core import poses
-
         return poses.load(path)
     if suffix == ".csv":
         return read_deeplabcut(path, fps=fps)
@@ -84,8 +83,6 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
         if kind == "sleap":
             return read_sleap_analysis(path, fps=fps)
         if kind == "netcdf":
-            from poselab.core import poses
-
             return poses.load(path)
         if kind == "pandas":
             return read_deeplabcut(path, fps=fps)

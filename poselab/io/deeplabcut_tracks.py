@@ -19,6 +19,7 @@ import xarray as xr
 
 from poselab.core import poses
 from poselab.io.deeplabcut import UNIQUE_ANIMAL, read_deeplabcut
+from poselab.io.video import VideoReader
 
 __all__ = ["read_deeplabcut_tracks", "find_dlc_video"]
 
@@ -83,8 +84,6 @@ def read_deeplabcut_tracks(
     width = height = 0
     video_fps = float("nan")
     if video_path is not None and video_path.is_file():
-        from poselab.io.video import VideoReader
-
         with VideoReader(video_path) as reader:
             width, height, video_fps = reader.info.width, reader.info.height, reader.info.fps
     rate = float(fps) if fps is not None else video_fps

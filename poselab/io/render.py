@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from poselab.core import poses
 from poselab.core.validate import part_index_pairs
+from poselab.io.video import open_video, write_video
 
 __all__ = ["part_colours", "draw_poses", "labeled_video"]
 
@@ -128,8 +129,6 @@ def labeled_video(
     Path
         The written video (same frame count, size and frame rate as ``video``).
     """
-    from poselab.io.video import open_video, write_video
-
     poses.validate(ds)
     pairs = part_index_pairs(skeleton, ds["part"].values.tolist(), what="skeleton limb")
     position = ds["position"].transpose("frame", "animal", "part", "coord").values[..., :2].astype(float)

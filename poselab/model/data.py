@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 import xarray as xr
 
+from poselab.core import poses
 from poselab.core.errors import PoselabError
+from poselab.io.deeplabcut import column_pairs, read_deeplabcut
 
 __all__ = ["DataError", "LabeledImages", "read_rgb"]
 
@@ -138,8 +140,6 @@ class LabeledImages:
             One entry per image with at least one labeled part, in the Dataset's order; images
             are read from disk on demand.
         """
-        from poselab.core import poses
-
         if not poses.is_labels(ds):
             raise DataError(
                 "needs a labels Dataset with rows along 'image' (project.labels_dataset(), or "
@@ -175,9 +175,6 @@ class LabeledImages:
             Keypoints in pixels of the first individual's parts (a multi-animal file's unique
             parts, under ``single``, are left out), NaN where not labeled.
         """
-        from poselab.core import poses
-        from poselab.io.deeplabcut import column_pairs, read_deeplabcut
-
         path = Path(path)
         ds = read_deeplabcut(path)
         if not poses.is_labels(ds):

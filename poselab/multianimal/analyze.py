@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from poselab.io.video import VideoReader
 from poselab.multianimal.assembly import assemble
 from poselab.multianimal.model import MultiAnimalModel
 from poselab.multianimal.peaks import find_peaks
@@ -142,7 +143,6 @@ def analyze_multianimal(
     """
     from tqdm.auto import tqdm
 
-    from poselab.io.video import VideoReader
 
     decoding = {"max_individuals": None, **(decoding or {})}
     found: list[np.ndarray] = []

@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from poselab.core import poses
+from poselab.io.video import VideoReader
+from poselab.model.data import read_rgb
 from poselab.multianimal.assembly import AssemblyError
 
 __all__ = ["MultiAnimalImages"]
@@ -74,8 +77,6 @@ class MultiAnimalImages:
 
         Parts outside the image become NaN; ``ds`` has ``position (animal, part, frame, coord)``.
         """
-        from poselab.io.video import VideoReader
-
         wanted = np.unique(np.asarray(frames, dtype=np.int64))
         pos = ds["position"].sel(frame=wanted).transpose("frame", "animal", "part", "coord")
         kp = np.asarray(pos.values, float)[..., :2].copy()
@@ -109,9 +110,6 @@ class MultiAnimalImages:
             The images with at least one labelled part (read into memory). A DeepLabCut
             ``single`` animal (unique parts) is left out.
         """
-        from poselab.core import poses
-        from poselab.model.data import read_rgb
-
         if not poses.is_labels(ds):
             raise AssemblyError(
                 "needs a labels Dataset with rows along 'image' (project.labels_dataset(), or "

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from poselab.model.backbones import create_backbone
-from poselab.model.network import ModelError, PoseModel, model_card, read_card
+from poselab.model.network import ALIGN, ModelError, PoseModel, model_card, read_card
 from poselab.multianimal.assembly import AssemblyError, limb_indices
 from poselab.multianimal.network import PafPoseNet
 
@@ -63,8 +63,6 @@ class MultiAnimalModel(PoseModel):
         Frames are resized by the model's ``scale`` and zero-padded to a multiple of 32; the
         maps are in network pixels (see :meth:`to_image_pixels`).
         """
-        from poselab.model.network import ALIGN
-
         was_training = self.net.training
         self.net.eval()
         try:

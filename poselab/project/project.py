@@ -36,10 +36,17 @@ from typing import TYPE_CHECKING, Any
 import xarray as xr
 import yaml
 
+from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
 from poselab.core.errors import PoselabError
 from poselab.core.files import copy_atomic
+from poselab.core.validate import position_array
+from poselab.io import read_deeplabcut, write_deeplabcut
+from poselab.io.render import labeled_video
+from poselab.io.video import open_video
+from poselab.project import frames as frame_selection
 from poselab.project.config import CONFIG_NAME, ConfigError, ProjectConfig, VideoEntry
 from poselab.project.labels import ImageRecord, LabelStore
+from poselab.project.predictions import points_to_write, predicted_points
 
 if TYPE_CHECKING:  # the widgets import ipywidgets: only when a widget is made
     from poselab.widgets.labeling import LabelingWidget
@@ -159,8 +166,6 @@ class Project:
         copy_videos
             Copy the videos into ``videos/`` instead of referring to them by relative path.
         """
-        from poselab.io import read_deeplabcut
-
         dlc = Path(dlc_project)
         config_path = dlc / "config.yaml"
         if not config_path.exists():
@@ -237,8 +242,6 @@ class Project:
         With ``copy=True`` the file is copied into ``videos/``; otherwise the project refers to
         it by a relative path, which stays valid when the project and the videos move together.
         """
-        from poselab.io.video import open_video
-
         added = []
         for video in videos:
             source = Path(video)
@@ -289,9 +292,6 @@ class Project:
         list of str
             The new images' project-relative paths (``frames/<video>/img<frame>.png``).
         """
-        from poselab.io.video import open_video
-        from poselab.project import frames as frame_selection
-
         video = self.video_name(video)
         exclude = sorted(self.labels.labeled_frames(video))
         with open_video(self.path(video)) as reader:
@@ -323,9 +323,6 @@ class Project:
             per entry of ``frames``, in that order. Frames already registered keep their image
             (the file is not written again).
         """
-        from poselab.io.video import open_video
-        from poselab.project import frames as frame_selection
-
         video = self.video_name(video)
         frames = [int(f) for f in frames]
         registered = {r.frame: r.image for r in self.labels.images(video=video)}
@@ -401,8 +398,6 @@ class Project:
         scorer
             DeepLabCut's scorer name (the file is usually ``CollectedData_<scorer>``).
         """
-        from poselab.io import write_deeplabcut
-
         ds = self.labels_dataset()
         names = [f"labeled-data/{PurePosixPath(p).parent.name}/{PurePosixPath(p).name}" for p in ds["image"].values]
         ds = ds.assign_coords(image=names)
@@ -423,8 +418,6 @@ class Project:
         int
             The number of points written.
         """
-        from poselab.io import read_deeplabcut
-
         path = Path(path)
         ds = read_deeplabcut(path)
         # A CollectedData file sits in labeled-data/<video>/, two levels below its project root.
@@ -525,9 +518,6 @@ class Project:
         list of str
             The images' project-relative paths, one per frame, in the order of ``frames``.
         """
-        from poselab.core.validate import position_array
-        from poselab.project.predictions import points_to_write, predicted_points
-
         position_array(poses, func="Project.write_predictions", dims=("animal", "part", "frame", "coord"),
                        error=ProjectError)
         video = self.video_name(video)
@@ -602,8 +592,6 @@ class Project:
         list of str
             The new images' project-relative paths, in frame order (or the order of ``frames``).
         """
-        from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
-
         video = self.video_name(video)
         taken = self.labels.labeled_frames(video)
         if frames is None:
@@ -676,8 +664,6 @@ class Project:
         pathlib.Path
             The written video.
         """
-        from poselab.io.render import labeled_video
-
         name = self.video_name(video)
         out = self.poses_dir / f"{Path(name).stem}_labeled.mp4" if out is None else Path(out)
         if skeleton is None:

@@ -25,8 +25,10 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
+from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
 from poselab.core.errors import PoselabError
 from poselab.core.validate import part_index_pairs, position_array
+from poselab.io.video import open_video
 from poselab.widgets.labeling_logic import keydown_key, skeleton_segments
 
 __all__ = ["ReviewSession", "ReviewError", "REVIEW_KEYMAP", "KEY_HELP"]
@@ -112,8 +114,6 @@ class ReviewSession:
     _last_key: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        from poselab.analysis.outliers import outlier_scores, pick_outlier_frames
-
         if not isinstance(self.poses, xr.Dataset):
             raise ReviewError(f"ReviewSession: needs a pose Dataset (e.g. from analyze_video); "
                               f"got {type(self.poses).__name__}")
@@ -317,8 +317,6 @@ class ReviewSession:
 
     def image(self) -> np.ndarray:
         """The current video frame, RGB uint8 ``(H, W, 3)``."""
-        from poselab.io.video import open_video
-
         if self._reader is None:
             self._reader = open_video(self.video)
         return self._reader.read(self.frame)

@@ -40,3 +40,9 @@ def test_augment_flags_become_configs_and_the_dict_is_json_ready():
     assert json.loads(json.dumps(d))["epochs"] == 2
     with pytest.raises(TrainingError, match="augment must be"):
         TrainConfig(augment="yes")
+
+
+def test_channels_last_none_means_the_default_on():
+    # benchmarks pass their --channels-last flag through, None when it is not given
+    assert TrainConfig(epochs=1, channels_last=None).channels_last is True
+    assert TrainConfig(epochs=1, channels_last=False).channels_last is False
