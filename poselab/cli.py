@@ -181,10 +181,13 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
         test_fraction=args.test_fraction, device=args.device), split_seed=args.seed,
         seed=args.seed, resume=args.resume, progress=sys.stderr.isatty())
+    # the recipe poselab chooses for these images and labels, with what the command line sets
+    train_set, _ = data.split(config.test_fraction, config.split_seed)
+    recipe = Recipe.for_data(train_set, **_given(backbone=args.backbone, stride=args.stride,
+                                                 input_size=args.input_size, scale=args.scale),
+                             train=config)
     if args.rotation is not None:
-        config.augment = dataclasses.replace(config.augment, rotation=args.rotation)
-    recipe = Recipe(**_given(backbone=args.backbone, stride=args.stride,
-                            input_size=args.input_size, scale=args.scale), train=config)
+        recipe.train.augment = dataclasses.replace(recipe.train.augment, rotation=args.rotation)
     result = fit(data, recipe, flip_pairs=flip_pairs, out_dir=args.out)
     path = result.model.save(Path(args.out) / "model.safetensors")
     summary = {key: result.result[key] for key in ("rmse_px", "rmse_px_cutoff", "pck", "n_images")}

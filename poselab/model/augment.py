@@ -1,7 +1,8 @@
 """Batched data augmentation in torch that moves keypoints with the image.
 
-One 3x3 matrix per sample maps source pixels to output-crop pixels: centre on the animal (mean
-of its visible keypoints, jittered), rotate, scale, optionally mirror, and place in the crop.
+One 3x3 matrix per sample maps source pixels to output-crop pixels: centre on the animal (a
+random point of the box around its visible keypoints, so that a part far from the others, a
+tongue or a tail tip, is inside some crops even when the crop is smaller than the animal), rotate, scale, optionally mirror, and place in the crop.
 Images are resampled with ``F.affine_grid`` / ``F.grid_sample`` in a single call for the whole
 batch (on whatever device the images are), keypoints go through the same matrix, and mirrored
 samples swap their left/right parts. Keypoints that leave the crop become NaN (missing).
@@ -42,6 +43,10 @@ class AugmentConfig:
         Probability of a Gaussian blur (sigma 1 pixel).
     random_crop : float
         Probability of centring the crop on a random image point instead of the animal.
+    box_jitter : float
+        Where on the animal crops are centred: 0 on the mean of its visible keypoints, 1 on a
+        uniform random point of the box around them (a part far from the others, a tongue or a
+        tail tip, then lies inside some crops even when the crop is smaller than the animal).
     """
 
     rotation: float = 25.0
@@ -53,11 +58,12 @@ class AugmentConfig:
     noise: float = 0.03
     blur: float = 0.2
     random_crop: float = 0.1
+    box_jitter: float = 1.0
 
     @classmethod
     def none(cls) -> AugmentConfig:
         """No randomness: centre crops on the animal."""
-        return cls(0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -77,6 +83,18 @@ def _animal_centres(keypoints: torch.Tensor, sizes: torch.Tensor) -> torch.Tenso
     centre = total / count
     fallback = (sizes.to(keypoints.dtype) - 1) / 2  # (B, 2) as (x, y)
     return torch.where(visible.any(1), centre, fallback)
+
+
+def _random_box_points(keypoints: torch.Tensor, sizes: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A uniform random point of the box around each sample's visible keypoints ``(B, 2)``;
+    the image centre when none is visible."""
+    visible = torch.isfinite(keypoints).all(-1, keepdim=True)
+    big = torch.finfo(keypoints.dtype).max
+    low = torch.where(visible, keypoints, torch.full_like(keypoints, big)).amin(1)
+    high = torch.where(visible, keypoints, torch.full_like(keypoints, -big)).amax(1)
+    u = torch.rand(keypoints.shape[0], 2, generator=gen)
+    fallback = (sizes.to(keypoints.dtype) - 1) / 2
+    return torch.where(visible.any(1), low + u * (high - low), fallback)
 
 
 def affine_matrices(
@@ -232,6 +250,8 @@ def augment_batch(
     sizes = sizes.to(torch.float32)
     kp = keypoints.to(torch.float32).cpu()
     centre = _animal_centres(kp, sizes)
+    if cfg.box_jitter:
+        centre = centre + cfg.box_jitter * (_random_box_points(kp, sizes, generator) - centre)
     if cfg.random_crop:
         anywhere = torch.rand(b, 2, generator=generator) * (sizes - 1)
         pick = torch.rand(b, generator=generator) < cfg.random_crop

@@ -55,6 +55,12 @@ class TrainConfig:
         Weight of the location-refinement (offset) loss (default: 8, multi-animal models 4).
     paf_weight : float
         Weight of the part-affinity-field loss (multi-animal models only).
+    missing_is_absent : bool
+        A part left unlabeled in a labeled image is absent from it (hidden, out of view): the
+        network is taught an empty scoremap there, so it reports a low likelihood instead of a
+        guess (DeepLabCut's convention for its label files). A part labeled in no training image
+        at all is never taught either way. False: unlabeled parts are of unknown state (left out
+        of the loss), for label sets where parts were skipped rather than absent.
     freeze_backbone : bool
         Keep the pretrained backbone as it is (batch-norm statistics too) and train the head
         only: several times faster on a CPU, where the backward pass dominates.
@@ -94,6 +100,7 @@ class TrainConfig:
     sigma: float | None = None
     locref_weight: float | None = None
     paf_weight: float = 1.0
+    missing_is_absent: bool = True
     freeze_backbone: bool = False
     cached_views: int = 0
     eval_every: int = 1

@@ -166,23 +166,44 @@ class LabeledImages:
         path
             The label file.
         root
-            The DeepLabCut project folder the image paths in the file are relative to
-            (default: two levels above the file, i.e. the folder holding ``labeled-data``).
+            The project folder the image paths in the file are relative to (default: the
+            nearest folder above the file under which its first images exist: two levels up
+            for DeepLabCut's ``labeled-data/<video>/CollectedData_<scorer>.h5``, the file's
+            own folder for Lightning Pose's ``CollectedData.csv``).
 
         Returns
         -------
         LabeledImages
             Keypoints in pixels of the first individual's parts (a multi-animal file's unique
             parts, under ``single``, are left out), NaN where not labeled.
+
+        Raises
+        ------
+        DataError
+            If the file holds predictions on a video rather than labeled images.
         """
         path = Path(path)
         ds = read_deeplabcut(path)
         if not poses.is_labels(ds):
             raise DataError(f"{path}: its rows are video frames, not labeled images: not a label file")
-        root = path.parents[2] if root is None else Path(root)
+        names = [str(v) for v in ds["image"].values]
+        root = _image_root(path, names) if root is None else Path(root)
         pairs = column_pairs(ds)
         first = pairs[0][0]
         parts = [p for a, p in pairs if a == first]
         kp = ds["position"].sel(animal=first, part=parts, coord=["x", "y"]).transpose("image", "part", "coord")
-        names = [str(v) for v in ds["image"].values]
         return cls([root / n for n in names], kp.to_numpy().astype(float), parts, names)
+
+
+def _image_root(label_file: Path, names: list[str]) -> Path:
+    """The nearest folder above ``label_file`` under which its first images exist; when none
+    is found, where the file's tool puts them (DeepLabCut: two levels up from
+    ``labeled-data/<video>/``; otherwise the file's folder), and reading an image will say
+    which path is missing."""
+    probe = names[:3]
+    for folder in label_file.resolve().parents:
+        if probe and all((folder / n).is_file() for n in probe):
+            return folder
+    if label_file.parent.parent.name == "labeled-data":
+        return label_file.parents[2]
+    return label_file.parent

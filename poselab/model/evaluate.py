@@ -59,7 +59,10 @@ def evaluate(
         ``rmse_px`` (all labeled points), ``rmse_px_cutoff``, ``kept_fraction`` (share of
         labeled points above the cutoff), ``per_part`` ({part: rmse px}), ``pck``
         ({threshold px: fraction}), ``mean_error_px``, ``median_error_px``, ``n_images``,
-        ``n_points``, ``xy`` and ``likelihood`` (the predictions), ``errors_px`` ``(N, P)``.
+        ``n_points``, ``xy`` and ``likelihood`` (the predictions), ``errors_px`` ``(N, P)``;
+        ``absent_false_rate``: of the parts absent from an image (not labeled there, labeled
+        in some other image), the share reported at or above ``cutoff`` (a false detection),
+        over ``n_absent`` such cases (NaN when there are none).
     """
     if list(model.parts) != list(data.parts):
         raise ValueError(f"model parts {model.parts} differ from the data's {data.parts}")
@@ -67,6 +70,8 @@ def evaluate(
     err = errors(xy, data.keypoints)
     labeled = np.isfinite(err)
     kept = labeled & (lik >= cutoff)
+    absent = ~np.isfinite(data.keypoints).all(-1) & labeled.any(0)[None, :]
+    absent &= labeled.any(1)[:, None]  # an image with no label at all says nothing
     return {
         "rmse_px": _rmse(err),
         "rmse_px_cutoff": _rmse(np.where(kept, err, np.nan)),
@@ -79,6 +84,8 @@ def evaluate(
         "median_error_px": float(np.median(err[labeled])) if labeled.any() else float("nan"),
         "n_images": len(data),
         "n_points": int(labeled.sum()),
+        "absent_false_rate": float((lik[absent] >= cutoff).mean()) if absent.any() else float("nan"),
+        "n_absent": int(absent.sum()),
         "xy": xy,
         "likelihood": lik,
         "errors_px": err,

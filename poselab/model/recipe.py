@@ -10,9 +10,13 @@ pairs, train, evaluate. Change a setting by changing the recipe, e.g.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from poselab.model.config import TrainConfig
 from poselab.model.data import LabeledImages
@@ -20,7 +24,7 @@ from poselab.model.evaluate import evaluate
 from poselab.model.network import PoseModel, create_model, load_model
 from poselab.model.train import Callback, StopSignal, TrainingHistory, train
 
-__all__ = ["Fit", "Recipe", "fit", "project_images"]
+__all__ = ["Fit", "LabelGeometry", "Recipe", "fit", "label_geometry", "project_images"]
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 
@@ -41,6 +45,9 @@ class Recipe:
         Network pixels per image pixel (0.5 halves the images: 4x less compute).
     head_channels : int
         Width of the deconvolution head.
+    flip_test : bool
+        Average each prediction with that of the mirrored image (about 2x slower to predict;
+        worth it where mirrored training images were used).
     train : TrainConfig
         How to train (length, optimizer, augmentation...).
     """
@@ -50,7 +57,53 @@ class Recipe:
     input_size: int = 256
     scale: float = 1.0
     head_channels: int = 128
+    flip_test: bool = False
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def for_data(cls, data: LabeledImages, **settings: Any) -> Recipe:
+        """The recipe poselab chooses for a labeled image set, from its images and labels only.
+
+        No per-project setting is needed; every choice follows from :func:`label_geometry`:
+
+        - *scale*: images are brought to at most 800 pixels on their long side (compute and
+          memory on a CPU); smaller images keep their pixels.
+        - *input_size* (the training crop): 1.25 x the animal's extent (90th percentile of the
+          labeled points' box), at least 256 and at most 384 network pixels, never more than
+          the image. Crops are centred on random points of the animal's box, so parts far
+          from the others are seen even when the crop is smaller than the animal.
+        - *camera view*: rotations up to 3 x the spread of the labeled poses' heading (circular
+          standard deviation of each part's direction from the points' centroid; at least 15,
+          at most 180 degrees): a camera above an open field sees every heading and takes large
+          rotations, a side view of a head-fixed animal does not. Mirrored images (left/right
+          parts swapped, and predictions averaged with the mirrored image's) only where the
+          heading spreads more than 30 degrees: a side view mirrored shows an animal running the
+          wrong way.
+        - a share of crops (25 %) centred anywhere in the image, so the network sees the
+          background of the whole frame, and missing labels taught as absent
+          (:class:`~poselab.model.TrainConfig` ``missing_is_absent``).
+
+        Parameters
+        ----------
+        data
+            The labeled images (all of them, or the training images).
+        **settings
+            Recipe fields to set instead (``train=TrainConfig(minutes=10)``, ``scale=0.5``...).
+        """
+        geometry = label_geometry(data)
+        scale = min(1.0, math.floor(800 / geometry.image_long_side_px * 20) / 20)
+        crop = _multiple_of_32(1.25 * geometry.animal_extent_px * scale)
+        image = _multiple_of_32(geometry.image_long_side_px * scale)
+        input_size = int(min(max(crop, 256), 384, max(image, 64)))
+        spread = geometry.heading_spread_deg
+        free = spread > 30
+        train = settings.pop("train", None) or TrainConfig()
+        augment = dataclasses.replace(train.augment, rotation=float(round(np.clip(3 * spread, 15, 180))),
+                                      flip=0.5 if free else 0.0, random_crop=0.25)
+        chosen = {"scale": scale, "input_size": input_size, "flip_test": free,
+                  "train": dataclasses.replace(train, augment=augment)}
+        chosen.update(settings)
+        return cls(**chosen)
 
     def model(self, parts: list[str], *, flip_pairs: Any = None, init_from: Any = None,
               device: str | None = None) -> PoseModel:
@@ -61,14 +114,74 @@ class Recipe:
         """
         if init_from is not None:
             return load_model(init_from, device=device)
-        return create_model(self.backbone, list(parts), stride=self.stride,
-                            input_size=self.input_size, scale=self.scale,
-                            head_channels=self.head_channels, flip_pairs=flip_pairs or None,
-                            device=device)
+        model = create_model(self.backbone, list(parts), stride=self.stride,
+                             input_size=self.input_size, scale=self.scale,
+                             head_channels=self.head_channels, flip_pairs=flip_pairs or None,
+                             device=device)
+        model.card["flip_test"] = bool(self.flip_test)
+        return model
 
     def split(self, data: LabeledImages) -> tuple[LabeledImages, LabeledImages]:
         """Training and test images (``train.test_fraction``, ``train.split_seed``)."""
         return data.split(self.train.test_fraction, self.train.split_seed)
+
+
+@dataclass
+class LabelGeometry:
+    """What the labels say about a project's images (see :func:`label_geometry`).
+
+    Attributes
+    ----------
+    image_long_side_px : float
+        Median over images of the longer image side, pixels.
+    animal_extent_px : float
+        90th percentile over images of the longer side of the box around the labeled
+        points, pixels.
+    orientation_concentration : float
+        How much the labeled poses keep one heading, 0 (every way) to 1 (always the same):
+        per part, the mean resultant length of its direction from the labeled points' centroid
+        over images; the median over parts.
+    n_images : int
+        Images with at least one labeled point.
+    """
+
+    image_long_side_px: float
+    animal_extent_px: float
+    orientation_concentration: float
+    n_images: int
+
+    @property
+    def heading_spread_deg(self) -> float:
+        """Circular standard deviation of the heading, degrees: sqrt(-2 ln concentration)."""
+        return float(np.degrees(np.sqrt(-2 * np.log(max(self.orientation_concentration, 1e-9)))))
+
+
+def label_geometry(data: LabeledImages) -> LabelGeometry:
+    """Image size, animal size and heading spread of a labeled image set (reads each image's
+    size from its pixels)."""
+    kp = np.asarray(data.keypoints, float)
+    visible = np.isfinite(kp).all(-1)
+    used = np.flatnonzero(visible.any(1))
+    if used.size == 0:
+        raise ValueError("no labeled point in the data: nothing to learn the geometry from")
+    long_sides = [max(data.image(int(i)).shape[:2]) for i in used]
+    boxes = np.nanmax(kp[used], axis=1) - np.nanmin(kp[used], axis=1)  # (n, 2)
+    extent = float(np.percentile(np.max(boxes, axis=1), 90))
+    centroid = np.nanmean(kp[used], axis=1, keepdims=True)
+    offset = kp[used] - centroid
+    angle = np.arctan2(offset[..., 1], offset[..., 0])  # (n, P), NaN where not labeled
+    enough = visible[used].sum(1) >= 3  # the centroid of two points says little about heading
+    concentrations = []
+    for part in range(kp.shape[1]):
+        a = angle[enough & visible[used, part], part]
+        if a.size >= 5:
+            concentrations.append(float(np.abs(np.mean(np.exp(1j * a)))))
+    concentration = float(np.median(concentrations)) if concentrations else 0.0
+    return LabelGeometry(float(np.median(long_sides)), extent, concentration, int(used.size))
+
+
+def _multiple_of_32(pixels: float) -> int:
+    return int(math.ceil(pixels / 32) * 32)
 
 
 @dataclass
@@ -103,8 +216,9 @@ def fit(
     data
         All labeled images (the recipe holds out its test images).
     recipe
-        The settings (default: :class:`Recipe` ``()``, which needs ``train.epochs`` or
-        ``train.minutes``).
+        The settings (default: :meth:`Recipe.for_data` of the training images, which needs
+        ``train.epochs`` or ``train.minutes``: pass
+        ``Recipe.for_data(data, train=TrainConfig(minutes=20))`` to set the length).
     flip_pairs
         Left/right part-name pairs (a project's configured ``flip_pairs``); default: guessed
         from the part names.
@@ -116,8 +230,8 @@ def fit(
     Fit
         ``result`` is :func:`~poselab.model.evaluate` on the test images (``rmse_px``, ``pck``...).
     """
-    recipe = recipe if recipe is not None else Recipe()
-    train_set, test_set = recipe.split(data)
+    train_set, test_set = (recipe or Recipe()).split(data)
+    recipe = recipe if recipe is not None else Recipe.for_data(train_set)
     model = recipe.model(data.parts, flip_pairs=flip_pairs, device=recipe.train.device)
     history = train(model, train_set, recipe.train, test_data=test_set, out_dir=out_dir,
                     callback=callback, stop=stop)

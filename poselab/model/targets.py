@@ -31,7 +31,8 @@ class Targets:
     scoremaps : torch.Tensor
         ``(B, P, H, W)`` Gaussian peaks in [0, 1], 0 everywhere for missing parts.
     scoremap_weights : torch.Tensor
-        ``(B, P, 1, 1)`` 1 for visible parts, 0 for missing ones.
+        ``(B, P, 1, 1)`` 1 for visible parts and for parts known to be absent (their target is
+        0 everywhere: the network learns to say "not here"), 0 for parts of unknown state.
     locref : torch.Tensor
         ``(B, P, 2, H, W)`` offsets ``(keypoint - cell centre) / locref_std`` (x then y).
     locref_weights : torch.Tensor
@@ -57,6 +58,7 @@ def make_targets(
     sigma: float | None = None,
     locref_radius: float | None = None,
     locref_std: float = LOCREF_STD,
+    known: torch.Tensor | None = None,
 ) -> Targets:
     """Scoremaps, offsets and masks for keypoints ``(B, P, 2)`` (pixels, NaN = missing).
 
@@ -75,6 +77,10 @@ def make_targets(
         (default ``2 * stride``).
     locref_std
         Pixels per offset unit.
+    known
+        ``(B, P)`` or ``(P,)`` boolean: where a missing (NaN) keypoint means "absent from the
+        image" (trained towards an empty scoremap, weight 1) rather than "not labeled"
+        (weight 0). Default: every missing keypoint is of unknown state.
     """
     if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
         raise TargetError(f"keypoints must be (batch, parts, 2), got {tuple(keypoints.shape)}")
@@ -94,10 +100,14 @@ def make_targets(
     vis = visible[..., None, None].to(torch.float32)
     scoremaps = torch.exp(-dist2 / (2 * sigma**2)) * vis
     near = (dist2 <= radius**2).to(torch.float32) * vis
+    weights = vis
+    if known is not None:
+        absent = torch.as_tensor(known, device=kp.device).to(torch.bool).expand_as(visible) & ~visible
+        weights = (visible | absent)[..., None, None].to(torch.float32)
     locref = torch.stack(torch.broadcast_tensors(dx, dy), dim=2) / locref_std
     return Targets(
         scoremaps=scoremaps,
-        scoremap_weights=vis,
+        scoremap_weights=weights,
         locref=locref * near[:, :, None],
         locref_weights=near[:, :, None],
     )

@@ -114,9 +114,12 @@ def loss_terms(
     *,
     sigma: float | None = None,
     locref_std: float,
+    known: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scoremap loss (BCE summed per visible map) and locref loss (Huber per masked cell)."""
-    t = make_targets(keypoints, scoremaps.shape[-2:], stride, sigma=sigma, locref_std=locref_std)
+    """Scoremap loss (BCE summed per weighted map: visible parts and, where ``known``, absent
+    ones) and locref loss (Huber per masked cell)."""
+    t = make_targets(keypoints, scoremaps.shape[-2:], stride, sigma=sigma, locref_std=locref_std,
+                     known=known)
     n_maps = t.scoremap_weights.sum().clamp(min=1)
     bce = F.binary_cross_entropy_with_logits(scoremaps.float(), t.scoremaps, reduction="none")
     heat = (bce * t.scoremap_weights).sum() / n_maps
@@ -174,6 +177,9 @@ class PoseTask:
         self.model, self.data, self.config, self.test_data = model, data, config, test_data
         self.locref_weight = config.locref_weight or self.defaults["locref_weight"]
         self.data_hash = data.data_hash()
+        # parts labeled somewhere: missing elsewhere means absent (or, off, unknown)
+        labeled_somewhere = torch.from_numpy(np.isfinite(data.keypoints).all(-1).any(0))
+        self.known = labeled_somewhere if config.missing_is_absent else None
 
     def prepare(self, generator: torch.Generator) -> int:
         """Stack the training images on the training device; returns the samples per epoch."""
@@ -204,7 +210,8 @@ class PoseTask:
         with _autocast(device):
             scoremaps, locref = model.net(x)
         heat, loc = loss_terms(scoremaps, locref, kp, model.stride, sigma=self.config.sigma,
-                               locref_std=model.card["locref_std"])
+                               locref_std=model.card["locref_std"],
+                               known=None if self.known is None else self.known.to(kp.device))
         with torch.no_grad():  # the error on the training crops, for the record
             xy, _ = decode(scoremaps.detach().float(), locref.detach().float(), model.stride,
                            locref_std=model.card["locref_std"])
@@ -225,7 +232,8 @@ class PoseTask:
         t0 = time.perf_counter()
         result = evaluate(self.model, self.test_data)
         return {"test_rmse_px": result["rmse_px"], "test_rmse_px_cutoff": result["rmse_px_cutoff"],
-                "test_pck5": result["pck"][5.0], "eval_seconds": time.perf_counter() - t0}
+                "test_pck5": result["pck"][5.0], "test_absent_false_rate": result["absent_false_rate"],
+                "eval_seconds": time.perf_counter() - t0}
 
     def finish(self) -> None:
         """Called once when training ends."""

@@ -169,7 +169,12 @@ class Project:
         dlc = Path(dlc_project)
         config_path = dlc / "config.yaml"
         if not config_path.exists():
-            raise FileNotFoundError(f"{dlc} is not a DeepLabCut project: no config.yaml in it")
+            label_files = sorted(dlc.glob("CollectedData*.csv")) or sorted(dlc.glob("CollectedData*.h5"))
+            if label_files:  # Lightning Pose: the label file at the top, no config.yaml
+                return cls._from_label_file(label_files[0], root, copy_videos=copy_videos)
+            raise FileNotFoundError(
+                f"{dlc} is not a DeepLabCut project: no config.yaml in it (nor, as Lightning Pose "
+                "keeps it, a CollectedData.csv)")
         try:
             dlc_config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
@@ -203,6 +208,22 @@ class Project:
                 continue  # e.g. the *_labeled folders of plotted frames
             ds = read_deeplabcut(label_files[0])
             project._import_label_dataset(ds, source_root=dlc, video_stem=folder.name)
+        return project
+
+    @classmethod
+    def _from_label_file(cls, label_file: Path, root: str | os.PathLike, *, copy_videos: bool) -> Project:
+        """A project from a label file at the top of a folder (Lightning Pose's layout: image
+        paths relative to that folder, videos in its ``videos/``); parts and animals from the file."""
+        folder = label_file.parent
+        ds = read_deeplabcut(label_file)
+        if "image" not in ds.dims:
+            raise ProjectError(f"{label_file}: its rows are video frames, not labeled images")
+        project = cls.create(root, [str(p) for p in ds["part"].values],
+                             animals=[str(a) for a in ds["animal"].values], name=folder.name)
+        videos = sorted(p for p in (folder / "videos").glob("*") if p.suffix.lower() in _VIDEO_SUFFIXES)
+        if videos:
+            project.add_videos(videos, copy=copy_videos)
+        project._import_label_dataset(ds, source_root=folder, video_stem="labeled-data")
         return project
 
     # --- configuration --------------------------------------------------------------------------

@@ -40,8 +40,8 @@ class TrainingSession:
     epochs, minutes
         Training length: a number of epochs, or else a wall-clock budget (minutes).
     recipe
-        Model and training settings (:class:`poselab.model.Recipe`; default: poselab's
-        recipe). Its test share and split seed choose the held-out images; ``epochs`` and
+        Model and training settings (:class:`poselab.model.Recipe`; default: the recipe
+        poselab chooses for the project's training images, ``Recipe.for_data``). Its test share and split seed choose the held-out images; ``epochs`` and
         ``minutes`` here override its length.
     animal
         The animal whose labels train the model (index or name).
@@ -65,14 +65,15 @@ class TrainingSession:
     job: Any = field(default=None, repr=False)
     listeners: list = field(default_factory=list, repr=False)
     _watcher: threading.Thread | None = field(default=None, repr=False)
+    _adaptive: bool = field(default=False, repr=False)
 
     STATES = ("idle", "running", "stopping", "finished", "stopped", "failed")
 
     def __post_init__(self) -> None:
         from poselab.model.recipe import Recipe
 
-        if self.recipe is None:
-            self.recipe = Recipe()
+        if self.recipe is None:  # chosen from the training images when training starts
+            self.recipe, self._adaptive = Recipe(), True
 
     # --- data and setup -------------------------------------------------------------------------
 
@@ -124,6 +125,10 @@ class TrainingSession:
         if self.epochs is None and self.minutes is None:
             raise TrainingSessionError("give epochs or minutes")
         train_set, test_set = self.data()
+        if self._adaptive:
+            from poselab.model.recipe import Recipe
+
+            self.recipe = Recipe.for_data(train_set, train=self.recipe.train)
         self.model = self.make_model()
         self.run_dir = self._next_run_dir()
         self.records = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -85,3 +87,30 @@ def test_same_generator_state_gives_same_batch():
     a = augment_batch(images, kp, (32, 32), generator=torch.Generator().manual_seed(5))
     b = augment_batch(images, kp, (32, 32), generator=torch.Generator().manual_seed(5))
     assert torch.equal(a[0], b[0]) and torch.equal(torch.nan_to_num(a[1]), torch.nan_to_num(b[1]))
+
+
+def test_crops_are_centred_on_random_points_of_the_animals_box():
+    # A far part (x = 400) and three close ones (x near 60): without translation, rotation or
+    # zoom, the crop centre is where the mean of the points lands in the crop (its middle).
+    nan = float("nan")
+    kp = torch.tensor([[[50.0, 40.0], [60.0, 50.0], [70.0, 40.0], [400.0, 60.0]]]).repeat(400, 1, 1)
+    kp[::2, 3] = nan  # half of the samples without the far part
+    images = torch.zeros(400, 3, 100, 500)
+    fixed = AugmentConfig(rotation=0, scale=(1.0, 1.0), translation=0.0, flip=0.0, brightness=0,
+                          contrast=0, noise=0, blur=0, random_crop=0.0)
+    gen = torch.Generator().manual_seed(0)
+    _, moved = augment_batch(images, kp, (64, 64), fixed, generator=gen)  # box_jitter 1
+    # the crop centre in the image, from any part inside the crop (NaN when none is)
+    centre = torch.nanmean(kp - moved, dim=1) + 31.5
+    inside = torch.isfinite(centre).all(-1)
+    high = torch.where(torch.isnan(kp[:, 3]), kp[:, :3].amax(1), kp.amax(1))
+    assert inside.sum() > 200
+    assert torch.all(centre[inside] >= torch.tensor([50.0, 40.0]) - 1e-3)
+    assert torch.all(centre[inside] <= high[inside] + 1e-3)
+    # the far part is inside the crop when the centre falls within 31.5 px of it: 9 % of the
+    # 350 px wide box; a crop on the animal's mean never holds it
+    seen = torch.isfinite(moved[1::2, 3]).all(-1).float().mean()
+    assert 0.05 < float(seen) < 0.14
+    _, on_mean = augment_batch(images, kp, (64, 64), dataclasses.replace(fixed, box_jitter=0.0),
+                               generator=torch.Generator().manual_seed(0))
+    assert not torch.isfinite(on_mean[:, 3]).any()

@@ -50,3 +50,16 @@ def test_bad_shapes_are_rejected():
         make_targets(torch.zeros(3, 2), (4, 4), 8)
     with pytest.raises(ValueError, match="locref must be"):
         decode(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 2, 4, 5), 8)
+
+
+def test_absent_parts_are_taught_empty_maps_unknown_ones_nothing():
+    nan = float("nan")
+    kp = torch.tensor([[[10.0, 20.0], [nan, nan], [nan, nan]]])
+    known = torch.tensor([True, True, False])  # part 1 absent here; part 2 never labeled
+    t = make_targets(kp, (8, 8), 8, known=known)
+    assert t.scoremap_weights[0, :, 0, 0].tolist() == [1.0, 1.0, 0.0]
+    assert t.scoremaps[0, 1:].abs().sum() == 0  # the absent part's target: nothing anywhere
+    assert t.locref_weights[0, 1:].sum() == 0  # and no offsets to learn
+    same = make_targets(kp, (8, 8), 8)
+    assert torch.equal(same.scoremaps, t.scoremaps) and torch.equal(same.locref, t.locref)
+    assert same.scoremap_weights[0, :, 0, 0].tolist() == [1.0, 0.0, 0.0]
