@@ -392,7 +392,6 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
     """
     import pandas as pd
 
-
     reference = reference or paws[0]
     if reference not in paws:
         raise GaitError(f"reference {reference!r} must be one of paws {list(paws)}")

@@ -12,6 +12,7 @@ from typing import Union
 import cv2
 import numpy as np
 import xarray as xr
+from PIL import Image
 
 from poselab.core import poses
 from poselab.core.errors import PoselabError
@@ -85,6 +86,17 @@ class LabeledImages:
                 raise DataError(f"image {i} must be (H, W, 3) uint8 RGB, got {im.shape} {im.dtype}")
             return im
         return read_rgb(im)
+
+    def image_size(self, i: int) -> tuple[int, int]:
+        """``(width, height)`` of image ``i`` in pixels; a file's from its header, not decoded."""
+        im = self.images[i]
+        if isinstance(im, np.ndarray):
+            return int(im.shape[1]), int(im.shape[0])
+        try:
+            with Image.open(im) as opened:
+                return opened.size
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot read image {im}: {error}") from error
 
     def load(self) -> LabeledImages:
         """A copy with every image read into memory."""

@@ -157,14 +157,14 @@ class LabelGeometry:
 
 
 def label_geometry(data: LabeledImages) -> LabelGeometry:
-    """Image size, animal size and heading spread of a labeled image set (reads each image's
-    size from its pixels)."""
+    """Image size, animal size and heading spread of a labeled image set (image sizes from the
+    files' headers: nothing is decoded)."""
     kp = np.asarray(data.keypoints, float)
     visible = np.isfinite(kp).all(-1)
     used = np.flatnonzero(visible.any(1))
     if used.size == 0:
         raise ValueError("no labeled point in the data: nothing to learn the geometry from")
-    long_sides = [max(data.image(int(i)).shape[:2]) for i in used]
+    long_sides = [max(data.image_size(int(i))) for i in used]
     boxes = np.nanmax(kp[used], axis=1) - np.nanmin(kp[used], axis=1)  # (n, 2)
     extent = float(np.percentile(np.max(boxes, axis=1), 90))
     centroid = np.nanmean(kp[used], axis=1, keepdims=True)

@@ -186,6 +186,8 @@ class PoseTask:
         images, self.sizes, self.keypoints = stack_images(
             self.model, [self.data.image(i) for i in range(len(self.data))], self.data.keypoints)
         self.images = images.to(self.model.device)
+        if self.known is not None:  # moved once, not every step
+            self.known = self.known.to(self.model.device)
         return len(self.data)
 
     def start_epoch(self) -> None:
@@ -211,7 +213,7 @@ class PoseTask:
             scoremaps, locref = model.net(x)
         heat, loc = loss_terms(scoremaps, locref, kp, model.stride, sigma=self.config.sigma,
                                locref_std=model.card["locref_std"],
-                               known=None if self.known is None else self.known.to(kp.device))
+                               known=self.known)
         with torch.no_grad():  # the error on the training crops, for the record
             xy, _ = decode(scoremaps.detach().float(), locref.detach().float(), model.stride,
                            locref_std=model.card["locref_std"])

@@ -41,7 +41,8 @@ class TrainingSession:
         Training length: a number of epochs, or else a wall-clock budget (minutes).
     recipe
         Model and training settings (:class:`poselab.model.Recipe`; default: the recipe
-        poselab chooses for the project's training images, ``Recipe.for_data``). Its test share and split seed choose the held-out images; ``epochs`` and
+        poselab chooses for the project's training images, ``Recipe.for_data``). Its test
+        share and split seed choose the held-out images; ``epochs`` and
         ``minutes`` here override its length.
     animal
         The animal whose labels train the model (index or name).

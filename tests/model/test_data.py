@@ -57,3 +57,15 @@ def test_from_label_dataset_keeps_labeled_images(tmp_path):
     with pytest.raises(DataError, match="rows along 'image'") as error:
         LabeledImages.from_label_dataset(video_poses, tmp_path)
     assert isinstance(error.value, PoselabError)
+
+
+def test_image_size_from_the_file_header_and_from_arrays(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((37, 53, 3), np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    data = LabeledImages([tmp_path / "a.png", np.zeros((5, 7, 3), np.uint8), tmp_path / "broken.png"],
+                         np.zeros((3, 1, 2)), ["p"])
+    assert data.image_size(0) == (53, 37) and data.image_size(1) == (7, 5)
+    with pytest.raises(DataError, match="cannot read image .*broken.png"):
+        data.image_size(2)
