@@ -71,6 +71,10 @@ def run_project(name: str, args: argparse.Namespace) -> dict:
         recipe.train.augment = dataclasses.replace(recipe.train.augment, random_crop=args.random_crop)
     if args.rotation is not None:
         recipe.train.augment = dataclasses.replace(recipe.train.augment, rotation=args.rotation)
+    if args.input_size is not None:
+        recipe.input_size = args.input_size
+    if args.batch_size is not None:
+        recipe.train = dataclasses.replace(recipe.train, batch_size=args.batch_size)
     if args.no_absent:
         recipe.train = dataclasses.replace(recipe.train, missing_is_absent=False)
     geometry = label_geometry(train_set)
@@ -123,6 +127,8 @@ def main(argv: list[str] | None = None) -> float:
                         help="score on a fifth of the training images (to compare settings)")
     parser.add_argument("--random-crop", type=float, default=None, help="override (for --validate)")
     parser.add_argument("--rotation", type=float, default=None, help="override (for --validate)")
+    parser.add_argument("--input-size", type=int, default=None, help="training crop, override (for --validate)")
+    parser.add_argument("--batch-size", type=int, default=None, help="override (for --validate)")
     parser.add_argument("--no-absent", action="store_true", help="missing labels as unknown (for --validate)")
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)

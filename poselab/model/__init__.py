@@ -16,8 +16,9 @@ Short API::
 
 Modules: :mod:`~poselab.model.network` (the network and model files), ``backbones`` (timm
 feature extractors and offline ImageNet weights), ``targets``/``decode`` (scoremaps <->
-pixels), ``augment``, ``data``, ``config`` (:class:`TrainConfig`), ``optim`` (timm optimizer
-and schedule factories), ``checkpoint``, ``train`` (the loop), ``recipe``, ``evaluate``.
+pixels), ``views`` (several views of one body point, decoded to agree), ``augment``, ``data``,
+``config`` (:class:`TrainConfig`), ``optim`` (timm optimizer and schedule factories),
+``checkpoint``, ``train`` (the loop), ``recipe``, ``evaluate``.
 """
 
 from __future__ import annotations

@@ -61,6 +61,12 @@ class TrainConfig:
         guess (DeepLabCut's convention for its label files). A part labeled in no training image
         at all is never taught either way. False: unlabeled parts are of unknown state (left out
         of the loss), for label sets where parts were skipped rather than absent.
+    multiview : bool
+        Where the part names show several views of the same body points (``paw_top`` and
+        ``paw_bot``: a mirror, or cameras tiled in one frame), learn from the training labels
+        how the views agree and decode each body point so that they do
+        (:mod:`poselab.model.views`); a left paw the side view confuses with the right one is
+        then told apart by the other view.
     freeze_backbone : bool
         Keep the pretrained backbone as it is (batch-norm statistics too) and train the head
         only: several times faster on a CPU, where the backward pass dominates.
@@ -101,6 +107,7 @@ class TrainConfig:
     locref_weight: float | None = None
     paf_weight: float = 1.0
     missing_is_absent: bool = True
+    multiview: bool = True
     freeze_backbone: bool = False
     cached_views: int = 0
     eval_every: int = 1

@@ -30,8 +30,9 @@ from poselab.core.errors import PoselabError
 from poselab.core.files import atomic_path
 from poselab.core.validate import part_index_pairs
 from poselab.model.backbones import Pretrained, create_backbone, normalization
-from poselab.model.decode import decode
+from poselab.model.decode import decode, decode_candidates
 from poselab.model.targets import LOCREF_STD
+from poselab.model.views import MultiView
 
 __all__ = [
     "ModelError",
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 CARD_KEY = "poselab_model_card"
+#: Peaks per scoremap considered when several views of a body point must agree.
+CANDIDATE_PEAKS = 3
 ALIGN = 32  # the deepest backbone level has stride 32: inputs are padded to a multiple of it
 
 
@@ -270,6 +273,12 @@ class PoseModel:
             cols = (torch.arange(scoremaps.shape[-1], device=x.device) * s + (s - 1) / 2) <= w - 1 + s / 2
             valid = rows[:, None] & cols[None, :]
             scoremaps = scoremaps.masked_fill(~valid, torch.finfo(scoremaps.dtype).min)
+        views = self.card.get("multiview")
+        if views:  # body points seen in several views: the peaks that agree across them
+            xy, logits = decode_candidates(scoremaps, locref, self.stride, CANDIDATE_PEAKS,
+                                           locref_std=self.card["locref_std"])
+            xy, logits = MultiView.from_dict(views).choose(xy, logits, self.scale)
+            return xy, torch.sigmoid(logits)
         return decode(scoremaps, locref, self.stride,
                       locref_std=self.card["locref_std"])
 

@@ -48,6 +48,7 @@ from poselab.model.checkpoint import load_state, restore_rng_states, rng_states,
 from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import LabeledImages
 from poselab.model.decode import decode
+from poselab.model.views import fit_multiview
 from poselab.model.evaluate import evaluate
 from poselab.model.network import PoseModel
 from poselab.model.optim import create_optimizer, create_scheduler
@@ -180,6 +181,9 @@ class PoseTask:
         # parts labeled somewhere: missing elsewhere means absent (or, off, unknown)
         labeled_somewhere = torch.from_numpy(np.isfinite(data.keypoints).all(-1).any(0))
         self.known = labeled_somewhere if config.missing_is_absent else None
+        # several views of the same body points: decode them so that they agree
+        views = fit_multiview(data.keypoints, model.parts) if config.multiview else None
+        model.card["multiview"] = views.to_dict() if views is not None else None
 
     def prepare(self, generator: torch.Generator) -> int:
         """Stack the training images on the training device; returns the samples per epoch."""
