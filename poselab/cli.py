@@ -8,7 +8,7 @@ Examples
     poselab train my-study --out my-study/models/run1 --minutes 20
     poselab analyze my-study/models/run1/model.safetensors videos/*.mp4 --out results/
     poselab analyze model.safetensors videos/*.mp4 --out results/ --scheduler tcp://host:8786
-    poselab convert results.h5 results.nc          # DeepLabCut/SLEAP/poselab -> any of them
+    poselab convert results.h5 results.nc          # DeepLabCut/SLEAP/NWB/poselab -> any of them
     poselab info results.nc
 """
 
@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_synthetic)
 
-    p = commands.add_parser("convert", help="convert pose files (DeepLabCut .h5/.csv, SLEAP .h5, .nc, .zarr)")
+    p = commands.add_parser("convert", help="convert pose files (DeepLabCut .h5/.csv, SLEAP .h5, NWB .nwb, .nc, .zarr)")
     p.add_argument("source")
     p.add_argument("target", help="suffix picks the format: .nc, .zarr, .csv or .h5 (DeepLabCut), .slp.h5 (SLEAP)")
     p.set_defaults(run=_convert)
@@ -240,8 +240,10 @@ def _convert(args: argparse.Namespace) -> int:
     name = target.name.lower()
     if name.endswith((".slp.h5", ".analysis.h5")):
         io.write_sleap_analysis(ds, target)
+    elif target.suffix.lower() == ".nwb":
+        io.write_nwb(ds, target)
     elif target.suffix.lower() in (".h5", ".csv"):
-        io.write_deeplabcut(ds, target)
+        io.write_deeplabcut(ds.drop_vars("position_variance", errors="ignore"), target)
     else:
         poses.save(ds, target)
     print(target)

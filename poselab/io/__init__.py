@@ -6,6 +6,10 @@ Every reader returns a pose Dataset (:mod:`poselab.core.poses`); every writer ta
   (predictions and label files, single and multi-animal);
 - :func:`read_sleap_analysis` / :func:`write_sleap_analysis`: SLEAP analysis ``.h5``;
 - :func:`to_movement` / :func:`from_movement`: the ``movement`` package's Dataset schema;
+- :func:`read_nwb` / :func:`write_nwb`: Neurodata Without Borders files with ``ndx-pose``
+  (:mod:`poselab.io.nwb`; needs ``poselab[nwb]``);
+- :func:`read_lightning_pose` / :func:`write_lightning_pose`: Lightning Pose's prediction
+  CSVs (network, ensemble, EKS with variances; one file per view);
 - :func:`read_deeplabcut_tracks`: DeepLabCut's multi-animal tracks (``*_el.h5``) by identity;
 - :func:`to_keypoint_moseq` / :func:`to_bsoid` / :func:`to_simba`: inputs of keypoint-MoSeq,
   B-SOiD and SimBA (:mod:`poselab.io.behaviour_tools`);
@@ -27,7 +31,9 @@ from poselab.core.poses import PoseDataError
 from poselab.io.behaviour_tools import to_bsoid, to_keypoint_moseq, to_simba
 from poselab.io.deeplabcut import read_deeplabcut, write_deeplabcut
 from poselab.io.deeplabcut_tracks import find_dlc_video, read_deeplabcut_tracks
+from poselab.io.lightning_pose import read_lightning_pose, write_lightning_pose
 from poselab.io.movement import from_movement, to_movement
+from poselab.io.nwb import read_nwb, read_nwb_skeleton, write_nwb
 from poselab.io.sleap import read_sleap_analysis, write_sleap_analysis
 
 __all__ = [
@@ -38,6 +44,11 @@ __all__ = [
     "write_sleap_analysis",
     "to_movement",
     "from_movement",
+    "read_lightning_pose",
+    "write_lightning_pose",
+    "read_nwb",
+    "read_nwb_skeleton",
+    "write_nwb",
     "read_deeplabcut_tracks",
     "find_dlc_video",
     "to_keypoint_moseq",
@@ -54,11 +65,12 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
     Parameters
     ----------
     path
-        A DeepLabCut ``.h5`` / ``.csv``, a SLEAP analysis ``.h5`` (an HDF5 file with a
-        ``tracks`` dataset), or a poselab ``.nc`` / ``.zarr`` (from :func:`poselab.core.poses.save`).
+        A DeepLabCut ``.h5`` / ``.csv`` (Lightning Pose's CSVs too), a SLEAP analysis ``.h5`` (an HDF5 file with a
+        ``tracks`` dataset), an NWB ``.nwb`` file with ``ndx-pose`` data, or a poselab
+        ``.nc`` / ``.zarr`` (from :func:`poselab.core.poses.save`).
     fps
         Frame rate in frames per second for formats that do not store it (DeepLabCut, SLEAP);
-        ignored for poselab files, which store their own.
+        ignored for poselab and NWB files, which store their own.
 
     Returns
     -------
@@ -77,7 +89,11 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
     if suffix == ".zarr" or suffix in _NETCDF_SUFFIXES:
         return poses.load(path)
     if suffix == ".csv":
+        if _has_variance_columns(path):  # Lightning Pose's ensemble / EKS predictions
+            return read_lightning_pose(path, fps=fps)
         return read_deeplabcut(path, fps=fps)
+    if suffix == ".nwb":
+        return read_nwb(path)
     if suffix in (".h5", ".hdf5", ".hdf"):
         kind = _hdf5_kind(path)
         if kind == "sleap":
@@ -97,8 +113,14 @@ def read(path: str | os.PathLike, *, fps: float | None = None) -> xr.Dataset:
         )
     raise PoseDataError(
         f"{path}: unknown pose file type {suffix!r}; poselab reads DeepLabCut .h5/.csv, SLEAP "
-        "analysis .h5 and poselab .nc/.zarr files"
+        "analysis .h5, NWB .nwb (ndx-pose) and poselab .nc/.zarr files"
     )
+
+
+def _has_variance_columns(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = [f.readline() for _ in range(4)]
+    return any(line.startswith("coords,") and "_var" in line for line in header)
 
 
 def _hdf5_kind(path: Path) -> str | None:

@@ -54,7 +54,8 @@ from poselab.core.files import atomic_path
 from poselab.core.poses import PoseDataError
 
 __all__ = [
-    "read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table", "column_pairs",
+    "read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table",
+    "from_deeplabcut_table", "column_pairs",
 ]
 
 SINGLE_LEVELS = ("scorer", "bodyparts", "coords")
@@ -103,7 +104,15 @@ def read_deeplabcut(
     """
     path = Path(path)
     table = read_deeplabcut_table(path)
-    return _dataset_from_table(table, fps=fps, video=video, origin=str(path))
+    return _dataset_from_table(table, fps=fps, video=video, origin=str(path), owned=True)
+
+
+def from_deeplabcut_table(
+    table: pd.DataFrame, *, fps: float | None = None, video: str = "", origin: str = "table"
+) -> xr.Dataset:
+    """The pose (or labels) Dataset of a DeepLabCut DataFrame (as :func:`read_deeplabcut`);
+    ``origin`` names the table in error messages."""
+    return _dataset_from_table(table, fps=fps, video=video, origin=origin)
 
 
 def read_deeplabcut_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -181,7 +190,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _dataset_from_table(
-    table: pd.DataFrame, *, fps: float | None, video: str, origin: str
+    table: pd.DataFrame, *, fps: float | None, video: str, origin: str, owned: bool = False
 ) -> xr.Dataset:
     columns = table.columns
     if not isinstance(columns, pd.MultiIndex) or columns.nlevels not in (3, 4):
@@ -220,19 +229,31 @@ def _dataset_from_table(
     values = table.to_numpy()
     source_dtype = values.dtype
     try:
-        values = values.astype(np.float64)
+        values = values.astype(np.float64, copy=False)
     except (TypeError, ValueError) as error:
         raise PoseDataError(
             f"{origin}: the table holds values that are not numbers ({error})"
         ) from error
     n_frames = values.shape[0]
-    # One slot per coord plus one for the likelihood; scattered in one vectorised assignment.
-    slot = {name: i for i, name in enumerate([*space, "likelihood"])}
-    a_idx = np.array([animals.index(a) for a in animal_of], dtype=np.intp)
-    p_idx = np.array([parts.index(p) for p in part_of], dtype=np.intp)
-    c_idx = np.array([slot[c] for c in coords], dtype=np.intp)
-    grid = np.full((len(animals), len(parts), n_frames, len(space) + 1), np.nan)
-    grid[a_idx, p_idx, :, c_idx] = values.T
+    slot_names = [*space, "likelihood"] if has_likelihood else list(space)
+    every_pair = [(a, p) for a in animals for p in parts]
+    in_order = list(zip(animal_of, part_of)) == [pair for pair in every_pair for _ in slot_names]
+    if in_order and coords == slot_names * len(every_pair):
+        # DeepLabCut's usual order: the table is already an (frame, animal, part, slot) block,
+        # so the arrays are views of it (pandas' copy-on-write hands out read-only arrays and
+        # poses are edited in place downstream: a table read here is ours to write, another is
+        # copied once)
+        if not values.flags.writeable:
+            values = _writeable(values, owned)
+        grid = values.reshape(n_frames, len(animals), len(parts), len(slot_names)).transpose(1, 2, 0, 3)
+    else:
+        # One slot per coord plus one for the likelihood; scattered in one vectorised assignment.
+        slot = {name: i for i, name in enumerate(slot_names)}
+        a_idx = np.array([animals.index(a) for a in animal_of], dtype=np.intp)
+        p_idx = np.array([parts.index(p) for p in part_of], dtype=np.intp)
+        c_idx = np.array([slot[c] for c in coords], dtype=np.intp)
+        grid = np.full((len(animals), len(parts), n_frames, len(slot_names)), np.nan)
+        grid[a_idx, p_idx, :, c_idx] = values.T
     position = grid[..., : len(space)]
     if has_likelihood:
         likelihood = grid[..., -1]
@@ -266,6 +287,17 @@ def _dataset_from_table(
         attrs["dlc_dtype"] = str(source_dtype)
     ds.attrs.update(attrs)
     return poses.with_provenance(ds, "read_deeplabcut", path=Path(origin).name)
+
+
+def _writeable(values: np.ndarray, owned: bool) -> np.ndarray:
+    """``values`` made writeable: in place where the table is ours alone, else a copy."""
+    if owned:
+        try:
+            values.flags.writeable = True
+            return values
+        except ValueError:  # the memory itself is read-only
+            pass
+    return values.copy()
 
 
 def _frames_of(

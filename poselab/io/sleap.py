@@ -324,7 +324,8 @@ def _poselab_meta(provenance: str) -> dict | None:
 def _restore(ds: xr.Dataset, meta: dict, fps: float | None) -> xr.Dataset:
     """Undo :func:`_meta_of`: keep the Dataset's frames and restore its attrs and coords."""
     frames = np.asarray(meta["frames"], dtype=np.int64)
-    out = ds.isel(frame=frames).assign_coords(frame=frames)
+    every = frames.size == ds.sizes["frame"] and np.array_equal(frames, np.arange(frames.size))
+    out = (ds if every else ds.isel(frame=frames)).assign_coords(frame=frames)  # no copy when all
     out.attrs = dict(meta["attrs"])
     for name, info in meta.get("coords", {}).items():
         values = np.asarray(info["values"], dtype=np.dtype(info["dtype"]))

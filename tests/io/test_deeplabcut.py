@@ -14,7 +14,7 @@ import xarray as xr
 from poselab import io
 from poselab.core import poses
 from poselab.core.poses import PoseDataError
-from poselab.io.deeplabcut import read_deeplabcut_table
+from poselab.io.deeplabcut import from_deeplabcut_table, read_deeplabcut_table
 
 OPENFIELD = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav"
 MULTI = "multi_mouse-dlc_team-2022-04-12"
@@ -208,6 +208,14 @@ def test_generated_predictions_round_trip(
     assert np.array_equal(back["likelihood"].values, ds["likelihood"].values, equal_nan=True)
     if n_animals > 1:
         assert back["animal"].values.tolist() == ds["animal"].values.tolist()
+    # read without a copy of the table (views of it), yet editable in place as every Dataset
+    back["position"].values[0, 0, 0] = -1.0
+    assert back["position"].values[0, 0, 0, 0] == -1.0
+    reversed_columns = table[table.columns[::-1]]  # an unusual column order: the general path
+    again = from_deeplabcut_table(reversed_columns, fps=30.0).sel(animal=back["animal"].values,
+                                                                  part=back["part"].values)
+    assert np.array_equal(again["position"].values, ds["position"].values, equal_nan=True)
+    assert np.array_equal(again["likelihood"].values, ds["likelihood"].values, equal_nan=True)
 
 
 @pytest.mark.parametrize("form", ["string", "multiindex"])
