@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "rolling_median",
     "savgol",
     "kalman_smooth",
+    "ensemble_kalman_smooth",
 ]
 
 
@@ -482,6 +484,131 @@ def kalman_smooth(
         fill_gaps=bool(fill_gaps),
         time_unit=time_unit,
     )
+
+
+def ensemble_kalman_smooth(
+    members: list[xr.Dataset],
+    process_noise: float | None = None,
+    min_std: float = 0.5,
+    fill_gaps: bool = False,
+    max_fit_frames: int = 20_000,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Smooth the mean of an ensemble of pose estimates, trusting each frame as much as the
+    members agree there (an ensemble Kalman smoother, after Lightning Pose's EKS).
+
+    Parameters
+    ----------
+    members
+        Two or more pose Datasets of the same video, animals and parts (several models, or one
+        model's predictions with test-time changes); one member gives a plain Kalman smoother
+        with ``min_std`` as its measurement noise.
+    process_noise
+        Standard deviation of the random acceleration, in ``units``/s^2 (pixels/s^2; per
+        frame^2 when the frame rate is unknown). ``None``: per track, by maximum likelihood.
+    min_std
+        Floor of the observation standard deviation, in ``units`` (pixels): members that agree
+        exactly still leave this much doubt.
+    fill_gaps
+        Keep the smoother's estimates at frames no member saw (otherwise NaN there).
+    max_fit_frames
+        Fit the process noise on at most this many leading frames per track.
+    progress
+        Show a progress bar over tracks.
+
+    Returns
+    -------
+    xarray.Dataset
+        The first member with ``position`` smoothed, ``likelihood`` the members' mean, and
+        ``position_variance`` ``(animal, part, frame, coord)``: the smoother's posterior
+        variance, in ``units``^2 (pixels^2).
+
+    Notes
+    -----
+    Per (animal, part): the observation is the members' mean position, with variance the
+    members' variance (mean over coordinates, at least ``min_std^2``; frames seen by no member
+    are missing); the state is position and velocity with a random acceleration, as in
+    :func:`kalman_smooth`. A frame where the members disagree (a paw one model puts on the
+    other paw) is thus nearly ignored, and the neighbouring frames carry the track through it.
+    """
+    if not members:
+        raise FilterError("ensemble_kalman_smooth: give at least one member (a pose Dataset)")
+    datasets = [_dataset(m, "ensemble_kalman_smooth") for m in members]
+    first = datasets[0]
+    for k, other in enumerate(datasets[1:], start=1):
+        for dim in ("animal", "part", "frame", "coord"):
+            if not np.array_equal(other[dim].values, first[dim].values):
+                raise FilterError(f"ensemble_kalman_smooth: member {k} has other {dim!r} values than "
+                                  f"member 0; members must cover the same animals, parts and frames")
+    if process_noise is not None and not (math.isfinite(float(process_noise)) and float(process_noise) > 0):
+        raise FilterError(f"ensemble_kalman_smooth: process_noise must be positive (or None); got {process_noise}")
+    if not (math.isfinite(float(min_std)) and float(min_std) > 0):
+        raise FilterError(f"ensemble_kalman_smooth: min_std must be positive; got {min_std}")
+    stacked = np.stack([d["position"].transpose("animal", "part", "frame", "coord").values
+                        for d in datasets])  # (member, animal, part, frame, coord)
+    seen = np.isfinite(stacked).all(-1)  # (member, animal, part, frame)
+    count = seen.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(seen[..., None], stacked, 0.0).sum(0)
+        mean = np.where(count[..., None] > 0, total / count[..., None], np.nan)
+        spread = np.where(seen[..., None], (stacked - mean) ** 2, 0.0).sum(0)
+        variance = np.where(count > 0, spread.mean(-1) / np.maximum(count, 1), np.nan)
+    variance = np.maximum(variance, float(min_std) ** 2)
+    position = _positions(first, "ensemble_kalman_smooth")
+    t, time_unit = sample_times(position, func="ensemble_kalman_smooth", error=FilterError)
+    from tqdm.auto import tqdm
+
+    smoothed = np.full(mean.shape, np.nan)
+    posterior = np.full(mean.shape, np.nan)
+    tracks = list(np.ndindex(*mean.shape[:2]))
+    for index in tqdm(tracks, disable=not progress, desc="ensemble_kalman_smooth"):
+        smoothed[index], posterior[index] = _ensemble_track(
+            mean[index], variance[index], t, None if process_noise is None else float(process_noise),
+            bool(fill_gaps), int(max_fit_frames))
+    dims = ("animal", "part", "frame", "coord")
+    likelihoods = np.stack([d["likelihood"].transpose("animal", "part", "frame").values for d in datasets])
+    with warnings.catch_warnings():  # a frame no member saw has no mean: NaN, said once here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_likelihood = np.nanmean(likelihoods, axis=0)
+    out = _wrap(first, xr.DataArray(smoothed, dims=dims, coords={d: first[d] for d in dims}),
+                "ensemble_kalman_smooth", members=len(datasets), process_noise=process_noise,
+                min_std=float(min_std), fill_gaps=bool(fill_gaps), time_unit=time_unit)
+    out["likelihood"] = xr.DataArray(mean_likelihood, dims=dims[:3]).transpose(*first["likelihood"].dims)
+    units = first["position"].attrs.get("units", "pixels")
+    out["position_variance"] = xr.DataArray(posterior, dims=dims, attrs={"units": f"{units}^2"}).transpose(
+        *first["position"].dims)
+    return out
+
+
+def _ensemble_track(
+    mean: np.ndarray, variance: np.ndarray, t: np.ndarray, process_noise: float | None,
+    fill_gaps: bool, max_fit_frames: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed positions and their posterior variances ``(frame, coord)`` of one track."""
+    usable = np.isfinite(mean).all(-1) & np.isfinite(variance)
+    if usable.sum() < 3:
+        return mean.copy(), np.where(usable[:, None], variance[:, None], np.nan) * np.ones(mean.shape)
+    obs = np.where(usable[:, None], mean, np.nan)
+    weight = np.where(usable, 1.0 / np.where(usable, variance, 1.0), 1.0)  # obs variance = 1 / weight
+    dt = np.diff(t) if t.size > 1 else np.ones(1)
+    params = np.array([])
+    if process_noise is None:
+        n_fit = min(len(obs), max(max_fit_frames, 3))
+        fit_model = _ConstantVelocity(obs[:n_fit], dt[: max(n_fit - 1, 1)], weight[:n_fit], None, 1.0)
+        try:
+            params = fit_model.fit(disp=False, maxiter=200).params
+        except (np.linalg.LinAlgError, ValueError):
+            params = fit_model.start_params
+    model = _ConstantVelocity(obs, dt, weight, process_noise, 1.0)
+    result = model.smooth(params)
+    n = mean.shape[-1]
+    smoothed = np.asarray(result.smoothed_state[:n]).T
+    cov = np.asarray(result.smoothed_state_cov)  # (k, k, frame)
+    posterior = np.stack([cov[c, c] for c in range(n)], axis=-1)
+    if not fill_gaps:
+        smoothed[~usable] = np.nan
+        posterior[~usable] = np.nan
+    return smoothed, posterior
 
 
 def _kalman_tracks(

@@ -254,3 +254,65 @@ def test_kalman_dask_equal_and_errors():
     np.testing.assert_array_equal(
         F.kalman_smooth(sparse, 1.0, 1.0)["position"].values, sparse["position"].values
     )
+
+
+# --- ensemble Kalman smoother --------------------------------------------------------------------
+
+
+def _member(xy: np.ndarray, fps: float = 30.0, likelihood: float = 0.9) -> xr.Dataset:
+    """One animal, one part, track ``xy`` (frame, 2)."""
+    return poses.from_arrays(xy[None, None], np.full((1, 1, len(xy)), likelihood), fps=fps, parts=["paw"])
+
+
+def test_ensemble_smoother_keeps_a_straight_line_exactly():
+    frames = np.arange(60.0)
+    line = np.stack([10 + 2.5 * frames, 40 - 0.5 * frames], axis=-1)  # constant velocity
+    out = F.ensemble_kalman_smooth([_member(line + 1.0), _member(line - 1.0)], process_noise=50.0)
+    np.testing.assert_allclose(out["position"].values[0, 0], line, atol=1e-3)  # diffuse start
+
+
+def test_ensemble_posterior_variance_is_the_least_squares_one():
+    """Without random acceleration the smoother fits a straight line by least squares: the
+    variance of its position at the middle of N frames observed with variance s^2 is s^2 / N."""
+    n, spread = 101, 3.0
+    frames = np.arange(float(n))
+    line = np.stack([5 + frames, 7 + 0.2 * frames], axis=-1)
+    members = [_member(line + spread), _member(line - spread)]  # ensemble variance spread^2 per coord
+    out = F.ensemble_kalman_smooth(members, process_noise=1e-9, min_std=0.01)
+    variance = out["position_variance"].values[0, 0]
+    assert variance[n // 2] == pytest.approx([spread**2 / n] * 2, rel=0.02)
+    assert variance[0, 0] == pytest.approx(spread**2 * (4 * n - 2) / (n * (n + 1)), rel=0.02)  # an end
+    assert out["position_variance"].attrs["units"] == "pixels^2"
+    np.testing.assert_allclose(out["likelihood"].values, 0.9)
+
+
+def test_ensemble_disagreement_makes_a_frame_count_less():
+    frames = np.arange(40.0)
+    line = np.stack([3.0 * frames, 100 + 0 * frames], axis=-1)
+    a, b = line.copy(), line.copy()
+    a[20] += [30.0, 0.0]  # one model puts the paw on the other paw in frame 20
+    b[20] += [-2.0, 0.0]
+    ensemble = F.ensemble_kalman_smooth([_member(a), _member(b)], process_noise=2000.0)
+    assert abs(ensemble["position"].values[0, 0, 20, 0] - line[20, 0]) < 1.5
+    assert ensemble["position_variance"].values[0, 0, 20, 0] < 30
+    # the same mean with a fixed doubt (one member, no disagreement to go by) follows it more
+    single = F.ensemble_kalman_smooth([_member((a + b) / 2)], process_noise=2000.0, min_std=1.0)
+    assert abs(single["position"].values[0, 0, 20, 0] - line[20, 0]) > 5
+
+
+def test_ensemble_gaps_and_errors():
+    frames = np.arange(30.0)
+    line = np.stack([frames, frames], axis=-1)
+    a, b = line.copy(), line.copy() + 0.5
+    a[10:13] = np.nan
+    b[10:13] = np.nan  # no member saw frames 10-12
+    out = F.ensemble_kalman_smooth([_member(a), _member(b)], process_noise=5.0)
+    assert np.isnan(out["position"].values[0, 0, 10:13]).all()
+    filled = F.ensemble_kalman_smooth([_member(a), _member(b)], process_noise=5.0, fill_gaps=True)
+    np.testing.assert_allclose(filled["position"].values[0, 0, 10:13], line[10:13] + 0.25, atol=0.05)
+    with pytest.raises(F.FilterError, match="same animals, parts and frames"):
+        F.ensemble_kalman_smooth([_member(a), _member(b[:20])])
+    with pytest.raises(F.FilterError, match="at least one member"):
+        F.ensemble_kalman_smooth([])
+    with pytest.raises(F.FilterError, match="min_std must be positive"):
+        F.ensemble_kalman_smooth([_member(a)], min_std=0)
