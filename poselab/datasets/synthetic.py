@@ -66,6 +66,8 @@ __all__ = [
     "PHASE_OFFSETS",
     "DUTY_FACTOR",
     "PART_COLOURS",
+    "COAT_COLOURS",
+    "APPEARANCES",
     "ARENA_COLOUR",
     "SyntheticWorld",
     "SyntheticWorldError",
@@ -109,6 +111,14 @@ PART_COLOURS: dict[str, tuple[int, int, int]] = {
     "left_fore_paw": (70, 215, 255), "right_fore_paw": (70, 215, 255),
     "left_hind_paw": (40, 130, 235), "right_hind_paw": (40, 130, 235),
 }
+#: Coat colours of real laboratory mice (BGR): black (C57BL/6), agouti brown, albino white.
+#: With ``appearance="fur"`` every animal has one coat; its ears, paws and tail show skin of a
+#: tone between the coat and pink, the same for every such part (no part has a colour of its own).
+COAT_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (42, 42, 46), "agouti": (62, 92, 122), "albino": (208, 214, 218),
+}
+_SKIN = (150, 150, 205)  # pinkish skin (BGR)
+APPEARANCES = ("fur", "coloured")
 #: Mean colour of the arena floor (BGR); the texture varies around it.
 ARENA_COLOUR: tuple[int, int, int] = (176, 180, 184)
 _WALL_COLOUR = (105, 108, 112)
@@ -211,6 +221,7 @@ def synthetic(
     *,
     nuisances: bool = True,
     behaviours: Sequence[str] | None = None,
+    appearance: str = "coloured",
     progress: bool = False,
 ) -> SyntheticWorld:
     """Render a synthetic top-view video with ground truth; deterministic by ``seed``.
@@ -236,6 +247,12 @@ def synthetic(
         (paws under the body, animals crossing) happen either way and are marked in ``visible``.
     behaviours
         States the animals may use (subset of :data:`BEHAVIOURS`); default all.
+    appearance
+        ``"fur"``: animals as real mice look (one coat per animal from :data:`COAT_COLOURS`,
+        skin-toned ears, paws and tail alike, rounded shading, a soft shadow, fur grain, lens
+        blur): no part has a colour of its own, so a model must find paws by shape and context.
+        ``"coloured"``: each kind of part in a colour of its own (:data:`PART_COLOURS`), easier
+        than any real video. The geometry, the truth and ``visible`` are the same either way.
     progress
         Show a progress bar while rendering.
 
@@ -243,12 +260,14 @@ def synthetic(
     -------
     SyntheticWorld
     """
+    if appearance not in APPEARANCES:
+        raise SyntheticWorldError(f"appearance must be one of {APPEARANCES}; got {appearance!r}")
     path, n_animals, n_frames, fps, size, allowed = _check_arguments(
         path, n_animals, n_frames, fps, size, seed, behaviours
     )
     width, height = size
     L = body_length(size)
-    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 3)
+    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 4)  # children fixed by index
     arena = _arena_box(size)
     starts = _start_positions(np.random.default_rng(seeds[n_animals + 1]), n_animals, L, arena)
     motion = [
@@ -259,7 +278,8 @@ def synthetic(
     background = _background(np.random.default_rng(seeds[n_animals]), size, arena)
     visible = _render(
         path, geometry, background, fps, size, np.random.default_rng(seeds[n_animals + 2]),
-        nuisances=nuisances, progress=progress, L=L,
+        nuisances=nuisances, progress=progress, L=L, appearance=appearance,
+        coat_rng=np.random.default_rng(seeds[n_animals + 3]),
     )
     animals = [f"mouse{a}" for a in range(n_animals)]
     ds = poses_mod.from_arrays(
@@ -271,6 +291,7 @@ def synthetic(
     ds = poses_mod.with_provenance(
         ds, "synthetic", n_animals=n_animals, n_frames=n_frames, fps=fps, size=list(size),
         seed=int(seed), nuisances=bool(nuisances), behaviours=[BEHAVIOURS[s] for s in allowed],
+        **({"appearance": appearance} if appearance != "coloured" else {}),
     )
     gait = _gait_dataset(motion, geometry, animals, ds, L)
     behaviour = xr.DataArray(
@@ -685,8 +706,10 @@ def _fx(points: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(points) * _ONE).astype(np.int32)
 
 
-def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, line_type) -> None:
-    """Draw animal ``a`` at frame ``t`` into the colour image and the identity map."""
+def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, line_type,
+                 colours: dict[str, tuple[int, int, int]] = PART_COLOURS) -> None:
+    """Draw animal ``a`` at frame ``t`` into the colour image and the identity map, each part
+    in ``colours`` (:data:`PART_COLOURS`, or one coat from :func:`_fur_colours`)."""
     import cv2
 
     idx = {p: i for i, p in enumerate(SYNTHETIC_PARTS)}
@@ -703,15 +726,15 @@ def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, 
     for k in range(len(tail) - 1):
         p, q = tuple(_fx(tail[k]).tolist()), tuple(_fx(tail[k + 1]).tolist())
         th = max(1, int(round(widths[k])))
-        cv2.line(img, p, q, PART_COLOURS["tail_mid"], th, line_type, _SHIFT)
+        cv2.line(img, p, q, colours["tail_mid"], th, line_type, _SHIFT)
         cv2.line(ids, p, q, base + _REGION["tail"], th, cv2.LINE_8, _SHIFT)
-    disc(tail[-1], _R_TIP * L, PART_COLOURS["tail_tip"], _REGION["tip"])
+    disc(tail[-1], _R_TIP * L, colours["tail_tip"], _REGION["tip"])
     lifted = shapes["lifted"][a, :, t]
     for k, paw in enumerate(SYNTHETIC_PAWS):
         if not lifted[k]:
-            disc(parts[a, idx[paw], t], _R_PAW * L, PART_COLOURS[paw],
+            disc(parts[a, idx[paw], t], _R_PAW * L, colours[paw],
                  _REGION["fore_paw" if "fore" in paw else "hind_paw"])
-    body = PART_COLOURS["body_centre"]
+    body = colours["body_centre"]
     poly = [_fx(shapes["trunk"][a, t])]
     cv2.fillPoly(img, poly, body, line_type, _SHIFT)
     cv2.fillPoly(ids, poly, base + _REGION["body"], cv2.LINE_8, _SHIFT)
@@ -722,11 +745,52 @@ def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, 
     cv2.ellipse(img, centre, axes, deg, 0, 360, body, -1, line_type, _SHIFT)
     cv2.ellipse(ids, centre, axes, deg, 0, 360, base + _REGION["body"], -1, cv2.LINE_8, _SHIFT)
     for ear in ("left_ear", "right_ear"):
-        disc(parts[a, idx[ear], t], _R_EAR * L, PART_COLOURS[ear], _REGION["ear"])
-    disc(parts[a, idx["snout"], t], _R_SNOUT * L, PART_COLOURS["snout"], _REGION["snout"])
+        disc(parts[a, idx[ear], t], _R_EAR * L, colours[ear], _REGION["ear"])
+    disc(parts[a, idx["snout"], t], _R_SNOUT * L, colours["snout"], _REGION["snout"])
     for k, paw in enumerate(SYNTHETIC_PAWS):
         if lifted[k]:
-            disc(parts[a, idx[paw], t], _R_PAW * L, PART_COLOURS[paw], _REGION["fore_paw"])
+            disc(parts[a, idx[paw], t], _R_PAW * L, colours[paw], _REGION["fore_paw"])
+
+
+def _fur_colours(coat: tuple[int, int, int]) -> dict[str, tuple[int, int, int]]:
+    """Every part in one coat: body, head and neck in the coat, ears, paws and tail in skin."""
+    skin = tuple(int(round(0.6 * c + 0.4 * k)) for c, k in zip(coat, _SKIN))
+    bare = ("left_ear", "right_ear", "tail_mid", "tail_tip", *SYNTHETIC_PAWS)
+    return {p: (skin if p in bare else tuple(coat)) for p in SYNTHETIC_PARTS}
+
+
+def _coat_of(seed_rng: np.random.Generator, n_animals: int) -> list[tuple[int, int, int]]:
+    """One coat per animal (a group is mostly one strain: the first coat drawn, 80 % of them)."""
+    names = list(COAT_COLOURS)
+    main = names[int(seed_rng.integers(len(names)))]
+    return [COAT_COLOURS[main if seed_rng.random() < 0.8 or a == 0 else names[int(seed_rng.integers(len(names)))]]
+            for a in range(n_animals)]
+
+
+def _fur(img: np.ndarray, ids: np.ndarray, grain: np.ndarray, L: float) -> None:
+    """Fur and lighting on every animal, in place: a soft shadow on the floor beside it, its
+    body shaded darker towards its outline (a rounded back under a ceiling light), a fine
+    streaky fur texture, and the lens's blur over the whole animal."""
+    import cv2
+
+    mask = (ids > 0).astype(np.uint8)
+    if not mask.any():
+        return
+    shift = max(1.0, 0.04 * L)
+    moved = cv2.warpAffine(mask.astype(np.float32), np.float32([[1, 0, shift], [0, 1, 1.3 * shift]]),
+                           mask.shape[::-1])
+    shadow = cv2.GaussianBlur(moved, (0, 0), max(1.0, 0.05 * L)) * (1 - mask)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    shade = 0.72 + 0.28 * np.clip(depth / max(0.08 * L, 1.0), 0, 1)
+    out = img.astype(np.float32)
+    out *= (1 - 0.35 * shadow)[..., None]
+    animal = mask.astype(bool)
+    out[animal] *= (shade[animal] * grain[animal])[:, None]
+    out = np.clip(out, 0, 255)
+    soft = cv2.GaussianBlur(out, (0, 0), 0.8)
+    near = cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+    out[near] = soft[near]
+    img[...] = out.astype(np.uint8)
 
 
 def _motion_blur(img, ids, a: int, velocity: np.ndarray, fps: float) -> None:
@@ -758,7 +822,8 @@ def _motion_blur(img, ids, a: int, velocity: np.ndarray, fps: float) -> None:
 
 
 def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size, rng,
-            *, nuisances: bool, progress: bool, L: float) -> np.ndarray:
+            *, nuisances: bool, progress: bool, L: float, appearance: str = "coloured",
+            coat_rng: np.random.Generator | None = None) -> np.ndarray:
     """Write the video; return ``visible`` (animal, part, frame)."""
     import cv2
     from tqdm.auto import tqdm
@@ -787,6 +852,15 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
         choice = rng.integers(0, 4, n)
         offsets = rng.integers(0, pad + 1, (n, 2))
     line_type = cv2.LINE_AA
+    fur = appearance == "fur"
+    if fur:
+        palettes = [_fur_colours(c) for c in _coat_of(coat_rng or np.random.default_rng(0), n_animals)]
+        # fur grain: fine noise drawn out into short streaks, a few images reused at random offsets
+        streaks = [cv2.GaussianBlur(rng.normal(0, 1, (height + pad, width + pad)).astype(np.float32),
+                                    (0, 0), sigmaX=1.6, sigmaY=0.6) for _ in range(3)]
+        grains = [1 + 0.12 * g / max(float(g.std()), 1e-6) for g in streaks]
+    else:
+        palettes = [PART_COLOURS] * n_animals
     inside = ((parts[..., 0] >= 0) & (parts[..., 0] <= width - 1)
               & (parts[..., 1] >= 0) & (parts[..., 1] <= height - 1))
     pix = np.round(parts).astype(np.int64)
@@ -804,8 +878,13 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                 img = background.copy()
                 ids = np.zeros((height, width), np.uint8)
                 for a in range(n_animals):
-                    _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type)
-                    if nuisances:
+                    _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type, palettes[a])
+                    if nuisances and not fur:
+                        _motion_blur(img, ids, a, velocity[a, t_i], fps)
+                if fur:  # light and fur on the whole scene, then the motion of each animal
+                    gy, gx = (t_i * 7) % (pad + 1), (t_i * 3) % (pad + 1)
+                    _fur(img, ids, grains[t_i % len(grains)][gy : gy + height, gx : gx + width], L)
+                    for a in range(n_animals if nuisances else 0):
                         _motion_blur(img, ids, a, velocity[a, t_i], fps)
                 # Visible: the keypoint's pixel and 8 of the 9 pixels around it show the part.
                 shows = ids[rows[:, :, t_i], cols[:, :, t_i]] == expected[..., None, None]

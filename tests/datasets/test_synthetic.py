@@ -236,6 +236,35 @@ def test_nuisances_change_pixels_not_truth(tmp_path) -> None:
     assert difference > 1.5
 
 
+def _colour_at_parts(world) -> tuple[np.ndarray, np.ndarray]:
+    """Mean colour of the 3x3 pixels at every visible keypoint, and the part of each."""
+    frames = _frames(world.video).astype(np.float32)
+    height, width = frames.shape[1:3]
+    a, k, t = np.nonzero(world.poses["visible"].values)
+    x, y = np.round(world.poses["position"].values[a, k, t].T).astype(int)
+    offsets = np.arange(-1, 2)
+    rows = np.clip(y[:, None, None] + offsets[:, None], 0, height - 1)
+    cols = np.clip(x[:, None, None] + offsets[None, :], 0, width - 1)
+    return frames[t[:, None, None], rows, cols].reshape(len(t), 9, 3).mean(axis=1), k
+
+
+def test_fur_look_has_no_colour_coded_parts(tmp_path) -> None:
+    """Animals as real mice look: the same truth as the coloured world, but no part can be told
+    by its colour (ears, paws and tail share the skin tone; snout and body the coat)."""
+    fur = synthetic(tmp_path / "fur.mp4", n_frames=40, seed=5, appearance="fur")
+    coloured = synthetic(tmp_path / "coloured.mp4", n_frames=40, seed=5)
+    xr.testing.assert_equal(fur.poses.drop_attrs(), coloured.poses.drop_attrs())  # same geometry
+    spreads = {}
+    for name, w in (("fur", fur), ("coloured", coloured)):
+        colour, part = _colour_at_parts(w)
+        means = {p: colour[part == SYNTHETIC_PARTS.index(p)].mean(0) for p in
+                 ("left_fore_paw", "left_hind_paw", "tail_tip", "left_ear")}
+        spreads[name] = max(np.linalg.norm(means[p] - means[q]) for p in means for q in means)
+    assert spreads["coloured"] > 80  # paws, ears and tail tip each in a colour of their own
+    assert spreads["fur"] < 25, spreads  # one skin tone: only shading and grain differ
+    assert fur.poses.attrs["provenance"] != coloured.poses.attrs["provenance"]  # the look is recorded
+
+
 def test_restricted_behaviours(tmp_path) -> None:
     w = synthetic(tmp_path / "rest.mp4", n_frames=60, size=SMALL, behaviours=["rest", "groom"])
     assert set(np.unique(w.behaviour.values)) <= {0, 3}
@@ -251,6 +280,7 @@ def test_restricted_behaviours(tmp_path) -> None:
         ({"size": (64, 48)}, "size"),
         ({"size": (641, 480)}, "even"),
         ({"behaviours": ["walk", "fly"]}, "unknown behaviours"),
+        ({"appearance": "cartoon"}, "appearance must be one of"),
     ],
 )
 def test_invalid_arguments(tmp_path, kwargs, message) -> None:
