@@ -31,7 +31,9 @@ from poselab.model.recipe import project_images  # noqa: E402
 from poselab.project import Project  # noqa: E402
 
 
-def run_world(folder: Path, seed: int, appearance: str, args: argparse.Namespace) -> dict:
+def train_on_world(folder: Path, seed: int, appearance: str, args: argparse.Namespace):
+    """Render a world, label ``args.labeled`` k-means frames from its truth, train the demo's
+    recipe for ``args.minutes``; returns the model and the world."""
     world = synthetic(folder / "mouse.mp4", n_frames=args.frames, seed=seed, appearance=appearance)
     truth = world.poses
     project = Project.create(folder / "project", parts=list(SYNTHETIC_PARTS),
@@ -48,15 +50,23 @@ def run_world(folder: Path, seed: int, appearance: str, args: argparse.Namespace
         minutes=args.minutes, batch_size=8, lr=2e-3, eval_every=100, split_seed=seed, seed=seed,
         progress=False))
     trained = fit(project_images(project), recipe, flip_pairs=project.config.flip_pairs)
-    path = trained.model.save(folder / "model.safetensors")
-    predicted = analyze_video(path, world.video, progress=False)
     project.close()
+    trained.model.card["epochs_trained"] = len(trained.history.records)
+    trained.model.card["test_rmse_px"] = float(trained.result["rmse_px"])
+    return trained.model, world
+
+
+def run_world(folder: Path, seed: int, appearance: str, args: argparse.Namespace) -> dict:
+    model, world = train_on_world(folder, seed, appearance, args)
+    path = model.save(folder / "model.safetensors")
+    predicted = analyze_video(path, world.video, progress=False)
+    truth = world.poses
     error = np.linalg.norm(predicted["position"].values - truth["position"].values, axis=-1)[0]
     visible = truth["visible"].values[0]
     paws = np.isin(SYNTHETIC_PARTS, SYNTHETIC_PAWS)[:, None] & visible
     body = ~np.isin(SYNTHETIC_PARTS, SYNTHETIC_PAWS)[:, None] & visible
-    row = {"seed": seed, "appearance": appearance, "epochs": len(trained.history.records),
-           "test_rmse_px": round(float(trained.result["rmse_px"]), 2),
+    row = {"seed": seed, "appearance": appearance, "epochs": model.card["epochs_trained"],
+           "test_rmse_px": round(model.card["test_rmse_px"], 2),
            "paw_median_px": round(float(np.nanmedian(error[paws])), 2),
            "paw_p90_px": round(float(np.nanpercentile(error[paws], 90)), 2),
            "body_median_px": round(float(np.nanmedian(error[body])), 2),
