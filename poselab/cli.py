@@ -161,6 +161,8 @@ def _train(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
+    import numpy as np
+
     from poselab.model import LabeledImages
     from poselab.model.config import TrainConfig
     from poselab.model.recipe import Recipe, fit, project_images
@@ -177,6 +179,14 @@ def _train(args: argparse.Namespace) -> int:
         data = LabeledImages.from_deeplabcut(source, args.root).load()
     else:
         raise FileNotFoundError(f"{source}: no such project folder or label file")
+    labeled = int(np.isfinite(np.asarray(data.keypoints, float)).all(-1).any(-1).sum()) if len(data) else 0
+    if labeled < 2:
+        raise ValueError(
+            f"{source} has {labeled} labeled image(s); training needs at least 2 (and a few dozen "
+            "to learn well). Label the frames that select-frames extracted first: in a notebook, "
+            "poselab.widgets.label(poselab.Project.open(...)) (notebooks/02_label_and_train), "
+            "or label them in DeepLabCut and bring the labels in with 'poselab import-dlc', or "
+            "pass a DeepLabCut CollectedData .csv/.h5 to 'poselab train'")
     config = TrainConfig(**_given(
         epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
         test_fraction=args.test_fraction, device=args.device), split_seed=args.seed,

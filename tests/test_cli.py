@@ -45,3 +45,16 @@ def test_user_errors_are_one_line_messages(tmp_path, capsys):
     assert "missing.mp4: no such video" in capsys.readouterr().err
     assert main(["train", str(tmp_path / "nothing"), "--out", str(tmp_path / "o"), "--epochs", "1"]) == 1
     assert "no such project folder or label file" in capsys.readouterr().err
+
+
+def test_training_an_unlabeled_project_says_how_to_label(tmp_path, capsys):
+    video = tmp_path / "mouse.mp4"
+    assert main(["synthetic", str(video), "--frames", "20", "--size", "320", "240"]) == 0
+    root = tmp_path / "study"
+    assert main(["create", str(root), "--parts", ",".join(SYNTHETIC_PARTS), "--videos", str(video)]) == 0
+    assert main(["select-frames", str(root), "--n", "4", "--method", "uniform"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(root), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 1
+    error = capsys.readouterr().err
+    assert "has 0 labeled image(s)" in error and "poselab.widgets.label" in error and "import-dlc" in error
+    assert not (tmp_path / "run" / "model.safetensors").exists()
