@@ -8,7 +8,7 @@ Usage::
 For each real labeled project in ``../shared/datasets`` (or ``$POSELAB_DATA``): a fixed 80/20
 split (seed 0), ``Recipe.for_data`` on the training images only (crop, scale, rotation and
 mirroring follow from the training labels; nothing is set per project), training with one
-budget on the CPU, then the held-out images evaluated whole as DeepLabCut reports them: test
+budget on the CPU (or ``--device cuda``), then the held-out images evaluated whole as DeepLabCut reports them: test
 RMSE over the labeled points, RMSE of the points at or above the likelihood cut-off (0.6), PCK
 at 5 pixels, and how often a part absent from an image (not labeled there) is reported at or
 above the cut-off. ``--validate`` instead holds out a fifth of the *training* images (never the
@@ -42,7 +42,8 @@ from poselab.model import LabeledImages, TrainConfig, evaluate, train  # noqa: E
 from poselab.model.recipe import Recipe, label_geometry  # noqa: E402
 
 PROJECTS = {
-    "openfield": ("openfield-Pranav-2018-10-30", "labeled-data/m4s1/CollectedData_Pranav.h5"),
+    # the .csv holds the same labels as the .h5 and needs no PyTables (not on every GPU machine)
+    "openfield": ("openfield-Pranav-2018-10-30", "labeled-data/m4s1/CollectedData_Pranav.csv"),
     "mirror-mouse": ("mirror-mouse-lightning-pose", "CollectedData.csv"),
 }
 
@@ -65,7 +66,7 @@ def run_project(name: str, args: argparse.Namespace) -> dict:
         train_set, test_set = train_set.split(0.2, seed=1)
     config = TrainConfig(epochs=args.epochs, minutes=None if args.epochs else args.minutes,
                          eval_every=args.eval_every, resume=False, seed=args.seed,
-                         num_threads=args.threads, progress=sys.stderr.isatty())
+                         num_threads=args.threads, progress=sys.stderr.isatty(), device=args.device)
     recipe = Recipe.for_data(train_set, train=config)
     if args.random_crop is not None:
         recipe.train.augment = dataclasses.replace(recipe.train.augment, random_crop=args.random_crop)
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", default="cpu", help="where to train (cuda: mixed precision)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from poselab.model import AugmentConfig, LabeledImages, TrainConfig, create_model, train  # noqa: E402
 
-LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.h5"
+LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.csv"  # the .h5's labels, no PyTables
 
 
 def _data() -> LabeledImages:

@@ -15,6 +15,7 @@ Example
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -39,6 +40,9 @@ from poselab.io.video import open_video
 __all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos"]
 
 
+SEGMENT_BATCHES = 8  # batches per stretch a parallel decode thread takes (a seek each)
+
+
 class AnalysisError(PoselabError, ValueError):
     """A video analysis cannot run as asked (the message says what to change)."""
 
@@ -58,12 +62,20 @@ class AnalysisOptions:
         Extra factor (> 1 shrinks) applied before the network, for speed on large frames.
     chunk_frames : int
         Frames per checkpoint chunk (rounded down to a multiple of ``batch_size``).
+    decode_workers : int or None
+        Threads decoding the video side by side, each its own stretch of frames (the results do
+        not depend on it, so a resumed run may change it). None: one. On the 2-core CPU the
+        network is the limit and more threads take its cores; on an H200 with 16 cores, four
+        threads decode 1.5x as fast as one, but the whole analysis ran slower with them
+        (722 against 1072 frames/s, BENCHMARKS.md), so more is for machines where it measures
+        faster.
     """
 
     batch_size: int = 16
     crop: tuple[int, int, int, int] | None = None
     downscale: float = 1.0
     chunk_frames: int = 1024
+    decode_workers: int | None = None
 
     def checked(self) -> AnalysisOptions:
         """These options validated and normalised (raises :class:`AnalysisError`)."""
@@ -72,9 +84,12 @@ class AnalysisOptions:
             raise AnalysisError(f"batch_size must be >= 1; got {self.batch_size}")
         if not float(self.downscale) > 0:
             raise AnalysisError(f"downscale must be positive; got {self.downscale}")
+        if self.decode_workers is not None and int(self.decode_workers) < 1:
+            raise AnalysisError(f"decode_workers must be >= 1 (or None for the default); got {self.decode_workers}")
         return AnalysisOptions(batch_size=batch, crop=_check_crop(self.crop),
                                downscale=float(self.downscale),
-                               chunk_frames=max(batch, int(self.chunk_frames) // batch * batch))
+                               chunk_frames=max(batch, int(self.chunk_frames) // batch * batch),
+                               decode_workers=None if self.decode_workers is None else int(self.decode_workers))
 
 
 def analyze_video(
@@ -268,42 +283,59 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
     x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
     batches: queue.Queue = queue.Queue(maxsize=3)
     stop_event = threading.Event()
-    thread = threading.Thread(target=_decode_batches, args=(video, options, start, stop, scale, batches, stop_event),
+    thread = threading.Thread(target=_decode_batches, args=(video, options, start, stop, scale, batches, stop_event, device.type),
                               name="poselab-decode", daemon=True)
     thread.start()
     buffers: dict[str, list] = {"frames": [], "xy": [], "likelihood": [], "valid": []}
     buffered = 0
+
+    def collect(indices: np.ndarray, valid: np.ndarray, xy: Any, likelihood: Any, ready: Any) -> None:
+        nonlocal buffered
+        if ready is not None:
+            ready.synchronize()
+        xy = (xy.numpy().astype(np.float64) + 0.5) / scale - 0.5
+        xy[..., 0] += x0
+        xy[..., 1] += y0
+        likelihood = likelihood.numpy().astype(np.float64)
+        xy[~valid] = np.nan
+        likelihood[~valid] = np.nan
+        for key, value in (("frames", indices), ("xy", xy), ("likelihood", likelihood), ("valid", valid)):
+            buffers[key].append(value)
+        buffered += len(indices)
+
     was_training = model.net.training
     model.net.eval()
     try:
         with torch.inference_mode():
+            # On a GPU the batches are launched one ahead of their collection: the device works
+            # on batch i while this thread hands in batch i + 1 and converts batch i - 1.
+            in_flight = None
             while True:
                 item = batches.get()
-                if item is None:
-                    break
                 if isinstance(item, BaseException):
                     raise item
-                indices, images, valid = item
-                tensor = torch.from_numpy(images)
-                if device.type == "cuda":
-                    tensor = tensor.pin_memory().to(device, non_blocking=True)
-                tensor = tensor.permute(0, 3, 1, 2).float().div_(255)
-                xy, likelihood = model.forward_pixels(tensor)
-                xy = ((xy.float().cpu().numpy().astype(np.float64) + 0.5) / scale - 0.5)
-                xy[..., 0] += x0
-                xy[..., 1] += y0
-                likelihood = likelihood.float().cpu().numpy().astype(np.float64)
-                xy[~valid] = np.nan
-                likelihood[~valid] = np.nan
-                for key, value in (("frames", indices), ("xy", xy), ("likelihood", likelihood), ("valid", valid)):
-                    buffers[key].append(value)
-                buffered += len(indices)
-                if buffered >= options.chunk_frames:
+                if item is not None:
+                    indices, images, valid = item
+                    tensor = torch.as_tensor(images)  # pinned already when the device is a GPU
+                    tensor = tensor.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+                    xy, likelihood = model.forward_pixels(tensor)
+                    ready = None
+                    if device.type == "cuda":
+                        xy, likelihood = xy.float().to("cpu", non_blocking=True), likelihood.float().to("cpu", non_blocking=True)
+                        ready = torch.cuda.Event()
+                        ready.record()
+                    else:
+                        xy, likelihood = xy.float(), likelihood.float()
+                    launched = (indices, valid, xy, likelihood, ready)
+                if in_flight is not None:
+                    collect(*in_flight)
+                in_flight = launched if item is not None else None
+                if buffered >= options.chunk_frames or (item is None and buffered):
                     yield {k: np.concatenate(v) for k, v in buffers.items()}
                     buffers = {k: [] for k in buffers}
                     buffered = 0
-        if buffered:
-            yield {k: np.concatenate(v) for k, v in buffers.items()}
+                if item is None:
+                    break
     finally:
         stop_event.set()
         while thread.is_alive():  # unblock the decoder if it waits on a full queue
@@ -315,28 +347,90 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
 
 
 def _decode_batches(video, options: AnalysisOptions, start: int, stop: int, scale: float, out: queue.Queue,
-                    stop_event: threading.Event) -> None:
-    import cv2
-
-
+                    stop_event: threading.Event, device_type: str = "cpu") -> None:
+    """Put ``(indices, network-sized images, valid)`` batches on ``out`` in frame order, then None."""
+    workers = options.decode_workers or 1
     try:
-        with open_video(video) as reader:
-            for batch in reader.iter_batches(options.batch_size, start=start, stop=stop):
-                if stop_event.is_set():
-                    return
-                images = batch.frames
-                if options.crop:
-                    x0, y0, x1, y1 = options.crop
-                    images = images[:, y0:y1, x0:x1]
-                if scale != 1.0:
-                    h, w = images.shape[1:3]
-                    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-                    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-                    images = np.stack([cv2.resize(im, size, interpolation=interp) for im in images])
-                out.put((np.asarray(batch.indices), np.ascontiguousarray(images), np.asarray(batch.valid, bool)))
+        if workers == 1:
+            with open_video(video) as reader:
+                for batch in reader.iter_batches(options.batch_size, start=start, stop=stop):
+                    if stop_event.is_set():
+                        return
+                    out.put(_network_batch(batch, options, scale, pin=device_type == "cuda"))
+        else:
+            _decode_in_parallel(video, options, start, stop, scale, out, stop_event, workers,
+                                pin=device_type == "cuda")
         out.put(None)
     except BaseException as error:  # surfaced in the main thread
         out.put(error)
+
+
+def _decode_in_parallel(video, options: AnalysisOptions, start: int, stop: int, scale: float, out: queue.Queue,
+                        stop_event: threading.Event, workers: int, pin: bool) -> None:
+    """Stretches of ``SEGMENT_BATCHES`` batches decoded by ``workers`` threads, handed on in order.
+
+    Each thread keeps its own reader; at most ``workers + 1`` stretches are held at once, so
+    memory stays bounded whatever the video's length.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    span = options.batch_size * SEGMENT_BATCHES
+    stretches = iter(range(start, stop, span))
+    local = threading.local()
+    readers: list = []
+    lock = threading.Lock()
+
+    def decode(first: int) -> list:
+        if stop_event.is_set():
+            return []
+        if not hasattr(local, "reader"):
+            local.reader = open_video(video)
+            with lock:
+                readers.append(local.reader)
+        batches = local.reader.iter_batches(options.batch_size, start=first, stop=min(first + span, stop))
+        return [_network_batch(batch, options, scale, pin) for batch in batches]
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="poselab-decode")
+    try:
+        pending = deque(pool.submit(decode, first) for first in itertools.islice(stretches, workers + 1))
+        while pending:
+            batches = pending.popleft().result()
+            following = next(stretches, None)
+            if following is not None:
+                pending.append(pool.submit(decode, following))
+            for item in batches:
+                if stop_event.is_set():
+                    return
+                out.put(item)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for reader in readers:
+            reader.close()
+
+
+def _network_batch(batch: Any, options: AnalysisOptions, scale: float, pin: bool = False) -> tuple:
+    """A decoded batch cropped and resized to the network's input (``pin``: in page-locked memory,
+    as a tensor, so that the copy to the GPU runs asynchronously; done here, off the main thread)."""
+    import cv2
+
+    images = batch.frames
+    if options.crop:
+        x0, y0, x1, y1 = options.crop
+        images = images[:, y0:y1, x0:x1]
+    if scale != 1.0:
+        h, w = images.shape[1:3]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        images = np.stack([cv2.resize(im, size, interpolation=interp) for im in images])
+    images = np.ascontiguousarray(images)
+    if pin:
+        import torch
+
+        images = torch.from_numpy(images).pin_memory()
+    return np.asarray(batch.indices), images, np.asarray(batch.valid, bool)
 
 
 def _to_dataset(model: Any, chunk: dict, attrs: dict) -> xr.Dataset:
@@ -422,7 +516,9 @@ def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: in
             digest.update(tensor.detach().float().cpu().numpy().tobytes()[:4096])
     path = Path(video)
     stat = path.stat()
-    payload = json.dumps([_card_summary(model), path.name, stat.st_size, asdict(options), start, stop],
+    settings = asdict(options)
+    settings.pop("decode_workers")  # how fast, not what: a resumed run may change it
+    payload = json.dumps([_card_summary(model), path.name, stat.st_size, settings, start, stop],
                          default=str)
     digest.update(payload.encode())
     return digest.hexdigest()[:32]
