@@ -51,7 +51,7 @@ def run_seed(w, ds, seed: int):
     # Compare strides that start on the same truth stride (nearest start within 3 frames).
     errs_d, errs_df, errs_ph = [], [], []
     for _, row in ttab.iterrows():
-        near = tab[np.abs(tab["start_frame"] - row["start_frame"]) <= 3]
+        near = tab[np.abs(tab["start_frame"] - row["start_frame"]) <= 3] if len(tab) else tab
         if near.empty or row["duration_s"] > 1.0:  # skip strides spanning non-stepping bouts
             continue
         r = near.iloc[0]
@@ -69,13 +69,7 @@ def run_seed(w, ds, seed: int):
                n_strides=len(errs_d),
                strides_found=len(errs_d) / max(int((ttab["duration_s"] <= 1.0).sum()), 1))
     # Session level (what a study reports): mean duty factor and circular mean phases.
-    sd, st_ = gait.gait_summary(tab, 1.0), gait.gait_summary(ttab, 1.0)
-    out["session_duty_err"] = float(abs(sd["duty_factor"].iloc[0] - st_["duty_factor"].iloc[0]))
-    out["session_step_width_rel_err"] = float(
-        abs(sd["step_width"].iloc[0] - st_["step_width"].iloc[0]) / st_["step_width"].iloc[0])
-    out["session_phase_err_cycles"] = float(np.mean(
-        [abs((sd[f"phase_{p}_mean"].iloc[0] - st_[f"phase_{p}_mean"].iloc[0] + 0.5) % 1 - 0.5)
-         for p in paws if p != ref]))
+    out.update(session_errors(tab, ttab, paws, ref))
     x = bh.pose_features(ds).values
     truth_b = w.behaviour.isel(animal=0).values
     k = len(np.unique(truth_b))
@@ -84,6 +78,20 @@ def run_seed(w, ds, seed: int):
     cp = bh.match_states(bh.segment([x], k, method="changepoint")[0], truth_b)
     out["changepoint_accuracy"] = float(np.mean(cp == truth_b))
     return out, x, truth_b
+
+
+def session_errors(tab, ttab, paws, ref) -> dict:
+    """Session means (duty factor, step width, phases) of the poses' strides against the truth's."""
+    if not len(tab):  # no stride found in the poses (a model far off)
+        return dict(session_duty_err=np.nan, session_step_width_rel_err=np.nan, session_phase_err_cycles=np.nan)
+    sd, st_ = gait.gait_summary(tab, 1.0), gait.gait_summary(ttab, 1.0)
+    return dict(
+        session_duty_err=float(abs(sd["duty_factor"].iloc[0] - st_["duty_factor"].iloc[0])),
+        session_step_width_rel_err=float(
+            abs(sd["step_width"].iloc[0] - st_["step_width"].iloc[0]) / st_["step_width"].iloc[0]),
+        session_phase_err_cycles=float(np.mean(
+            [abs((sd[f"phase_{p}_mean"].iloc[0] - st_[f"phase_{p}_mean"].iloc[0] + 0.5) % 1 - 0.5)
+             for p in paws if p != ref])))
 
 
 def world(seed: int, frames: int, noise_px: float, dropout: float, tmp: Path):
