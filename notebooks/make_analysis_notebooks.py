@@ -89,7 +89,7 @@ plots.stride_vs_speed(tab[tab.duration_s <= 1.0], 'cadence_hz', ax=fig.add_subpl
 s = gait.gait_summary(tab, max_duration_s=1.0).iloc[0]
 phases = {p: (s[f'phase_{p}_mean'], s[f'phase_{p}_r']) for p in paws if p != 'left_hind_paw'}
 plots.phase_polar(phases, ax=fig.add_subplot(1, 2, 2, projection='polar'))
-print({p: round(m, 3) for p, (m, r) in phases.items()}, 'truth offsets: LF 0.25, RH 0.5, RF 0.75')"""),
+print({p: round(float(m), 3) for p, (m, r) in phases.items()}, 'truth offsets: LF 0.25, RH 0.5, RF 0.75')"""),
 ]
 
 NB05 = [

@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--size", type=int, nargs=2, default=(640, 480), metavar=("WIDTH", "HEIGHT"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--appearance", choices=["fur", "coloured"], default="fur",
+                   help="fur: as real mice look (default); coloured: each part in a colour of its own")
     p.set_defaults(run=_synthetic)
 
     p = commands.add_parser("convert", help="convert pose files (DeepLabCut .h5/.csv, SLEAP .h5, NWB .nwb, .nc, .zarr)")
@@ -236,7 +238,7 @@ def _synthetic(args: argparse.Namespace) -> int:
     from poselab.datasets import synthetic
 
     world = synthetic(args.path, n_animals=args.animals, n_frames=args.frames, fps=args.fps,
-                      size=tuple(args.size), seed=args.seed)
+                      size=tuple(args.size), seed=args.seed, appearance=args.appearance)
     print(world.video)
     return 0
 

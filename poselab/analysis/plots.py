@@ -35,12 +35,13 @@ def trajectory(ds: xr.Dataset, part: str = "body_centre", ax=None):
 
 
 def speed_over_time(ds: xr.Dataset, part: str = "body_centre", ax=None):
-    """Speed of ``part`` (units/s) against time (s) per animal."""
+    """Speed of ``part`` (the poses' units per second, pixels/s by default) against time (s) per animal."""
     ax = _ax(ax)
     sp = kinematics.speed(ds["position"].sel(part=part))
     for animal in ds["animal"].values:
         ax.plot(ds["time"].values, sp.sel(animal=animal).values, label=str(animal), lw=1)
-    ax.set(xlabel="time (s)", ylabel=f"speed ({ds.attrs.get('units', 'px')}/s)")
+    units = ds["position"].attrs.get("units") or ds.attrs.get("units") or "pixels"
+    ax.set(xlabel="time (s)", ylabel=f"speed ({units}/s)")
     return ax
 
 
@@ -81,34 +82,45 @@ def ethogram(states: np.ndarray, names: Sequence[str] | None = None, time=None,
 
 
 def gait_diagram(stance: xr.DataArray, animal=None, ax=None):
-    """Stance bars per paw over frames (black = stance) from a (animal, paw, frame) array."""
+    """Stance bars per paw over frames (black = stance, white = swing, as the legend says) from
+    a (animal, paw, frame) array."""
+    import matplotlib.patches as mpatches
+
     ax = _ax(ax)
     st = stance.sel(animal=animal if animal is not None else stance["animal"].values[0])
     ax.imshow(st.transpose("paw", "frame").values.astype(float), aspect="auto", cmap="Greys",
               interpolation="nearest", vmin=0, vmax=1)
     ax.set_yticks(range(st.sizes["paw"]), [str(p) for p in st["paw"].values])
     ax.set_xlabel("frame")
+    ax.legend(handles=[mpatches.Patch(facecolor="black", label="stance"),
+                       mpatches.Patch(facecolor="white", edgecolor="0.5", label="swing")],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
     return ax
 
 
 def phase_polar(phases: dict, ax=None):
-    """Inter-limb phases {paw: (mean cycles, resultant length)} as arrows on a polar plot."""
+    """Inter-limb phases {paw: (mean cycles, resultant length)} as arrows on a polar plot, the
+    angle in cycles (0.5 = half a stride later than the reference paw), the radius the
+    resultant length (1 = the same phase every stride)."""
     ax = _ax(ax, polar=True)
     for paw, (m, r) in phases.items():
         ax.annotate("", xy=(2 * np.pi * m, r), xytext=(0, 0),
                     arrowprops={"arrowstyle": "->"})
         ax.text(2 * np.pi * m, r, str(paw), fontsize="small")
     ax.set_ylim(0, 1)
+    ax.set_xticks(2 * np.pi * np.arange(4) / 4, ["0", "0.25", "0.5", "0.75"])
+    ax.set_title("inter-limb phase (cycles)", fontsize="medium")
     return ax
 
 
-def stride_vs_speed(table, column: str = "cadence_hz", ax=None):
+def stride_vs_speed(table, column: str = "cadence_hz", ax=None, units: str = "pixels"):
     """One point per stride of a :func:`poselab.analysis.gait.stride_table`: ``column`` against the
-    stride's mean body speed (units/s), so gait can be compared at equal speeds."""
+    stride's mean body speed (``units``/s, the poses' units), so gait can be compared at equal
+    speeds."""
     ax = _ax(ax)
     for animal, g in table.groupby("animal", sort=False):
         ax.plot(g["body_speed"], g[column], "o", ms=3, label=str(animal))
-    ax.set(xlabel="body speed (units/s)", ylabel=column)
+    ax.set(xlabel=f"body speed ({units}/s)", ylabel=column)
     ax.legend(fontsize="small")
     return ax
 

@@ -221,7 +221,7 @@ def synthetic(
     *,
     nuisances: bool = True,
     behaviours: Sequence[str] | None = None,
-    appearance: str = "coloured",
+    appearance: str = "fur",
     progress: bool = False,
 ) -> SyntheticWorld:
     """Render a synthetic top-view video with ground truth; deterministic by ``seed``.
@@ -248,11 +248,13 @@ def synthetic(
     behaviours
         States the animals may use (subset of :data:`BEHAVIOURS`); default all.
     appearance
-        ``"fur"``: animals as real mice look (one coat per animal from :data:`COAT_COLOURS`,
-        skin-toned ears, paws and tail alike, rounded shading, a soft shadow, fur grain, lens
-        blur): no part has a colour of its own, so a model must find paws by shape and context.
-        ``"coloured"``: each kind of part in a colour of its own (:data:`PART_COLOURS`), easier
-        than any real video. The geometry, the truth and ``visible`` are the same either way.
+        ``"fur"`` (default): animals as real mice look (one coat per animal from
+        :data:`COAT_COLOURS`, skin-toned ears, paws and tail alike, rounded shading, a soft
+        shadow, fur grain, lens blur): no part has a colour of its own, so a model must find
+        paws by shape and context. ``"coloured"``: the old look, each kind of part in a colour
+        of its own (:data:`PART_COLOURS`), easier than any real video: figures measured on it
+        flatter a model (BENCHMARKS.md). The geometry, the truth and ``visible`` are the same
+        either way.
     progress
         Show a progress bar while rendering.
 
@@ -291,7 +293,7 @@ def synthetic(
     ds = poses_mod.with_provenance(
         ds, "synthetic", n_animals=n_animals, n_frames=n_frames, fps=fps, size=list(size),
         seed=int(seed), nuisances=bool(nuisances), behaviours=[BEHAVIOURS[s] for s in allowed],
-        **({"appearance": appearance} if appearance != "coloured" else {}),
+        appearance=appearance,
     )
     gait = _gait_dataset(motion, geometry, animals, ds, L)
     behaviour = xr.DataArray(

@@ -29,14 +29,18 @@ def test_occupancy_counts_every_frame():
 def test_speed_and_ethogram_and_gait():
     ax = plots.speed_over_time(_ds())
     np.testing.assert_allclose(ax.lines[0].get_ydata(), np.hypot(2, 1) * 10)
+    assert ax.get_ylabel() == "speed (pixels/s)"
     ax = plots.ethogram(np.array([0, 0, 1, 1]), names=["a", "b"], truth=np.array([0, 1, 1, 1]))
     np.testing.assert_array_equal(ax.images[0].get_array(), [[0, 0, 1, 1], [0, 1, 1, 1]])
     st = xr.DataArray(np.array([[[1, 0, 1], [0, 1, 0]]], bool), dims=("animal", "paw", "frame"),
                       coords={"animal": ["a"], "paw": ["l", "r"]})
     ax = plots.gait_diagram(st)
     np.testing.assert_array_equal(ax.images[0].get_array(), [[1, 0, 1], [0, 1, 0]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["stance", "swing"]
     ax = plots.phase_polar({"r": (0.5, 1.0)})
     assert "r" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.25", "0.5", "0.75"]
+    assert "cycles" in ax.get_title()
 
 
 def test_stride_vs_speed_and_bout_durations():
@@ -47,6 +51,7 @@ def test_stride_vs_speed_and_bout_durations():
     ax = plots.stride_vs_speed(tab)
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1.0, 2.0])
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), [6.0])
+    assert ax.get_xlabel() == "body speed (pixels/s)"
     ax = plots.bout_durations(np.array([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]), fps=2.0, names=["x", "y"])
     # boxes per state: x bouts 1.0 s and 2.0 s (median 1.5), y one bout of 2.0 s
     assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y"]

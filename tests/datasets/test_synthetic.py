@@ -48,7 +48,9 @@ def _paws(world) -> np.ndarray:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """Two animals at full size: the pixel test's subject."""
-    return synthetic(tmp_path_factory.mktemp("w") / "mice.mp4", n_animals=2, n_frames=120, seed=1)
+    # the coloured look: its colours let the tests find each part in the pixels
+    return synthetic(tmp_path_factory.mktemp("w") / "mice.mp4", n_animals=2, n_frames=120, seed=1,
+                     appearance="coloured")
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +254,7 @@ def test_fur_look_has_no_colour_coded_parts(tmp_path) -> None:
     """Animals as real mice look: the same truth as the coloured world, but no part can be told
     by its colour (ears, paws and tail share the skin tone; snout and body the coat)."""
     fur = synthetic(tmp_path / "fur.mp4", n_frames=40, seed=5, appearance="fur")
-    coloured = synthetic(tmp_path / "coloured.mp4", n_frames=40, seed=5)
+    coloured = synthetic(tmp_path / "coloured.mp4", n_frames=40, seed=5, appearance="coloured")
     xr.testing.assert_equal(fur.poses.drop_attrs(), coloured.poses.drop_attrs())  # same geometry
     spreads = {}
     for name, w in (("fur", fur), ("coloured", coloured)):
@@ -263,6 +265,8 @@ def test_fur_look_has_no_colour_coded_parts(tmp_path) -> None:
     assert spreads["coloured"] > 80  # paws, ears and tail tip each in a colour of their own
     assert spreads["fur"] < 25, spreads  # one skin tone: only shading and grain differ
     assert fur.poses.attrs["provenance"] != coloured.poses.attrs["provenance"]  # the look is recorded
+    default = synthetic(tmp_path / "default.mp4", n_frames=2, seed=5)  # the realistic look by default
+    assert poses.provenance(default.poses)[-1]["parameters"]["appearance"] == "fur"
 
 
 def test_restricted_behaviours(tmp_path) -> None:
