@@ -3,13 +3,18 @@
 Usage::
 
     python benchmarks/openfield_accuracy.py [--minutes 20 | --epochs N] [--backbone tf_efficientnet_lite0]
-                                            [--out DIR] [--device cpu]
+                                            [--out DIR] [--device cpu] [--train-frames N]
+                                            [--unlabeled-video ../shared/.../m3v1mp4.mp4]
 
 A fixed 80/20 split (seed 0: 93 training, 23 test frames) and a wall-clock training budget.
 Prints test RMSE per part and overall (image pixels), PCK@5px, and the curve of test RMSE
 against training minutes. Reference points on these data: human re-labeling variability
 2.69 px; DeepLabCut ResNet-50 after 50k GPU iterations 2.65-2.97 px. The last line is
 ``openfield_test_rmse_px: <value>``.
+
+``--train-frames N`` trains on N of the 93 training frames (the first N of a fixed random order,
+seed 0); the test frames stay the same. ``--unlabeled-video`` adds pairs of consecutive frames
+of that video (unlabeled) to training, with the temporal loss of ``poselab.model.unlabeled``.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from poselab.model import AugmentConfig, LabeledImages, create_model, evaluate, train  # noqa: E402
+import numpy as np  # noqa: E402
 
-LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.h5"
+from poselab.model import AugmentConfig, LabeledImages, UnlabeledConfig, create_model, evaluate, train  # noqa: E402
+
+LABELS = "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav.csv"  # the .h5's labels
 
 
 def _data_root() -> Path:
@@ -65,6 +72,11 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--no-flip-test", dest="flip_test", action="store_false",
                         help="report plain predictions (default: average with mirrored frames)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--train-frames", type=int, default=None,
+                        help="train on this many of the 93 training frames (fixed random order)")
+    parser.add_argument("--unlabeled-video", type=Path, default=None,
+                        help="also learn from consecutive unlabeled frames of this video")
+    parser.add_argument("--unlabeled-weight", type=float, default=UnlabeledConfig.weight)
     args = parser.parse_args(argv)
     if args.epochs is None and args.minutes is None:
         args.minutes = 20.0
@@ -72,8 +84,13 @@ def main(argv: list[str] | None = None) -> float:
     t0 = time.perf_counter()
     data = LabeledImages.from_deeplabcut(_data_root() / LABELS).load()
     train_set, test_set = data.split(0.2, seed=0)
+    if args.train_frames is not None:
+        order = np.random.default_rng(0).permutation(len(train_set))
+        train_set = train_set.subset(np.sort(order[: args.train_frames]))
+    unlabeled = (UnlabeledConfig(videos=[str(args.unlabeled_video)], weight=args.unlabeled_weight)
+                 if args.unlabeled_video is not None else None)
     print(f"openfield: {len(train_set)} training / {len(test_set)} test frames, "
-          f"parts {data.parts}, device {args.device}, {args.threads} threads")
+          f"parts {data.parts}, device {args.device}, {args.threads} threads, unlabeled {unlabeled}")
     model = create_model(args.backbone, data.parts, stride=args.stride, pretrained="offline",
                          input_size=args.input_size, scale=args.scale,
                          head_channels=args.head_channels)
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> float:
         augment=augment, locref_weight=args.locref_weight,
         lr=args.lr, out_dir=out, seed=args.seed, resume=False, eval_every=args.eval_every,
         device=args.device, num_threads=args.threads if args.device == "cpu" else None,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty(), unlabeled=unlabeled,
     )
     plain = evaluate(model, test_set)
     model.card["flip_test"] = args.flip_test

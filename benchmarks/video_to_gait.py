@@ -11,8 +11,9 @@ whole video is analyzed; the filters the demo and the README use are applied (li
 < 0.5 masked, gaps up to 5 frames interpolated, Savitzky-Golay over 7 frames); then stance,
 the stride table, the gait summary and behaviour segmentation, each against the truth, with
 the scoring of ``benchmarks/analysis_accuracy.py`` (strides matched to true strides starting
-within 3 frames). The same analysis on the true poses is printed beside it: what is left there
-is the analysis methods' own error, not the network's.
+within 3 frames). The same analysis without the smoothing, and on the true poses, is printed
+beside it: what is left on the true poses is the analysis methods' own error, not the
+network's. ``--reuse`` scores the models and poses an earlier run left in ``--out`` again.
 
 Reported per seed: pose error over all frames where a part is visible (median, 90th and 99th
 percentile; paws and body apart), stance accuracy per frame in walking and turning bouts,
@@ -41,7 +42,14 @@ from analysis_accuracy import run_seed  # noqa: E402
 
 from poselab.analysis import behaviour as bh  # noqa: E402
 from poselab.analysis import filters  # noqa: E402
-from poselab.datasets import SYNTHETIC_FLIP_PAIRS, SYNTHETIC_PARTS, SYNTHETIC_PAWS, synthetic  # noqa: E402
+from poselab.core import poses  # noqa: E402
+from poselab.datasets import (  # noqa: E402
+    SYNTHETIC_FLIP_PAIRS,
+    SYNTHETIC_PARTS,
+    SYNTHETIC_PAWS,
+    load_synthetic,
+    synthetic,
+)
 from poselab.inference import analyze_video  # noqa: E402
 from poselab.model import Recipe, TrainConfig, fit  # noqa: E402
 from poselab.model.recipe import project_images  # noqa: E402
@@ -56,6 +64,11 @@ def default_filters(predicted):
     """The filter chain of the demo and the README."""
     masked = filters.mask_by_likelihood(predicted, 0.5)
     return filters.savgol(filters.interpolate_gaps(masked, 5), window_frames=7)
+
+
+def unsmoothed(predicted):
+    """The same without the Savitzky-Golay smoothing (a stride lasts about 8 frames here)."""
+    return filters.interpolate_gaps(filters.mask_by_likelihood(predicted, 0.5), 5)
 
 
 def pose_errors(ds, truth) -> dict:
@@ -110,29 +123,43 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--epochs", type=int, default=None, help="or a budget in epochs")
     parser.add_argument("--appearance", default="fur", choices=["fur", "coloured"])
     parser.add_argument("--out", default=None, help="keep each world's video, model and poses here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the models and poses an earlier run left in --out again (no training)")
     args = parser.parse_args(argv)
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="video-to-gait-"))
     rows, features, behaviours, truth_rows = [], [], [], []
     for seed in args.seeds:
         folder = root / f"seed{seed}"
         folder.mkdir(parents=True, exist_ok=True)
-        world = synthetic(folder / "mouse.mp4", n_frames=args.frames, seed=seed, appearance=args.appearance)
-        trained, recipe, minutes = train_as_a_user(folder, world, seed, args)
-        model_path = trained.model.save(folder / "model.safetensors")
-        started = time.perf_counter()
-        predicted = analyze_video(model_path, world.video, progress=False)
-        analysis_s = time.perf_counter() - started
+        done = folder / "run.json"
+        if args.reuse and done.is_file():  # the model and poses of an earlier run: score them again
+            world = load_synthetic(folder / "mouse.mp4")
+            run = json.loads(done.read_text())
+            predicted = (poses.load(folder / "poses.nc", lazy=False) if (folder / "poses.nc").is_file() else
+                         analyze_video(folder / "model.safetensors", world.video, out=folder / "poses.nc",
+                                       progress=False))
+        else:
+            world = synthetic(folder / "mouse.mp4", n_frames=args.frames, seed=seed, appearance=args.appearance)
+            trained, recipe, minutes = train_as_a_user(folder, world, seed, args)
+            model_path = trained.model.save(folder / "model.safetensors")
+            started = time.perf_counter()
+            predicted = analyze_video(model_path, world.video, out=folder / "poses.nc", progress=False)
+            run = {"epochs": len(trained.history.records), "train_minutes": round(minutes, 1),
+                   "recipe": f"scale {recipe.scale}, crop {recipe.input_size}, flip test {recipe.flip_test}",
+                   "analysis_s": round(time.perf_counter() - started, 1),
+                   "test_rmse_px": round(float(trained.result["rmse_px"]), 2)}
+            done.write_text(json.dumps(run))
         filtered = default_filters(predicted)
         scores, x, truth_b = run_seed(world, filtered, seed)
+        plain, _, _ = run_seed(world, unsmoothed(predicted), seed)
         on_truth, _, _ = run_seed(world, world.poses, seed)
-        row = {"seed": seed, "epochs": len(trained.history.records), "train_minutes": round(minutes, 1),
-               "recipe": f"scale {recipe.scale}, crop {recipe.input_size}, flip test {recipe.flip_test}",
-               "analysis_s": round(analysis_s, 1), "test_rmse_px": round(float(trained.result["rmse_px"]), 2),
+        row = {"seed": seed, **run,
                "raw": {k: round(v, 2) if isinstance(v, float) else v
                        for k, v in pose_errors(predicted, world.poses).items()},
                "filtered": {k: round(v, 2) if isinstance(v, float) else v
                             for k, v in pose_errors(filtered, world.poses).items()},
-               **{k: round(scores[k], 3) for k in REPORTED}}
+               **{k: round(scores[k], 3) for k in REPORTED},
+               "unsmoothed": {k: round(plain[k], 3) for k in REPORTED}}
         rows.append(row)
         truth_rows.append({k: round(on_truth[k], 3) for k in REPORTED})
         features.append(x)
@@ -148,7 +175,8 @@ def main(argv: list[str] | None = None) -> float:
         print(f"  {key}: raw {np.mean([r['raw'][key] for r in rows]):.2f}, "
               f"filtered {np.mean([r['filtered'][key] for r in rows]):.2f}")
     for key in REPORTED:
-        print(f"  {key}: {np.nanmean([r[key] for r in rows]):.3f} (on the true poses "
+        print(f"  {key}: {np.nanmean([r[key] for r in rows]):.3f} (without the smoothing "
+              f"{np.nanmean([r['unsmoothed'][key] for r in rows]):.3f}; on the true poses "
               f"{np.nanmean([r[key] for r in truth_rows]):.3f})")
     print(f"  behaviour frame accuracy, one HMM over all sessions: {pooled_accuracy:.3f}")
     duty = float(np.nanmean([r["duty_factor_err"] for r in rows]))

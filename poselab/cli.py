@@ -8,6 +8,7 @@ Examples
     poselab train my-study --out my-study/models/run1 --minutes 20
     poselab analyze my-study/models/run1/model.safetensors videos/*.mp4 --out results/
     poselab analyze model.safetensors videos/*.mp4 --out results/ --scheduler tcp://host:8786
+    poselab export model.safetensors model.onnx    # the fast CPU path (ONNX Runtime)
     poselab convert results.h5 results.nc          # DeepLabCut/SLEAP/NWB/poselab -> any of them
     poselab info results.nc
 """
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_train)
 
     p = commands.add_parser("analyze", help="predict poses in videos (locally or on a Dask cluster)")
-    p.add_argument("model", help="a saved model (.safetensors)")
+    p.add_argument("model", help="a saved model (.safetensors, or .onnx from `poselab export`)")
     p.add_argument("videos", nargs="+")
     p.add_argument("--out", default=".", help="folder for the results, one per video")
     p.add_argument("--zarr", action="store_true", help="write Zarr (long videos) instead of NetCDF")
@@ -106,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--downscale", type=float, default=1.0, help="> 1 shrinks frames before the network")
     p.add_argument("--device", default=None)
     p.set_defaults(run=_analyze)
+
+    p = commands.add_parser("export", help="export a model to ONNX, for ONNX Runtime on the CPU")
+    p.add_argument("model", help="a saved model (.safetensors)")
+    p.add_argument("target", help="the .onnx file to write")
+    p.set_defaults(run=_export)
 
     p = commands.add_parser("synthetic", help="render a synthetic video with ground truth")
     p.add_argument("path", help="the .mp4 to write (truth files are written next to it)")
@@ -259,6 +265,13 @@ def _convert(args: argparse.Namespace) -> int:
     else:
         poses.save(ds, target)
     print(target)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from poselab.model import export_onnx, load_model
+
+    print(export_onnx(load_model(args.model, device="cpu"), args.target))
     return 0
 
 

@@ -283,8 +283,8 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
     x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
     batches: queue.Queue = queue.Queue(maxsize=3)
     stop_event = threading.Event()
-    thread = threading.Thread(target=_decode_batches, args=(video, options, start, stop, scale, batches, stop_event, device.type),
-                              name="poselab-decode", daemon=True)
+    thread = threading.Thread(target=_decode_batches, name="poselab-decode", daemon=True,
+                              args=(video, options, start, stop, scale, batches, stop_event, device.type))
     thread.start()
     buffers: dict[str, list] = {"frames": [], "xy": [], "likelihood": [], "valid": []}
     buffered = 0
@@ -321,7 +321,8 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
                     xy, likelihood = model.forward_pixels(tensor)
                     ready = None
                     if device.type == "cuda":
-                        xy, likelihood = xy.float().to("cpu", non_blocking=True), likelihood.float().to("cpu", non_blocking=True)
+                        xy = xy.float().to("cpu", non_blocking=True)
+                        likelihood = likelihood.float().to("cpu", non_blocking=True)
                         ready = torch.cuda.Event()
                         ready.record()
                     else:

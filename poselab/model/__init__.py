@@ -10,6 +10,7 @@ Short API::
     evaluate(model, test_set)["rmse_px"]
     xy, likelihood = model.predict(frames)            # (B, H, W, 3) uint8 RGB -> pixels
     model.save("models/mouse.safetensors"); load_model("models/mouse.safetensors")
+    export_onnx(model, "models/mouse.onnx"); load_model("models/mouse.onnx")  # ONNX Runtime, CPU
 
     from poselab.model import Recipe, fit             # the recipe the CLI, demo and widget use
     result = fit(data, Recipe(train=TrainConfig(minutes=10)), out_dir="models/run2")
@@ -18,7 +19,8 @@ Modules: :mod:`~poselab.model.network` (the network and model files), ``backbone
 feature extractors and offline ImageNet weights), ``targets``/``decode`` (scoremaps <->
 pixels), ``views`` (several views of one body point, decoded to agree), ``augment``, ``data``,
 ``config`` (:class:`TrainConfig`), ``optim`` (timm optimizer and schedule factories),
-``checkpoint``, ``train`` (the loop), ``recipe``, ``evaluate``.
+``checkpoint``, ``train`` (the loop), ``recipe``, ``evaluate``, ``export`` (ONNX, the fast CPU
+path), ``unlabeled`` (learning from unlabeled video frames).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import DataError, LabeledImages
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate, plot_predictions
+from poselab.model.export import export_onnx, load_onnx_model
 from poselab.model.network import (
     ModelError,
     PoseModel,
@@ -40,6 +43,7 @@ from poselab.model.network import (
 from poselab.model.recipe import Fit, Recipe, fit
 from poselab.model.targets import make_targets
 from poselab.model.train import PoseTask, TrainingHistory, TrainingJob, train, train_in_background
+from poselab.model.unlabeled import UnlabeledConfig
 
 __all__ = [
     "AugmentConfig",
@@ -56,7 +60,10 @@ __all__ = [
     "TrainingError",
     "TrainingHistory",
     "TrainingJob",
+    "UnlabeledConfig",
     "augment_batch",
+    "export_onnx",
+    "load_onnx_model",
     "create_backbone",
     "create_classifier",
     "create_model",

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AugmentConfig", "affine_matrices", "augment_batch", "crop_batch", "warp"]
+__all__ = ["AugmentConfig", "affine_matrices", "augment_batch", "crop_batch", "paired_crops", "warp"]
 
 
 @dataclass
@@ -267,6 +267,51 @@ def augment_batch(
     m = affine_matrices(centre, out_size, angle=angle, zoom=z * zoom, shift=shift, flip=flip)
     out, moved = warp(images, kp.to(dev), m.to(dev), out_size, flip=flip, flip_pairs=flip_pairs)
     return _photometric(out, cfg, generator), moved
+
+
+def paired_crops(
+    images: torch.Tensor,
+    centres: torch.Tensor,
+    out_size: tuple[int, int],
+    config: AugmentConfig | None = None,
+    *,
+    generator: torch.Generator,
+    zoom: float = 1.0,
+) -> torch.Tensor:
+    """Crops of frame pairs: one random rotation, zoom and shift per pair, the same for both
+    frames (so a part that does not move between them stays put in the crops), then photometric
+    changes per frame. No mirroring (the parts' names would swap).
+
+    Parameters
+    ----------
+    images
+        ``(B, 2, 3, H, W)`` uint8 or float in [0, 1].
+    centres
+        ``(B, 2)`` the point each pair's crops are centred on, source pixels.
+    out_size
+        ``(h, w)`` of the crops, pixels.
+    config, generator, zoom
+        As :func:`augment_batch`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, 2, 3, h, w)`` float in [0, 1].
+    """
+    cfg = AugmentConfig() if config is None else config
+    if images.dtype == torch.uint8:
+        images = images.float() / 255
+    b, _, c, h_in, w_in = images.shape
+    angle = (torch.rand(b, generator=generator) * 2 - 1) * math.radians(cfg.rotation)
+    lo, hi = cfg.scale
+    z = torch.exp(torch.rand(b, generator=generator) * (math.log(hi) - math.log(lo)) + math.log(lo))
+    h, w = out_size
+    shift = (torch.rand(b, 2, generator=generator) * 2 - 1) * cfg.translation * torch.tensor([w, h])
+    m = affine_matrices(centres.float().cpu(), out_size, angle=angle, zoom=z * zoom, shift=shift)
+    no_points = torch.zeros(b, 0, 2, device=images.device)
+    out, _ = warp(images.reshape(b, 2 * c, h_in, w_in), no_points, m.to(images.device), out_size)
+    out = _photometric(out.reshape(2 * b, c, h, w), cfg, generator)
+    return out.reshape(b, 2, c, h, w)
 
 
 def crop_batch(

@@ -14,6 +14,7 @@ from typing import Any
 
 from poselab.core.errors import PoselabError
 from poselab.model.augment import AugmentConfig
+from poselab.model.unlabeled import UnlabeledConfig
 
 __all__ = ["AugmentConfig", "TrainConfig", "TrainingError"]
 
@@ -67,6 +68,10 @@ class TrainConfig:
         how the views agree and decode each body point so that they do
         (:mod:`poselab.model.views`); a left paw the side view confuses with the right one is
         then told apart by the other view.
+    unlabeled : UnlabeledConfig or None
+        Also learn from pairs of consecutive, unlabeled frames of these videos: a part's
+        prediction must not jump between them (:mod:`poselab.model.unlabeled`; each step then
+        runs ``unlabeled.batch`` pairs more through the network). None: labeled images only.
     freeze_backbone : bool
         Keep the pretrained backbone as it is (batch-norm statistics too) and train the head
         only: several times faster on a CPU, where the backward pass dominates.
@@ -108,6 +113,7 @@ class TrainConfig:
     paf_weight: float = 1.0
     missing_is_absent: bool = True
     multiview: bool = True
+    unlabeled: UnlabeledConfig | None = None
     freeze_backbone: bool = False
     cached_views: int = 0
     eval_every: int = 1
@@ -149,8 +155,12 @@ class TrainConfig:
             problems.append(f"eval_every must be >= 1, got {self.eval_every}")
         if int(self.cached_views) and not self.freeze_backbone:
             problems.append("cached_views needs freeze_backbone=True (cached features must not change)")
+        if self.unlabeled is not None and not isinstance(self.unlabeled, UnlabeledConfig):
+            problems.append(f"unlabeled must be an UnlabeledConfig or None; got {self.unlabeled!r}")
         if problems:
             raise TrainingError("; ".join(problems))
+        if self.unlabeled is not None:
+            self.unlabeled.check()
         return self
 
     def replace(self, **settings: Any) -> TrainConfig:
@@ -165,4 +175,5 @@ class TrainConfig:
         """JSON-serialisable settings (stored in the model card as ``training``)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["augment"] = self.augment.to_dict()
+        out["unlabeled"] = self.unlabeled.to_dict() if self.unlabeled is not None else None
         return out

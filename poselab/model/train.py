@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from poselab.core.files import write_text_atomic
-from poselab.model.augment import augment_batch
+from poselab.model.augment import augment_batch, paired_crops
 from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
 from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import LabeledImages
@@ -53,6 +53,7 @@ from poselab.model.evaluate import evaluate
 from poselab.model.network import PoseModel
 from poselab.model.optim import create_optimizer, create_scheduler
 from poselab.model.targets import make_targets
+from poselab.model.unlabeled import UnlabeledPairs, soft_argmax, temporal_loss
 
 __all__ = [
     "PoseTask",
@@ -184,6 +185,15 @@ class PoseTask:
         # several views of the same body points: decode them so that they agree
         views = fit_multiview(data.keypoints, model.parts) if config.multiview else None
         model.card["multiview"] = views.to_dict() if views is not None else None
+        self.unlabeled: UnlabeledPairs | None = None
+        if config.unlabeled is not None:
+            config.unlabeled.check()
+            step = config.unlabeled.max_step
+            if step is None:  # a tenth of the animal's extent in the labeled images
+                kp = np.asarray(data.keypoints, float)
+                boxes = np.nanmax(kp, axis=1) - np.nanmin(kp, axis=1)
+                step = 0.1 * float(np.nanpercentile(np.nanmax(boxes, axis=1), 90))
+            self.max_step = step * model.scale  # network pixels
 
     def prepare(self, generator: torch.Generator) -> int:
         """Stack the training images on the training device; returns the samples per epoch."""
@@ -192,6 +202,10 @@ class PoseTask:
         self.images = images.to(self.model.device)
         if self.known is not None:  # moved once, not every step
             self.known = self.known.to(self.model.device)
+        if self.config.unlabeled is not None:
+            self.unlabeled = UnlabeledPairs.from_videos(
+                self.config.unlabeled.videos, self.config.unlabeled.pairs, self.model.resize,
+                self.model.scale).to(self.model.device)
         return len(self.data)
 
     def start_epoch(self) -> None:
@@ -225,7 +239,29 @@ class PoseTask:
             ok = torch.isfinite(err2)
             self._sq_err += float(err2[ok].sum())
             self._n_err += int(ok.sum())
-        return heat + self.locref_weight * loc, {"scoremap_loss": heat, "locref_loss": loc}
+        total, terms = heat + self.locref_weight * loc, {"scoremap_loss": heat, "locref_loss": loc}
+        if self.unlabeled is not None:
+            temporal = self._temporal_loss(generator)
+            total = total + self.config.unlabeled.weight * temporal
+            terms["temporal_loss"] = temporal
+        return total, terms
+
+    def _temporal_loss(self, generator: torch.Generator) -> torch.Tensor:
+        """Excess motion of the parts between the two frames of a few unlabeled pairs (network
+        pixels; parts weighted by the lower of their two confidences)."""
+        model, pairs, cfg = self.model, self.unlabeled, self.config.unlabeled
+        picked = torch.randint(0, len(pairs), (cfg.batch,), generator=generator)
+        crops = paired_crops(pairs.images[picked.to(pairs.images.device)], pairs.centres[picked],
+                             model.input_size, self.config.augment, generator=generator)
+        b = crops.shape[0]
+        x = model.normalize(crops.reshape(2 * b, *crops.shape[2:]))
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with _autocast(model.device):
+            scoremaps, _ = model.net(x)
+        xy, confidence = soft_argmax(scoremaps.float(), model.stride)
+        xy, confidence = xy.view(b, 2, *xy.shape[1:]), confidence.view(b, 2, -1)
+        return temporal_loss(xy[:, 0], xy[:, 1], confidence.amin(1), self.max_step)
 
     def epoch_metrics(self) -> dict[str, float]:
         return {"train_rmse_px": math.sqrt(self._sq_err / max(self._n_err, 1)) / self.model.scale,
