@@ -478,10 +478,10 @@ def _options(options: AnalysisOptions | None, settings: dict[str, Any]) -> Analy
 
 
 def _as_model(model: Any, device: str | None) -> Any:
-    from poselab.model import PoseModel, load_model
+    from poselab.model import PoseModel, load_model, load_onnx_model
 
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
+    if isinstance(model, (str, os.PathLike)):  # .onnx: the network runs in ONNX Runtime (CPU)
+        model = load_onnx_model(model) if Path(model).suffix.lower() == ".onnx" else load_model(model)
     if not isinstance(model, PoseModel):
         raise AnalysisError(f"expected a poselab PoseModel or a model file; got {type(model).__name__}")
     if device is None:

@@ -10,7 +10,7 @@ Short API::
     evaluate(model, test_set)["rmse_px"]
     xy, likelihood = model.predict(frames)            # (B, H, W, 3) uint8 RGB -> pixels
     model.save("models/mouse.safetensors"); load_model("models/mouse.safetensors")
-    export_onnx(model, "models/mouse.onnx"); load_model("models/mouse.onnx")  # ONNX Runtime, CPU
+    export_onnx(model, "models/mouse.onnx"); load_onnx_model("models/mouse.onnx")  # ONNX Runtime, CPU
 
     from poselab.model import Recipe, fit             # the recipe the CLI, demo and widget use
     result = fit(data, Recipe(train=TrainConfig(minutes=10)), out_dir="models/run2")

@@ -485,17 +485,15 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike, *, device: str | torch.device | None = None) -> PoseModel:
-    """Load a model written by :meth:`PoseModel.save` (no code is unpickled), or an ``.onnx``
-    file written by :func:`poselab.model.export_onnx` (runs in ONNX Runtime on the CPU)."""
+    """Load a model written by :meth:`PoseModel.save` (no code is unpickled; an ``.onnx`` file
+    from :func:`poselab.model.export_onnx` loads with :func:`poselab.model.load_onnx_model`)."""
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist")
     if path.suffix.lower() == ".onnx":
-        from poselab.model.export import load_onnx_model
-
-        return load_onnx_model(path)
+        raise ModelError(f"{path} is an ONNX model: load it with poselab.model.load_onnx_model")
     card = read_card(path)
     model = create_model(
         card["backbone"],
