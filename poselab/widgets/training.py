@@ -12,7 +12,7 @@ from typing import Any
 import bqplot as bq
 import ipywidgets as W
 
-from poselab.widgets.training_logic import TrainingSession, TrainingSessionError, epoch_ticks, on_change
+from poselab.widgets.training_logic import TrainingSession, TrainingSessionError, on_change
 
 
 def _curve_figure(title: str, y_label: str, color: str) -> tuple[bq.Figure, bq.Lines, bq.Scatter]:
@@ -103,12 +103,6 @@ class TrainingWidget(W.VBox):
         with self.rmse_best.hold_sync():
             self.rmse_best.x = [best["epoch"]] if best else []
             self.rmse_best.y = [best["test_rmse_px"]] if best else []
-        low, high, ticks = epoch_ticks(c["epoch"], int(self.epochs.value) or None)
-        for figure in (self.loss_figure, self.rmse_figure):  # whole epochs, each tick once
-            axis = figure.axes[0]
-            with axis.scale.hold_sync():
-                axis.scale.min, axis.scale.max = float(low), float(high)
-            axis.tick_values = ticks
         self.start_button.disabled = s.running
         self.stop_button.disabled = s.state != "running"
         self.epochs.disabled = self.minutes.disabled = s.running

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poselab.core.errors import PoselabError
 
-__all__ = ["TrainingSession", "TrainingSessionError", "epoch_ticks"]
+__all__ = ["TrainingSession", "TrainingSessionError"]
 
 
 class TrainingSessionError(PoselabError, ValueError):
@@ -255,30 +255,6 @@ class TrainingSession:
         if self.running and eta is not None:
             parts.append(f"ETA {_duration(eta)}")
         return parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
-
-
-def epoch_ticks(epochs: Sequence[int], planned: int | None = None, max_ticks: int = 6) -> tuple[int, int, list[int]]:
-    """Axis range and ticks for curves over epochs: whole epochs only, each tick once.
-
-    Parameters
-    ----------
-    epochs
-        The epochs with a point (may be empty before training).
-    planned
-        The epochs asked for (the axis spans them from the start), or None.
-    max_ticks
-        Most ticks wanted (the first epoch is always one).
-
-    Returns
-    -------
-    tuple
-        ``(low, high, ticks)``: the axis range and the tick epochs, integers, increasing.
-    """
-    low = min(epochs) if len(epochs) else 1
-    high = max([low + 1, *list(epochs), planned or 0])
-    step = next(k * 10**e for e in range(10) for k in (1, 2, 5) if (high - low) / (k * 10**e) <= max_ticks - 1)
-    ticks = [low] + [t for t in range((low // step + 1) * step, high + 1, step) if t > low]
-    return int(low), int(high), ticks
 
 
 def _duration(seconds: float) -> str:
