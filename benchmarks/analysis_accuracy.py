@@ -82,9 +82,12 @@ def run_seed(w, ds, seed: int):
 
 def session_errors(tab, ttab, paws, ref) -> dict:
     """Session means (duty factor, step width, phases) of the poses' strides against the truth's."""
+    missing = dict(session_duty_err=np.nan, session_step_width_rel_err=np.nan, session_phase_err_cycles=np.nan)
     if not len(tab):  # no stride found in the poses (a model far off)
-        return dict(session_duty_err=np.nan, session_step_width_rel_err=np.nan, session_phase_err_cycles=np.nan)
+        return missing
     sd, st_ = gait.gait_summary(tab, 1.0), gait.gait_summary(ttab, 1.0)
+    if "duty_factor" not in sd or "duty_factor" not in st_:  # no stride of a walking pace (<= 1 s)
+        return missing
     return dict(
         session_duty_err=float(abs(sd["duty_factor"].iloc[0] - st_["duty_factor"].iloc[0])),
         session_step_width_rel_err=float(

@@ -31,6 +31,18 @@ from poselab.model.recipe import project_images  # noqa: E402
 from poselab.project import Project  # noqa: E402
 
 
+def label_from_truth(project: Project, truth, images: list[str]) -> None:
+    """Label ``images`` of a one-animal project from a synthetic world's truth, as a person would
+    in the labeling widget: the visible parts only."""
+    records = {r.image: r for r in project.labels.images()}
+    for image in images:
+        frame = records[image].frame
+        xy = truth["position"].isel(animal=0).sel(frame=frame).values
+        seen = truth["visible"].isel(animal=0).sel(frame=frame).values
+        project.labels.set_points(image, {(project.animals[0], p): tuple(q)
+                                          for p, q, v in zip(SYNTHETIC_PARTS, xy, seen) if v})
+
+
 def train_on_world(folder: Path, seed: int, appearance: str, args: argparse.Namespace):
     """Render a world, label ``args.labeled`` k-means frames from its truth, train the demo's
     recipe for ``args.minutes``; returns the model and the world."""
@@ -39,13 +51,7 @@ def train_on_world(folder: Path, seed: int, appearance: str, args: argparse.Name
     project = Project.create(folder / "project", parts=list(SYNTHETIC_PARTS),
                              flip_pairs=[list(p) for p in SYNTHETIC_FLIP_PAIRS], videos=[world.video])
     images = project.select_frames(n=args.labeled, method="kmeans", seed=seed)
-    records = {r.image: r for r in project.labels.images()}
-    for image in images:
-        frame = records[image].frame
-        xy = truth["position"].isel(animal=0).sel(frame=frame).values
-        seen = truth["visible"].isel(animal=0).sel(frame=frame).values
-        project.labels.set_points(image, {(project.animals[0], p): tuple(q)
-                                          for p, q, v in zip(SYNTHETIC_PARTS, xy, seen) if v})
+    label_from_truth(project, truth, images)
     recipe = Recipe(scale=0.5, input_size=192, train=TrainConfig(  # the demo's recipe
         minutes=args.minutes, batch_size=8, lr=2e-3, eval_every=100, split_seed=seed, seed=seed,
         progress=False))

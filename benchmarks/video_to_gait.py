@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from analysis_accuracy import run_seed  # noqa: E402
+from synthetic_look import label_from_truth  # noqa: E402
 
 from poselab.analysis import behaviour as bh  # noqa: E402
 from poselab.analysis import filters  # noqa: E402
@@ -95,13 +96,7 @@ def train_as_a_user(folder: Path, world, seed: int, args: argparse.Namespace):
     project = Project.create(folder / "project", parts=list(SYNTHETIC_PARTS),
                              flip_pairs=[list(p) for p in SYNTHETIC_FLIP_PAIRS], videos=[world.video])
     images = project.select_frames(n=args.labeled, method="kmeans", seed=seed)
-    records = {r.image: r for r in project.labels.images()}
-    for image in images:
-        frame = records[image].frame
-        xy = truth["position"].isel(animal=0).sel(frame=frame).values
-        seen = truth["visible"].isel(animal=0).sel(frame=frame).values
-        project.labels.set_points(image, {(project.animals[0], p): tuple(q)
-                                          for p, q, v in zip(SYNTHETIC_PARTS, xy, seen) if v})
+    label_from_truth(project, truth, images)
     data = project_images(project)
     config = TrainConfig(minutes=None if args.epochs else args.minutes, epochs=args.epochs, seed=seed,
                          split_seed=seed, eval_every=1000, progress=False)

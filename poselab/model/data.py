@@ -18,7 +18,7 @@ from poselab.core import poses
 from poselab.core.errors import PoselabError
 from poselab.io.deeplabcut import column_pairs, read_deeplabcut
 
-__all__ = ["DataError", "LabeledImages", "read_rgb"]
+__all__ = ["DataError", "LabelGeometry", "LabeledImages", "label_geometry", "read_rgb"]
 
 ImageLike = Union[np.ndarray, str, os.PathLike]
 
@@ -219,3 +219,57 @@ def _image_root(label_file: Path, names: list[str]) -> Path:
     if label_file.parent.parent.name == "labeled-data":
         return label_file.parents[2]
     return label_file.parent
+
+
+@dataclass
+class LabelGeometry:
+    """What the labels say about a project's images (see :func:`label_geometry`).
+
+    Attributes
+    ----------
+    image_long_side_px : float
+        Median over images of the longer image side, pixels.
+    animal_extent_px : float
+        90th percentile over images of the longer side of the box around the labeled
+        points, pixels.
+    orientation_concentration : float
+        How much the labeled poses keep one heading, 0 (every way) to 1 (always the same):
+        per part, the mean resultant length of its direction from the labeled points' centroid
+        over images; the median over parts.
+    n_images : int
+        Images with at least one labeled point.
+    """
+
+    image_long_side_px: float
+    animal_extent_px: float
+    orientation_concentration: float
+    n_images: int
+
+    @property
+    def heading_spread_deg(self) -> float:
+        """Circular standard deviation of the heading, degrees: sqrt(-2 ln concentration)."""
+        return float(np.degrees(np.sqrt(-2 * np.log(max(self.orientation_concentration, 1e-9)))))
+
+
+def label_geometry(data: LabeledImages) -> LabelGeometry:
+    """Image size, animal size and heading spread of a labeled image set (image sizes from the
+    files' headers: nothing is decoded)."""
+    kp = np.asarray(data.keypoints, float)
+    visible = np.isfinite(kp).all(-1)
+    used = np.flatnonzero(visible.any(1))
+    if used.size == 0:
+        raise ValueError("no labeled point in the data: nothing to learn the geometry from")
+    long_sides = [max(data.image_size(int(i))) for i in used]
+    boxes = np.nanmax(kp[used], axis=1) - np.nanmin(kp[used], axis=1)  # (n, 2)
+    extent = float(np.percentile(np.max(boxes, axis=1), 90))
+    centroid = np.nanmean(kp[used], axis=1, keepdims=True)
+    offset = kp[used] - centroid
+    angle = np.arctan2(offset[..., 1], offset[..., 0])  # (n, P), NaN where not labeled
+    enough = visible[used].sum(1) >= 3  # the centroid of two points says little about heading
+    concentrations = []
+    for part in range(kp.shape[1]):
+        a = angle[enough & visible[used, part], part]
+        if a.size >= 5:
+            concentrations.append(float(np.abs(np.mean(np.exp(1j * a)))))
+    concentration = float(np.median(concentrations)) if concentrations else 0.0
+    return LabelGeometry(float(np.median(long_sides)), extent, concentration, int(used.size))

@@ -46,7 +46,7 @@ from poselab.core.files import write_text_atomic
 from poselab.model.augment import augment_batch, paired_crops
 from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
 from poselab.model.config import TrainConfig, TrainingError
-from poselab.model.data import LabeledImages
+from poselab.model.data import LabeledImages, label_geometry
 from poselab.model.decode import decode
 from poselab.model.views import fit_multiview
 from poselab.model.evaluate import evaluate
@@ -190,9 +190,7 @@ class PoseTask:
             config.unlabeled.check()
             step = config.unlabeled.max_step
             if step is None:  # a tenth of the animal's extent in the labeled images
-                kp = np.asarray(data.keypoints, float)
-                boxes = np.nanmax(kp, axis=1) - np.nanmin(kp, axis=1)
-                step = 0.1 * float(np.nanpercentile(np.nanmax(boxes, axis=1), 90))
+                step = 0.1 * label_geometry(data).animal_extent_px
             self.max_step = step * model.scale  # network pixels
 
     def prepare(self, generator: torch.Generator) -> int:
