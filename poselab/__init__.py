@@ -15,7 +15,7 @@ The short public API::
 
 The package's layers, bottom to top: ``core`` (the pose Dataset, errors, atomic files, the input
 validator), ``io`` (pose formats, video), ``datasets``, ``model``, ``analysis``, ``inference``,
-``multianimal``, ``widgets``, ``project``; ``cli`` and ``demo`` on top. The analysis modules and a few others
+``live``, ``multianimal``, ``widgets``, ``project``; ``cli`` and ``demo`` on top. The analysis modules and a few others
 are also reachable one level up (``poselab.filters`` is ``poselab.analysis.filters``).
 
 Submodules load on first use, so ``import poselab`` stays fast (PyTorch loads only when a model
@@ -42,6 +42,7 @@ _SUBMODULES = {
     "demo": "poselab.demo",
     "inference": "poselab.inference",
     "io": "poselab.io",
+    "live": "poselab.live",
     "model": "poselab.model",
     "multianimal": "poselab.multianimal",
     "project": "poselab.project",

@@ -31,7 +31,7 @@ from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import DataError, LabeledImages
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate, plot_predictions
-from poselab.model.export import export_onnx, load_onnx_model
+from poselab.model.export import OnnxPoseModel, export_onnx, load_onnx_model
 from poselab.model.network import (
     ModelError,
     PoseModel,
@@ -62,6 +62,7 @@ __all__ = [
     "TrainingJob",
     "UnlabeledConfig",
     "augment_batch",
+    "OnnxPoseModel",
     "export_onnx",
     "load_onnx_model",
     "create_backbone",
