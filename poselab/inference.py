@@ -37,10 +37,12 @@ from poselab.core import poses
 from poselab.core.errors import PoselabError
 from poselab.io.video import open_video
 
-__all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos"]
+__all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos", "follow_window"]
 
 
 SEGMENT_BATCHES = 8  # batches per stretch a parallel decode thread takes (a seek each)
+FOLLOW_LIKELIHOOD = 0.5  # parts at or above it place the window of follow_crop
+FOLLOW_EDGE = 8  # pixels: a part this close to the window's inner edge may be cut off
 
 
 class AnalysisError(PoselabError, ValueError):
@@ -62,6 +64,13 @@ class AnalysisOptions:
         Extra factor (> 1 shrinks) applied before the network, for speed on large frames.
     chunk_frames : int
         Frames per checkpoint chunk (rounded down to a multiple of ``batch_size``).
+    follow_crop : int or None
+        Side of a square window, image pixels, that follows the animal: each batch is cropped
+        around the parts seen (likelihood >= 0.5) in the last frame of the batch before, so the
+        network sees a fraction of each frame at full resolution (3x the frames/s at 640x480 with
+        a 256 px window, BENCHMARKS.md). Frames where the window lost the animal (no part seen,
+        or a part at the window's inner edge) are analyzed again whole. Make it about twice the
+        animal's length; one animal only. None: whole frames.
     decode_workers : int or None
         Threads decoding the video side by side, each its own stretch of frames (the results do
         not depend on it, so a resumed run may change it). None: one. On the 2-core CPU the
@@ -76,6 +85,7 @@ class AnalysisOptions:
     downscale: float = 1.0
     chunk_frames: int = 1024
     decode_workers: int | None = None
+    follow_crop: int | None = None
 
     def checked(self) -> AnalysisOptions:
         """These options validated and normalised (raises :class:`AnalysisError`)."""
@@ -86,10 +96,15 @@ class AnalysisOptions:
             raise AnalysisError(f"downscale must be positive; got {self.downscale}")
         if self.decode_workers is not None and int(self.decode_workers) < 1:
             raise AnalysisError(f"decode_workers must be >= 1 (or None for the default); got {self.decode_workers}")
+        if self.follow_crop is not None and int(self.follow_crop) < 32:
+            raise AnalysisError(f"follow_crop is the side of the window in pixels (>= 32) or None; got {self.follow_crop}")
+        if self.follow_crop is not None and self.crop is not None:
+            raise AnalysisError("crop and follow_crop exclude each other: give one")
         return AnalysisOptions(batch_size=batch, crop=_check_crop(self.crop),
                                downscale=float(self.downscale),
                                chunk_frames=max(batch, int(self.chunk_frames) // batch * batch),
-                               decode_workers=None if self.decode_workers is None else int(self.decode_workers))
+                               decode_workers=None if self.decode_workers is None else int(self.decode_workers),
+                               follow_crop=None if self.follow_crop is None else int(self.follow_crop))
 
 
 def analyze_video(
@@ -182,6 +197,7 @@ def analyze_video(
     ds.attrs["bad_frames"] = bad_total
     ds = poses.with_provenance(ds, "analyze_video", model=_card_summary(model), video=str(Path(video).name),
                                batch_size=options.batch_size, crop=options.crop, downscale=options.downscale,
+                               follow_crop=options.follow_crop,
                                frames=[start, stop])
     if bad_total:
         warnings.warn(f"{video}: {bad_total} unreadable frames were left as NaN (see attrs['bad_frames'];"
@@ -278,6 +294,10 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
     """Yield result chunks ``{frames, xy (F, P, 2) image px, likelihood (F, P), valid (F,)}``."""
     import torch
 
+    if options.follow_crop is not None:
+        yield from _run_following(model, video, options, start, stop)
+        return
+
     device = model.device
     scale = model.scale / options.downscale
     x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
@@ -345,6 +365,126 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
             except queue.Empty:
                 thread.join(timeout=0.05)
         model.net.train(was_training)
+
+
+def follow_window(shape: tuple[int, ...], xy: np.ndarray | None, likelihood: np.ndarray | None, side: int,
+                  min_likelihood: float = FOLLOW_LIKELIHOOD) -> tuple[int, int, int, int] | None:
+    """The square window ``(x0, y0, x1, y1)`` pixels, ``side`` wide, centred on the parts seen.
+
+    Parameters
+    ----------
+    shape
+        The frame's ``(height, width, ...)`` in pixels.
+    xy, likelihood
+        A pose: ``(P, 2)`` pixels and ``(P,)``; the parts at or above ``min_likelihood`` place
+        the window (their mean is its centre).
+    side
+        The window's side, pixels; the window is shifted (not shrunk) to stay inside the frame.
+
+    Returns
+    -------
+    tuple or None
+        None when no part is seen, or when the window would cover the whole frame.
+    """
+    height, width = shape[:2]
+    if xy is None or likelihood is None or (side >= width and side >= height):
+        return None
+    seen = np.isfinite(xy).all(axis=1) & (np.nan_to_num(likelihood) >= min_likelihood)
+    if not seen.any():
+        return None
+    cx, cy = xy[seen].mean(axis=0)
+    w, h = min(int(side), width), min(int(side), height)
+    x0 = int(np.clip(round(cx - w / 2), 0, width - w))
+    y0 = int(np.clip(round(cy - h / 2), 0, height - h))
+    return (x0, y0, x0 + w, y0 + h)
+
+
+def _run_following(model: Any, video, options: AnalysisOptions, start: int, stop: int) -> Iterator[dict]:
+    """The ``follow_crop`` pipeline: whole frames decoded in a thread, windows cut here (each batch
+    placed by the batch before), frames whose window lost the animal analyzed again whole."""
+    import torch
+
+    scale = model.scale / options.downscale
+    whole = AnalysisOptions(batch_size=options.batch_size, chunk_frames=options.chunk_frames)
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    stop_event = threading.Event()
+    thread = threading.Thread(target=_decode_batches, name="poselab-decode", daemon=True,
+                              args=(video, whole, start, stop, 1.0, batches, stop_event, "cpu"))
+    thread.start()
+    device = model.device
+    side = int(options.follow_crop)
+    last_xy = last_likelihood = None
+
+    def network(images: np.ndarray, windows: list) -> tuple[np.ndarray, np.ndarray]:
+        if scale != 1.0:
+            import cv2
+
+            h, w = images.shape[1:3]
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            images = np.stack([cv2.resize(im, size, interpolation=interp) for im in images])
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div_(255)
+        xy, likelihood = model.forward_pixels(tensor)
+        xy = (xy.float().cpu().numpy().astype(np.float64) + 0.5) / scale - 0.5
+        for k, window in enumerate(windows):
+            if window is not None:
+                xy[k] += window[:2]
+        return xy, likelihood.float().cpu().numpy().astype(np.float64)
+
+    buffers: dict[str, list] = {"frames": [], "xy": [], "likelihood": [], "valid": []}
+    buffered = 0
+    was_training = model.net.training
+    model.net.eval()
+    try:
+        with torch.inference_mode():
+            while True:
+                item = batches.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is not None:
+                    indices, frames, valid = item
+                    window = follow_window(frames.shape[1:], last_xy, last_likelihood, side)
+                    if window is None:  # nothing to follow yet: whole frames
+                        xy, likelihood = network(frames, [None] * len(frames))
+                    else:
+                        x0, y0, x1, y1 = window
+                        xy, likelihood = network(frames[:, y0:y1, x0:x1], [window] * len(frames))
+                        lost = _lost(xy, likelihood, window, frames.shape[1:3]) & valid
+                        if lost.any():
+                            xy[lost], likelihood[lost] = network(frames[lost], [None] * int(lost.sum()))
+                    xy[~valid] = np.nan
+                    likelihood[~valid] = np.nan
+                    if valid.any():
+                        last = np.flatnonzero(valid)[-1]
+                        last_xy, last_likelihood = xy[last], likelihood[last]
+                    for key, value in (("frames", indices), ("xy", xy), ("likelihood", likelihood), ("valid", valid)):
+                        buffers[key].append(value)
+                    buffered += len(indices)
+                if buffered >= options.chunk_frames or (item is None and buffered):
+                    yield {k: np.concatenate(v) for k, v in buffers.items()}
+                    buffers = {k: [] for k in buffers}
+                    buffered = 0
+                if item is None:
+                    break
+    finally:
+        stop_event.set()
+        while thread.is_alive():
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+        model.net.train(was_training)
+
+
+def _lost(xy: np.ndarray, likelihood: np.ndarray, window: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+    """Frames ``(B,)`` whose window lost the animal: no part seen, or a seen part at an inner edge."""
+    x0, y0, x1, y1 = window
+    height, width = size
+    seen = np.isfinite(xy).all(axis=-1) & (np.nan_to_num(likelihood) >= FOLLOW_LIKELIHOOD)
+    x, y = xy[..., 0], xy[..., 1]
+    at_edge = ((x0 > 0) & (x < x0 + FOLLOW_EDGE)) | ((x1 < width) & (x > x1 - 1 - FOLLOW_EDGE)) | \
+              ((y0 > 0) & (y < y0 + FOLLOW_EDGE)) | ((y1 < height) & (y > y1 - 1 - FOLLOW_EDGE))
+    return ~seen.any(axis=1) | (seen & at_edge).any(axis=1)
 
 
 def _decode_batches(video, options: AnalysisOptions, start: int, stop: int, scale: float, out: queue.Queue,

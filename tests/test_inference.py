@@ -199,3 +199,44 @@ def test_labeled_video_has_the_marker_at_the_predicted_pixel(tmp_path, video, mo
     for (x, y), colour in zip([(30, 20), (70, 45)], colours):
         patch = frame[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).mean(axis=0)
         assert np.abs(patch - colour).max() < 40, (patch, colour)
+
+
+def test_follow_crop_analyzes_each_batch_in_the_window_the_batch_before_placed(tmp_path):
+    """The window follows the last pose of the batch before; positions come back in frame pixels;
+    frames where the window lost the animal are analyzed whole."""
+    from poselab.inference import follow_window
+
+    torch.manual_seed(3)
+    model = create_model("tf_efficientnet_lite0", PARTS, pretrained=False, head_channels=32, input_size=64)
+    with torch.no_grad():
+        model.net.scoremap.bias.fill_(4.0)  # confident everywhere: the window always has a pose to follow
+    video = write_video(tmp_path / "wide.mp4", _frames(24, width=160, height=128, seed=4), fps=25.0)
+    ds = analyze_video(model, video, batch_size=8, follow_crop=64, progress=False)
+    assert ds.sizes["frame"] == 24
+    assert poses.provenance(ds)[-1]["parameters"]["follow_crop"] == 64
+    xy = ds["position"].values[0].transpose(1, 0, 2)  # (F, P, 2)
+    likelihood = ds["likelihood"].values[0].T
+    with open_video(video) as reader:
+        frames = np.stack([reader.read(i) for i in range(24)])
+    whole_xy, _ = model.predict(frames, batch_size=8)
+    np.testing.assert_allclose(xy[:8], whole_xy[:8], atol=1e-4)  # the first batch: nothing to follow yet
+    windowed = 0
+    for first in (8, 16):
+        window = follow_window(frames.shape[1:], xy[first - 1], likelihood[first - 1], 64)
+        assert window is not None and window[2] - window[0] == 64 == window[3] - window[1]
+        x0, y0, x1, y1 = window
+        crop_xy, _ = model.predict(np.ascontiguousarray(frames[first:first + 8, y0:y1, x0:x1]), batch_size=8)
+        for k in range(8):
+            in_window = np.abs(xy[first + k] - (crop_xy[k] + (x0, y0))).max() < 1e-3
+            analyzed_whole = np.abs(xy[first + k] - whole_xy[first + k]).max() < 1e-3
+            assert in_window or analyzed_whole, f"frame {first + k} is neither its window's pose nor the whole frame's"
+            windowed += in_window
+    assert windowed >= 1  # (an untrained model puts many peaks at the window edges: those frames ran whole)
+
+
+def test_follow_crop_settings_are_checked(video, model):
+    model, _ = model
+    with pytest.raises(ValueError, match="follow_crop is the side"):
+        analyze_video(model, video, follow_crop=8, progress=False)
+    with pytest.raises(ValueError, match="exclude each other"):
+        analyze_video(model, video, follow_crop=64, crop=(0, 0, 50, 50), progress=False)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from poselab._version import __version__
+from poselab.inference import follow_window
 from poselab.live.predict import ConstantVelocityKalman, KalmanConfig
 from poselab.live.record import LiveRecorder
 from poselab.live.sources import FrameSource, LiveError, LiveFrame, open_source
@@ -196,18 +197,9 @@ class FramePredictor:
     def window(self, shape: tuple[int, ...], xy: np.ndarray | None, likelihood: np.ndarray | None
                ) -> tuple[int, int, int, int] | None:
         """The crop ``(x0, y0, x1, y1)`` pixels for the next frame of ``shape``, or None (whole frame)."""
-        side = self.config.crop_size
-        height, width = shape[:2]
-        if side is None or xy is None or (side >= width and side >= height):
+        if self.config.crop_size is None:
             return None
-        seen = np.isfinite(xy).all(axis=1) & (np.nan_to_num(likelihood) >= self.config.crop_min_likelihood)
-        if not seen.any():
-            return None
-        cx, cy = xy[seen].mean(axis=0)
-        w, h = min(int(side), width), min(int(side), height)
-        x0 = int(np.clip(round(cx - w / 2), 0, width - w))
-        y0 = int(np.clip(round(cy - h / 2), 0, height - h))
-        return (x0, y0, x0 + w, y0 + h)
+        return follow_window(shape, xy, likelihood, int(self.config.crop_size), self.config.crop_min_likelihood)
 
     def __call__(self, image: np.ndarray, window: tuple[int, int, int, int] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,9 @@
 * :func:`review_widget` / :class:`~poselab.widgets.review.ReviewWidget`: scrub predictions over the video,
   jump to outlier frames, drag to correct, send corrected frames to the label store, swap
   identities (logic: :mod:`poselab.widgets.review_logic`).
+* :func:`live_widget` / :class:`~poselab.widgets.live.LiveWidget`: the live view of
+  :mod:`poselab.live` (frame and parts, frames/s and latency, start/stop, a trigger region drawn
+  over the frame; logic: :mod:`poselab.widgets.live_logic`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily: ipywidgets/bqplot are only needed when a widget is made
     from poselab.widgets.labeling import LabelingWidget
+    from poselab.widgets.live import LiveWidget
     from poselab.widgets.review import ReviewWidget
     from poselab.widgets.training import TrainingWidget
 
@@ -44,4 +48,11 @@ def review_widget(poses: Any, video: Any, project: Any = None, **kwargs: Any) ->
     return ReviewWidget(poses, video, project, **kwargs)
 
 
-__all__ = ["label", "review_widget", "train_widget"]
+def live_widget(model: Any, source: Any, **kwargs: Any) -> "LiveWidget":
+    """The live view: pose from a camera or a replayed video (see ``LiveWidget``; ``LiveConfig`` settings)."""
+    from poselab.widgets.live import LiveWidget
+
+    return LiveWidget(model, source, **kwargs)
+
+
+__all__ = ["label", "live_widget", "review_widget", "train_widget"]
