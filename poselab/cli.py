@@ -105,8 +105,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --scheduler: frames per task, to spread one long video over workers")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--downscale", type=float, default=1.0, help="> 1 shrinks frames before the network")
+    p.add_argument("--follow-crop", type=int, default=None,
+                   help="side (pixels) of a window that follows the animal: the fastest path for one small animal")
     p.add_argument("--device", default=None)
     p.set_defaults(run=_analyze)
+
+    p = commands.add_parser("live", help="pose from a camera or a replayed video, frame by frame, recorded to Zarr")
+    p.add_argument("model", help="a saved model (.onnx from `poselab export` is the fastest on a CPU)")
+    p.add_argument("source", help="a camera index (0), a stream URL, or a video file (replayed at its frame rate)")
+    p.add_argument("--record", default=None, help="the .zarr store the poses go to (default: none)")
+    p.add_argument("--crop-size", type=int, default=None, help="side (pixels) of a window that follows the animal")
+    p.add_argument("--predict-ahead", type=float, default=None,
+                   help="forward prediction: the pose this many seconds after it is ready")
+    p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until the source ends)")
+    p.set_defaults(run=_live)
 
     p = commands.add_parser("export", help="export a model to ONNX, for ONNX Runtime on the CPU")
     p.add_argument("model", help="a saved model (.safetensors)")
@@ -225,7 +237,8 @@ def _analyze(args: argparse.Namespace) -> int:
     for video in args.videos:
         if not Path(video).is_file():
             raise FileNotFoundError(f"{video}: no such video")
-    options = dict(batch_size=args.batch_size, downscale=args.downscale, device=args.device)
+    options = dict(batch_size=args.batch_size, downscale=args.downscale, device=args.device,
+                   follow_crop=args.follow_crop)
     suffix = ".zarr" if args.zarr else ".nc"
     if args.scheduler:
         from distributed import Client
@@ -237,6 +250,22 @@ def _analyze(args: argparse.Namespace) -> int:
         paths = analyze_videos(args.model, args.videos, out_dir=args.out, suffix=suffix,
                                progress=sys.stderr.isatty(), **options)
     print("\n".join(str(p) for p in paths))
+    return 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    from poselab.live import LiveSession
+
+    source = int(args.source) if args.source.isdigit() else args.source
+    session = LiveSession(args.model, source, crop_size=args.crop_size, predict_ahead_s=args.predict_ahead,
+                          record=args.record)
+    try:
+        stats = session.run(duration_s=args.duration)
+    except KeyboardInterrupt:  # Ctrl-C ends a session the normal way: the record is complete
+        stats = session.stats()
+    print(stats)
+    if args.record:
+        print(args.record)
     return 0
 
 

@@ -44,6 +44,16 @@ def test_batch_job_synthetic_project_train_analyze_convert(tmp_path, capsys):
         # pick the other peak for a rare point
         close = np.abs(fast["position"].values - result["position"].values).max(-1) < 0.01
         assert close.mean() > 0.95, close.mean()
+    # the live mode on the same video replayed at its frame rate, recorded to Zarr
+    capsys.readouterr()
+    assert main(["live", model, str(video), "--record", str(tmp_path / "live.zarr"), "--crop-size", "128",
+                 "--predict-ahead", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "poses at" in printed and "live.zarr" in printed
+    live = poses.load(tmp_path / "live.zarr", lazy=False)
+    n_poses = int(printed.split(" poses at")[0].split()[-1])
+    assert live.sizes["frame"] == n_poses >= 1 and live["frame"].values.max() <= 39
+    assert (live["ready_time"].values > live["capture_time"].values).all()
     # convert to DeepLabCut and back: the same numbers
     assert main(["convert", str(tmp_path / "results" / "mouse.nc"), str(tmp_path / "mouse_dlc.h5")]) == 0
     back = io.read(tmp_path / "mouse_dlc.h5")
