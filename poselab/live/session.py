@@ -335,6 +335,7 @@ class LiveSession:
         self._started: float | None = None
         self._ended: float | None = None
         self._error: BaseException | None = None
+        self._searching = False  # the window lost the animal and the quick pass did not find it
 
     # --- running -----------------------------------------------------------------------------
 
@@ -485,8 +486,11 @@ class LiveSession:
         if predictor.config.crop_size is None:
             return predictor(image)
         window = None if previous is None else predictor.window(image.shape, previous.xy, previous.likelihood)
-        if window is None:  # nothing to follow: find the animal with a quick pass first
+        if window is None and not self._searching:  # nothing to follow: a quick pass finds the animal
             window = predictor.window(image.shape, *predictor.locate(image))
+        # not found at half resolution either: the whole frame, and no quick pass until it is found
+        # (a model unsure of every frame would otherwise pay for both passes on each)
+        self._searching = window is None
         return predictor(image, window)
 
     def _pose(self, frame: LiveFrame, xy: np.ndarray, likelihood: np.ndarray, ready: float, start: float,

@@ -88,6 +88,10 @@ class RegionTrigger:
         session predicts, instead of the measured one.
     min_likelihood
         A position below this likelihood does not change the state (the part is not seen).
+    hold_frames
+        Poses in a row the part must be on the other side before the state changes (1: at once;
+        more ignores a noisy position flickering across the edge, at the cost of that many frames
+        of delay).
     """
 
     part: str
@@ -96,7 +100,9 @@ class RegionTrigger:
     on_exit: Callable[[Any], None] | None = None
     use_prediction: bool = True
     min_likelihood: float = 0.5
+    hold_frames: int = 1
     inside: bool = field(default=False, init=False)
+    _pending: int = field(default=0, init=False, repr=False)
     events: list[TriggerEvent] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -110,10 +116,17 @@ class RegionTrigger:
             return
         if self.region is None:
             return
-        xy = pose.predicted_xy if self.use_prediction and pose.predicted_xy is not None else pose.xy
-        now_inside = bool(self.region.contains(xy[index]))
+        xy = pose.xy[index]
+        if self.use_prediction and pose.predicted_xy is not None and np.isfinite(pose.predicted_xy[index]).all():
+            xy = pose.predicted_xy[index]  # (NaN while the prediction has no confident measurement yet)
+        now_inside = bool(self.region.contains(xy))
         if now_inside == self.inside:
+            self._pending = 0
             return
+        self._pending += 1
+        if self._pending < max(1, int(self.hold_frames)):
+            return
+        self._pending = 0
         self.inside = now_inside
         self.events.append(TriggerEvent(pose.frame, pose.capture_time, "enter" if now_inside else "exit"))
         action = self.on_enter if now_inside else self.on_exit

@@ -68,9 +68,7 @@ class LiveWidget(W.VBox):
         self.region_mark = bq.Lines(x=[], y=[], scales={"x": self.view.xs, "y": self.view.ys}, colors=["yellow"],
                                     stroke_width=2)
         self.view.figure.marks = [*self.view.figure.marks, self.region_mark]
-        self.brush = bq.interacts.BrushSelector(x_scale=self.view.xs, y_scale=self.view.ys, color="yellow")
-        self.brush.observe(self._on_brush, names=["brushing"])
-        self.view.figure.interaction = self.brush
+        self.brush = self._new_brush()
         self.start_button = W.Button(description="Start", icon="play", button_style="success")
         self.stop_button = W.Button(description="Stop", icon="stop", disabled=True)
         self.part_choice = W.Dropdown(options=parts, value=self.trigger.part, description="trigger part",
@@ -159,9 +157,18 @@ class LiveWidget(W.VBox):
             return
         pose = self.session.latest
         height, width = pose.image.shape[:2] if pose is not None and pose.image is not None else self._first.shape[:2]
-        region = region_from_brush(self.brush.selected_x, self.brush.selected_y, width, height)
+        brush = change["owner"]
+        region = region_from_brush(brush.selected_x, brush.selected_y, width, height)
         if region is not None:
             self.set_region(region)
+            # a fresh brush for the next region: the outline stays, the old brush's shading would hide the frame
+            self.brush = self._new_brush()
+
+    def _new_brush(self) -> bq.interacts.BrushSelector:
+        brush = bq.interacts.BrushSelector(x_scale=self.view.xs, y_scale=self.view.ys, color="yellow")
+        brush.observe(self._on_brush, names=["brushing"])
+        self.view.figure.interaction = brush
+        return brush
 
     def _on_part(self, change: dict) -> None:
         self.trigger.part = change["new"]

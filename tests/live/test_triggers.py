@@ -32,6 +32,14 @@ def test_enter_and_exit_fire_once_each():
     assert trigger.events[0].time == pytest.approx(2 / 30)
 
 
+def test_hold_frames_ignores_a_position_flickering_across_the_edge():
+    trigger = RegionTrigger("snout", (100, 0, 200, 100), hold_frames=3)
+    xs = [90, 101, 99, 102, 103, 104, 105, 99, 98, 97]  # one-frame flicker in at 1, then in from 3 on
+    for frame, x in enumerate(xs):
+        trigger(_pose(frame, (x, 50)))
+    assert [(e.frame, e.kind) for e in trigger.events] == [(5, "enter"), (9, "exit")]
+
+
 def test_unsure_or_missing_positions_do_not_change_the_state():
     trigger = RegionTrigger("snout", (0, 0, 10, 10), min_likelihood=0.5)
     trigger(_pose(0, (5, 5)))
@@ -47,6 +55,9 @@ def test_the_predicted_position_is_used_when_there_is_one():
     measured = RegionTrigger("snout", (100, 0, 200, 100), use_prediction=False)
     measured(_pose(0, (95, 50), predicted=(105, 50)))
     assert not measured.inside
+    unsure = RegionTrigger("snout", (100, 0, 200, 100), min_likelihood=0.1)  # the prediction has nothing yet
+    unsure(_pose(0, (105, 50), likelihood=0.2, predicted=(np.nan, np.nan)))
+    assert unsure.inside
 
 
 def test_polygon_region():
