@@ -348,25 +348,29 @@ class LiveSession:
 
         from poselab.model import OnnxPoseModel
 
+        if self._started is not None:
+            raise LiveError("a live session runs once (its source is closed at the end): make a new LiveSession")
         model = self.model
         was_training = model.net.training
-        model.net.eval()
         threads = torch.get_num_threads()
-        if isinstance(model, OnnxPoseModel):  # ONNX Runtime has its own threads: the few torch
-            torch.set_num_threads(1)  # operations around it must not compete with them
-        recorder = self._recorder()
-        width, height = int(getattr(self.source, "width", 0) or 0), int(getattr(self.source, "height", 0) or 0)
-        if width and height:
-            self.predictor.warm_up((height, width))
-        # The objects alive now (the model, the libraries) are never garbage: freezing them keeps
-        # the collector's full passes short (they paused the loop for 100-300 ms, BENCHMARKS.md).
-        gc.collect()
-        gc.freeze()
-        self._started = start = time.perf_counter()
+        recorder = None
         reader = threading.Thread(target=self._read_source, name="poselab-live-source", daemon=True)
-        reader.start()
-        previous: LivePose | None = None
+        self._started = start = time.perf_counter()
         try:
+            model.net.eval()
+            if isinstance(model, OnnxPoseModel):  # ONNX Runtime has its own threads: the few torch
+                torch.set_num_threads(1)  # operations around it must not compete with them
+            recorder = self._recorder()
+            width, height = int(getattr(self.source, "width", 0) or 0), int(getattr(self.source, "height", 0) or 0)
+            if width and height:
+                self.predictor.warm_up((height, width))
+            # The objects alive now (the model, the libraries) are never garbage: freezing them keeps
+            # the collector's full passes short (they paused the loop for 100-300 ms, BENCHMARKS.md).
+            gc.collect()
+            gc.freeze()
+            self._started = start = time.perf_counter()
+            reader.start()
+            previous: LivePose | None = None
             while not self._stop.is_set():
                 if max_frames is not None and len(self._latencies) >= max_frames:
                     break
@@ -395,7 +399,8 @@ class LiveSession:
             self._stop.set()
             loop_ended = time.perf_counter()
             try:
-                reader.join(timeout=5)
+                if reader.is_alive():
+                    reader.join(timeout=5)
                 self.source.close()
                 model.net.train(was_training)
                 torch.set_num_threads(threads)

@@ -213,3 +213,10 @@ def test_bad_sources_and_settings_say_what_to_fix(tmp_path, model):
         LiveSession(model, [], crop_size=8)
     with pytest.raises(LiveError, match="cannot open the camera"):
         open_source(97)
+
+
+def test_a_session_runs_once(model, one_thread):
+    session = LiveSession(model, frames(3), drop_frames=False)
+    assert session.run().frames_processed == 3
+    with pytest.raises(LiveError, match="runs once"):
+        session.run()
