@@ -33,12 +33,15 @@ test: $(STAMP)
 
 # Real-browser tests (JupyterLab and Voila driven by Playwright with Debian's chromium).
 # Installs chromium with apt where we are root; elsewhere the tests skip and say why.
+# Screenshots of every widget state the tests check are kept in test-artifacts/.
 CHROMIUM ?= $(or $(POSELAB_CHROMIUM),/usr/bin/chromium)
 e2e: $(STAMP)
 	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  timeout 900 sh -c 'apt-get update -qq && apt-get install -y -qq chromium' >/dev/null 2>&1; } || \
 	  echo "e2e: no chromium at $(CHROMIUM) and it cannot be installed here (needs root and apt): browser tests will skip"
-	POSELAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -rs -m e2e tests/e2e
+	POSELAB_CHROMIUM=$(CHROMIUM) POSELAB_TEST_ARTIFACTS=$(CURDIR)/test-artifacts \
+	  $(BIN)/python -m pytest -q -rs -m e2e tests/e2e
+	@echo "e2e: screenshots in test-artifacts/"
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ""
@@ -54,4 +57,4 @@ benchmarks: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf demo-output .pytest_cache build dist *.egg-info
+	rm -rf demo-output test-artifacts .pytest_cache build dist *.egg-info
