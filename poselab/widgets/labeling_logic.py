@@ -4,9 +4,12 @@
 the current image, the active part (and animal), navigation, place / move / delete / occlude
 edits (each one saved at once: the store commits one transaction per edit), the progress text,
 keyboard handling (with the duplicate-keydown dedupe seen in Voila), the zoom mode and the
-skeleton's line segments (the project's ``skeleton``, pairs of part names). The helpers below
-it (:func:`keydown_key`, :func:`skeleton_segments`, :func:`encode_jpeg`, :func:`figure_layout`)
-serve the review widget too.
+skeleton's line segments (the project's ``skeleton``, pairs of part names). What the view
+draws is decided here too: each part's state and legend mark (:func:`part_states`,
+:func:`legend_html`), the pan/zoom banner and click message, and where point names go so
+they do not overlap (:func:`label_positions`). The helpers below it (:func:`keydown_key`,
+:func:`skeleton_segments`, :func:`encode_jpeg`, :func:`figure_layout`) serve the review
+widget too.
 
 Coordinates are image pixels: origin at the top-left corner, x to the right, y down, pixel
 centres at integer coordinates (the image spans ``[-0.5, size - 0.5]``).
@@ -57,6 +60,19 @@ PART_COLORS = (
 #: What the keys do, shown under the labeling widget.
 KEY_HELP = ("Keys work while the mouse is over the image: n/→ next, p/← previous, j/↓ next part, "
             "k/↑ previous part, x delete, o occluded, z pan/zoom.")
+
+
+#: Legend mark of a part per state (see :func:`part_states`).
+PART_SYMBOLS: dict[str, str] = {"placed": "■", "unplaced": "□", "occluded": "⊘"}
+
+#: The key to the legend marks, shown with the legend.
+LEGEND_KEY = "■ placed · □ not placed · ⊘ occluded (a ring on the image where its position is known)"
+
+#: The mode line above the image while pan/zoom mode is on.
+PANZOOM_BANNER = "pan/zoom mode: drag to pan, wheel to zoom — press z or the button to label again"
+
+#: Shown beside the mode line after a click on the image in pan/zoom mode (clicks pan there).
+PANZOOM_CLICK_MESSAGE = "click not placed: pan/zoom mode is on"
 
 
 class LabelingError(PoselabError, ValueError):
@@ -142,6 +158,18 @@ class LabelingSession:
         """Parts not yet placed (nor marked occluded) on the current image, in part order."""
         done = self.points()
         return [p for p in self.parts if p not in done]
+
+    def states(self) -> dict[str, str]:
+        """``{part: "placed" | "occluded" | "unplaced"}`` on the current image, in part order
+        (see :func:`part_states`)."""
+        return part_states(self.parts, self.points())
+
+    def banner(self) -> str:
+        """The mode line shown above the image: :data:`PANZOOM_BANNER` in pan/zoom mode, else
+        what a click does (always there, so switching modes does not move the image)."""
+        if self.zoom:
+            return PANZOOM_BANNER
+        return f"label mode: click the image to place {self.part}, drag a point to move it"
 
     def progress(self) -> str:
         """E.g. ``"frame 12/40, 3/4 parts"`` (1-based frame number)."""
@@ -236,6 +264,12 @@ class LabelingSession:
                 self.part = after[0]
         return placed
 
+    def click(self, x: float, y: float) -> str | None:
+        """A click on the image at (x, y) pixels: places the active part (see :meth:`place`) and
+        returns it, or places nothing and returns None in pan/zoom mode (the view then says
+        :data:`PANZOOM_CLICK_MESSAGE`, so the click is not lost silently)."""
+        return None if self.zoom else self.place(x, y)
+
     def move(self, part: str, x: float, y: float) -> None:
         """Move an already placed ``part`` to (x, y) pixels (a drag end); keeps the active part."""
         if part not in self.parts:
@@ -313,6 +347,158 @@ class LabelingSession:
         elif action == "zoom":
             self.toggle_zoom()
         return action
+
+
+# --- what the view draws -----------------------------------------------------------------------------
+
+
+def part_states(parts: Sequence[str],
+                points: dict[str, tuple[float | None, float | None, bool]]) -> dict[str, str]:
+    """The state of each part: ``"placed"``, ``"occluded"`` or ``"unplaced"``.
+
+    Parameters
+    ----------
+    parts
+        Part names, in order.
+    points
+        ``{part: (x, y, occluded)}`` as :meth:`LabelingSession.points` gives (x, y None when an
+        occluded part has no position).
+
+    Returns
+    -------
+    dict
+        ``{part: state}`` in ``parts`` order; an occluded part is ``"occluded"`` whether or not
+        it has a position, and its legend mark is :data:`PART_SYMBOLS` ``["occluded"]``.
+    """
+    out = {}
+    for p in parts:
+        if p not in points:
+            out[p] = "unplaced"
+        else:
+            out[p] = "occluded" if points[p][2] else "placed"
+    return out
+
+
+def legend_html(states: dict[str, str], active: str, colors: dict[str, str]) -> str:
+    """The legend: one coloured mark and name per part (the active one underlined), then the key.
+
+    Parameters
+    ----------
+    states
+        ``{part: state}`` from :func:`part_states`.
+    active
+        The active part (the one a click places).
+    colors
+        ``{part: css colour}``.
+
+    Returns
+    -------
+    str
+        HTML: a ``<span class='poselab-legend-part' data-state=...>`` per part, then a
+        ``<span class='poselab-legend-key'>`` with :data:`LEGEND_KEY`.
+    """
+    items = []
+    for p, state in states.items():
+        name = f"<u>{p}</u>" if p == active else p
+        items.append(f"<span class='poselab-legend-part' data-state='{state}' style='color:{colors[p]}'>"
+                     f"{PART_SYMBOLS[state]} {name}</span>")
+    return " ".join(items) + f" &nbsp; <span class='poselab-legend-key'>{LEGEND_KEY}</span>"
+
+
+def label_positions(xy: np.ndarray, widths: Sequence[float] | np.ndarray, height: float, *,
+                    offset: tuple[float, float] = (0.0, 0.0),
+                    bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """Positions of point labels such that no two labels overlap (screen pixels).
+
+    Each label is a box ``widths[i]`` wide and ``height`` high whose left edge is at
+    ``x + offset[0]`` and whose centre would ideally be at ``y + offset[1]``. Labels whose
+    horizontal extents overlap (directly or through others) form a column; in a column the labels
+    keep their top-to-bottom order and are moved vertically, as little as possible in the least
+    squares sense, until they are at least ``height`` apart: a run of ``k`` crowded labels is
+    stacked ``height`` apart and centred on the mean of their ideal centres (pool adjacent
+    violators). Labels that crowd nobody stay where they are; x never changes.
+
+    Parameters
+    ----------
+    xy
+        ``(n, 2)`` point positions (x right, y down), screen pixels.
+    widths
+        ``(n,)`` label widths in pixels.
+    height
+        Label height in pixels (the least distance between the centres of labels in a column).
+    offset
+        ``(dx, dy)`` from a point to its label's left edge and ideal centre.
+    bounds
+        ``(top, bottom)``: keep the labels inside this range of y where there is room.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 2)`` float: each label's left edge x and centre y, in input order.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    widths = np.broadcast_to(np.asarray(widths, dtype=float), (len(xy),))
+    if height <= 0:
+        raise LabelingError(f"label height must be positive, got {height}")
+    if not np.isfinite(xy).all():
+        raise LabelingError("label positions need finite points (leave out the unplaced ones)")
+    left = xy[:, 0] + offset[0]
+    ideal = xy[:, 1] + offset[1]
+    out = np.column_stack([left, ideal])
+    # columns: chains of overlapping [left, left + width] intervals (touching does not overlap)
+    order = np.lexsort((np.arange(len(xy)), left))
+    columns: list[list[int]] = []
+    reach = -np.inf
+    for i in order:
+        if columns and left[i] < reach:
+            columns[-1].append(int(i))
+            reach = max(reach, left[i] + widths[i])
+        else:
+            columns.append([int(i)])
+            reach = left[i] + widths[i]
+    for col in columns:
+        col.sort(key=lambda i: (ideal[i], left[i], i))
+        # clusters: [first index in col, count, sum of (ideal - rank * height)]; a cluster's
+        # labels sit at top, top + height, ... with top the mean of (ideal - rank * height)
+        clusters: list[list[float]] = []
+
+        def top(c: list[float]) -> float:
+            t = c[2] / c[1]
+            if bounds is not None:
+                lo, hi = bounds[0] + height / 2, bounds[1] - height / 2 - (c[1] - 1) * height
+                t = max(lo, min(t, hi)) if hi >= lo else lo
+            return t
+
+        for rank, i in enumerate(col):
+            clusters.append([rank, 1, ideal[i]])
+            while len(clusters) > 1:
+                a, b = clusters[-2], clusters[-1]
+                if top(a) + a[1] * height <= top(b) + 1e-9:
+                    break
+                # merge: b's labels now come after a's, so their ranks grow by a's count
+                clusters[-2:] = [[a[0], a[1] + b[1], a[2] + b[2] - a[1] * height * b[1]]]
+        for c in clusters:
+            t = top(c)
+            for k in range(int(c[1])):
+                out[col[int(c[0]) + k], 1] = t + k * height
+    return out
+
+
+def is_click(down: dict[str, Any] | None, click: dict[str, Any], tolerance: float = 4.0) -> bool:
+    """Whether an ipyevents ``click`` was a click, not the end of a drag (a pan).
+
+    The browser sends ``click`` after a drag too; a click is one whose ``clientX``/``clientY``
+    are within ``tolerance`` screen px of the last ``mousedown`` (``down``; None: unknown, so
+    taken as a click).
+    """
+    if down is None:
+        return True
+    try:
+        dx = float(click["clientX"]) - float(down["clientX"])
+        dy = float(click["clientY"]) - float(down["clientY"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return bool(np.hypot(dx, dy) <= tolerance)
 
 
 # --- shared by the labeling and review widgets -----------------------------------------------------
@@ -438,6 +624,8 @@ def image_records(store: LabelStore, root: str | os.PathLike) -> list[ImageRecor
 
 
 __all__ = [
-    "DEFAULT_KEYMAP", "KEY_HELP", "PART_COLORS", "LabelingError", "LabelingSession", "part_colors",
-    "load_image", "encode_jpeg", "figure_layout", "image_records", "keydown_key", "skeleton_segments",
+    "DEFAULT_KEYMAP", "KEY_HELP", "LEGEND_KEY", "PANZOOM_BANNER", "PANZOOM_CLICK_MESSAGE",
+    "PART_COLORS", "PART_SYMBOLS", "LabelingError", "LabelingSession", "is_click", "label_positions",
+    "legend_html", "part_colors", "part_states", "load_image", "encode_jpeg", "figure_layout",
+    "image_records", "keydown_key", "skeleton_segments",
 ]

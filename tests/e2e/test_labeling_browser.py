@@ -2,8 +2,11 @@
 
 Run with ``pytest -m e2e -o addopts="" tests/e2e/test_labeling_browser.py -s``. It serves a
 generated notebook on 127.0.0.1, places a point by a mouse click and moves one by a mouse drag,
-then reads the SQLite label store and checks the coordinates (within 0.5 px). Screenshots and
-latencies (``latency_<frontend>.json``) go to ``$POSELAB_TEST_ARTIFACTS`` (or tmp_path).
+then reads the SQLite label store and checks the coordinates (within 0.5 px). A second test
+(issue 20) checks the occluded marks (legend and on the image), the names' halo and layout,
+that bqplot's own toolbar stays hidden, and the pan/zoom mode line, outline and click message.
+Screenshots and latencies (``latency_<frontend>.json``) go to ``$POSELAB_TEST_ARTIFACTS`` (or
+tmp_path).
 """
 
 from __future__ import annotations
@@ -187,3 +190,163 @@ def test_label_in_browser(frontend, tmp_path, e2e_project, artifacts):
               "drag_to_saved_ms": drag_ms}
     (artifacts / f"latency_{frontend}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))
+
+
+# --- issue 20: occluded marks, readable names, one pan/zoom mode indicator --------------------------
+
+# The legend, the marks on the image and the mode indicator, read from the page in one go.
+MARKS_JS = """() => {
+  const root = document.querySelector('.poselab-labeling');
+  const fig = root.querySelector('.poselab-labeling-figure');
+  const rect = el => { const r = el.getBoundingClientRect();
+    return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+  const shown = el => !!el && getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().width > 0;
+  const legend = [...root.querySelectorAll('.poselab-legend-part')].map(
+    el => ({state: el.dataset.state, text: el.textContent.trim()}));
+  const key = root.querySelector('.poselab-legend-key');
+  const dots = [...fig.querySelectorAll('path.dot')].map(el => { const cs = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    return {fill: cs.fill, stroke: cs.stroke, cx: r.x + r.width / 2, cy: r.y + r.height / 2}; });
+  const labels = [...fig.querySelectorAll('text.label')].map(el => { const cs = getComputedStyle(el);
+    return {text: el.textContent, rect: rect(el), paintOrder: cs.paintOrder, stroke: cs.stroke,
+            strokeWidth: cs.strokeWidth, fill: cs.fill, pointerEvents: cs.pointerEvents}; });
+  const scatterNames = [...fig.querySelectorAll('text.dot_text')].filter(shown).length;
+  const toolbar = fig.querySelector('.toolbar_div');
+  const banner = root.querySelector('.poselab-labeling-banner');
+  const notice = root.querySelector('.poselab-labeling-notice');
+  const frame = root.querySelector('.poselab-labeling-frame');
+  const fcs = getComputedStyle(frame);
+  return {legend, key: key && key.textContent, dots, labels, scatterNames,
+          toolbarShown: shown(toolbar), toolbarExists: !!toolbar,
+          banner: shown(banner) ? banner.textContent.trim() : null,
+          bannerBackground: getComputedStyle(banner).backgroundColor,
+          notice: notice ? notice.textContent.trim() : null,
+          frameOutline: fcs.outlineStyle + ' ' + fcs.outlineColor + ' ' + fcs.outlineWidth,
+          panzoomClass: root.classList.contains('poselab-labeling-panzoom')};
+}"""
+
+RIGHT_EAR_RGB = "rgb(255, 225, 25)"  # PART_COLORS[2], #ffe119
+ORANGE = "rgb(255, 140, 0)"  # pan/zoom mode
+PANZOOM_ON_JS = "() => document.querySelector('.poselab-labeling').classList.contains('poselab-labeling-panzoom')"
+
+
+@pytest.fixture
+def marks_project(tmp_path):
+    """Two frames with a dark "animal"; on the first, snout and left_ear placed close together
+    (their names would overlap) and right_ear occluded with a position; on the second, snout
+    occluded without one."""
+    cv2 = pytest.importorskip("cv2")
+    from poselab.project import Project
+    from poselab.project.labels import ImageRecord
+
+    proj = Project.create(tmp_path / "marks", PARTS)
+    (proj.root / "frames/v").mkdir(parents=True)
+    records = []
+    for i in range(2):
+        img = np.full((H_, W_, 3), 170, np.uint8)
+        cv2.ellipse(img, (300, 220), (170, 90), 0, 0, 360, (25, 20, 20), -1)  # the dark animal
+        rel = f"frames/v/img{i:03d}.png"
+        cv2.imwrite(str(proj.root / rel), img)
+        records.append(ImageRecord(rel, "v.mp4", i, W_, H_))
+    proj.labels.add_images(records)
+    proj.labels.set_point("frames/v/img000.png", "snout", 200.0, 200.0)
+    proj.labels.set_point("frames/v/img000.png", "left_ear", 204.0, 206.0)
+    proj.labels.set_point("frames/v/img000.png", "right_ear", 330.0, 250.0, occluded=True)
+    proj.labels.set_point("frames/v/img001.png", "snout", None, None, occluded=True)
+    proj.close()
+    return proj.root
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("frontend", ["voila", "lab"])
+def test_marks_names_and_panzoom_mode_in_browser(frontend, tmp_path, marks_project, artifacts):
+    work = tmp_path / f"serve-marks-{frontend}"
+    with notebook_page(frontend, work, marks_project, NOTEBOOK_CODE, height=1200) as page:
+        page.wait_for_selector(".poselab-labeling-figure svg image", timeout=90000)
+        page.wait_for_selector(".poselab-labeling-figure text.label >> nth=2", timeout=30000)
+        page.wait_for_timeout(500)
+        box = page.locator(".poselab-labeling-figure svg image").first.bounding_box()
+        sx, sy = box["width"] / W_, box["height"] / H_
+
+        def to_screen(x, y):
+            return box["x"] + (x + 0.5) * sx, box["y"] + (y + 0.5) * sy
+
+        page.mouse.move(*to_screen(500, 400))  # hovering: bqplot would show its toolbar now
+        page.wait_for_timeout(300)
+        m = page.evaluate(MARKS_JS)
+        page.screenshot(path=str(artifacts / f"{frontend}-marks-occluded-and-names.png"))
+        # the legend: its own mark per state, and the key to the marks
+        assert m["legend"] == [{"state": "placed", "text": "■ snout"}, {"state": "placed", "text": "■ left_ear"},
+                               {"state": "occluded", "text": "⊘ right_ear"}]
+        assert "■ placed" in m["key"] and "□ not placed" in m["key"] and "⊘ occluded" in m["key"]
+        # on the image: two filled dots and one hollow ring in right_ear's colour at its position
+        rings = [d for d in m["dots"] if d["fill"] == "none"]
+        assert len(m["dots"]) == 3 and len(rings) == 1
+        assert rings[0]["stroke"] == RIGHT_EAR_RGB
+        rx, ry = to_screen(330.0, 250.0)
+        assert abs(rings[0]["cx"] - rx) < 2 and abs(rings[0]["cy"] - ry) < 2
+        # names: white with a black halo, click-through, none overlapping (snout and left_ear are
+        # 7 px apart), and the scatter's own names are off
+        assert sorted(lab["text"] for lab in m["labels"]) == ["left_ear", "right_ear (occluded)", "snout"]
+        for lab in m["labels"]:
+            assert lab["paintOrder"].startswith("stroke") and lab["stroke"] == "rgb(0, 0, 0)"
+            assert lab["fill"] == "rgb(255, 255, 255)" and lab["strokeWidth"] == "3px"
+            assert lab["pointerEvents"] == "none"
+        rects = [lab["rect"] for lab in m["labels"]]
+        assert not any(_overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+        assert m["scatterNames"] == 0
+        # bqplot's own toolbar is not shown, even while hovering
+        assert not m["toolbarShown"]
+        # label mode: the mode line says what a click does, no orange
+        assert m["banner"] == "label mode: click the image to place snout, drag a point to move it"
+        assert not m["panzoomClass"] and m["notice"] == "" and ORANGE not in m["frameOutline"]
+        image_y = box["y"]
+
+        # pan/zoom mode by the key: orange mode line and outline; a click says it placed nothing
+        page.keyboard.press("z")
+        page.wait_for_function(PANZOOM_ON_JS, timeout=10000)
+        page.wait_for_timeout(300)
+        m = page.evaluate(MARKS_JS)
+        assert m["banner"].startswith("pan/zoom mode: drag to pan, wheel to zoom")
+        assert m["bannerBackground"] == ORANGE and m["frameOutline"] == f"solid {ORANGE} 4px"
+        assert not m["toolbarShown"]
+        # the image did not move (the mode line is always there)
+        assert page.locator(".poselab-labeling-figure svg image").first.bounding_box()["y"] == image_y
+        page.screenshot(path=str(artifacts / f"{frontend}-panzoom-mode.png"))
+        before = _stored(marks_project, "frames/v/img000.png")
+        page.mouse.click(*to_screen(450.0, 100.0))
+        page.wait_for_function("() => document.querySelector('.poselab-labeling-notice').textContent"
+                               ".includes('click not placed: pan/zoom mode is on')", timeout=10000)
+        page.wait_for_timeout(300)
+        assert _stored(marks_project, "frames/v/img000.png") == before
+        assert page.locator(".poselab-labeling-figure svg image").first.bounding_box()["y"] == image_y
+        page.screenshot(path=str(artifacts / f"{frontend}-panzoom-click-message.png"))
+
+        # back to labeling by the button: banner and border gone, a click places again
+        page.locator(".poselab-labeling button:has-text('pan/zoom')").first.click()
+        page.wait_for_function(f"() => !({PANZOOM_ON_JS})()", timeout=10000)
+        m = page.evaluate(MARKS_JS)
+        assert m["banner"].startswith("label mode") and ORANGE not in m["frameOutline"]
+        page.mouse.click(*to_screen(450.0, 100.0))  # all parts done: the active snout moves there
+        deadline = time.time() + 10
+        while _stored(marks_project, "frames/v/img000.png")["snout"] == before["snout"] and time.time() < deadline:
+            time.sleep(0.1)
+        assert _stored(marks_project, "frames/v/img000.png")["snout"][:2] == pytest.approx((450.0, 100.0), abs=1.5)
+        page.wait_for_function("() => document.querySelector('.poselab-labeling-notice').textContent === ''",
+                               timeout=10000)
+
+        # an occluded part without a position: the legend mark alone, nothing on the image
+        page.locator(".poselab-labeling button:has-text('next')").first.click()
+        page.wait_for_function("() => document.querySelector('.poselab-labeling').innerText"
+                               ".includes('frame 2/2')", timeout=10000)
+        page.wait_for_timeout(500)
+        m = page.evaluate(MARKS_JS)
+        assert m["legend"][0] == {"state": "occluded", "text": "⊘ snout"}
+        assert [e["state"] for e in m["legend"][1:]] == ["unplaced", "unplaced"]
+        assert m["legend"][1]["text"].startswith("□")
+        assert m["dots"] == [] and m["labels"] == []
+        page.screenshot(path=str(artifacts / f"{frontend}-occluded-without-position.png"))

@@ -7,11 +7,18 @@ import pytest
 
 from poselab.project.labels import ImageRecord, LabelStore
 from poselab.widgets.labeling_logic import (
+    LEGEND_KEY,
+    PANZOOM_BANNER,
+    PART_SYMBOLS,
     LabelingError,
     LabelingSession,
     encode_jpeg,
     figure_layout,
+    is_click,
+    label_positions,
+    legend_html,
     part_colors,
+    part_states,
 )
 
 PARTS = ["snout", "left_ear", "right_ear", "tail"]
@@ -162,3 +169,85 @@ def test_keydown_key_and_skeleton_segments_helpers():
     xy = np.array([[[0.0, 1.0], [2.0, 3.0], [np.nan, 5.0]], [[6.0, 7.0], [8.0, 9.0], [10.0, 11.0]]])
     segments = skeleton_segments(xy, np.array([[0, 1], [1, 2]]))
     np.testing.assert_array_equal(segments, [[[0, 1], [2, 3]], [[6, 7], [8, 9]], [[8, 9], [10, 11]]])
+
+
+# --- issue 20: occluded marks, readable names, pan/zoom mode ----------------------------------------
+
+
+def test_occluded_parts_have_their_own_state_and_legend_mark(store):
+    s = LabelingSession(store)
+    s.place(7.0, 8.0)  # snout placed
+    s.mark_occluded("left_ear")  # occluded, no position
+    s.place(20.0, 21.0)  # right_ear placed (auto-advance went past left_ear)
+    s.mark_occluded("right_ear")  # occluded, keeps its position
+    assert s.states() == {"snout": "placed", "left_ear": "occluded", "right_ear": "occluded",
+                          "tail": "unplaced"}
+    assert part_states(["a", "b", "c"], {"a": (1.0, 2.0, False), "b": (None, None, True)}) == {
+        "a": "placed", "b": "occluded", "c": "unplaced"}
+    # each state its own mark (the old legend showed ■ for occluded parts too)
+    assert PART_SYMBOLS == {"placed": "■", "unplaced": "□", "occluded": "⊘"}
+    html = legend_html(s.states(), "tail", part_colors(PARTS))
+    assert ("<span class='poselab-legend-part' data-state='occluded' style='color:#3cb44b'>⊘ left_ear</span>"
+            in html)
+    assert ("<span class='poselab-legend-part' data-state='placed' style='color:#e6194b'>■ snout</span>"
+            in html)
+    assert "data-state='unplaced' style='color:#4363d8'>□ <u>tail</u></span>" in html  # active: underlined
+    assert html.endswith(f"<span class='poselab-legend-key'>{LEGEND_KEY}</span>")
+    assert all(f"{mark} {what}" in LEGEND_KEY for mark, what in
+               [("■", "placed"), ("□", "not placed"), ("⊘", "occluded")])
+
+
+def test_label_positions_stack_crowded_labels_exactly():
+    # three points 2 px apart in one column: stacked 12 px apart, centred on their mean y (102);
+    # a point far right and one far below keep their ideal places; x is point x + 6
+    xy = [[100, 102], [100, 100], [100, 104], [500, 101], [100, 200]]
+    out = label_positions(xy, 50, 12, offset=(6, 0))
+    np.testing.assert_array_equal(out, [[106, 102], [106, 90], [106, 114], [506, 101], [106, 200]])
+    # labels overlapping horizontally (106..156 and 146..196) are a column; a third one that
+    # starts where the second ends (touching) is not: it keeps its place
+    out = label_positions([[100, 50], [140, 52], [190, 51]], 50, 10, offset=(6, 0))
+    np.testing.assert_array_equal(out, [[106, 46], [146, 56], [196, 51]])
+    # two crowded pairs that, once spread, crowd each other: one stack of four round the mean
+    out = label_positions([[0, 0], [0, 1], [0, 14], [0, 15]], 30, 10)
+    np.testing.assert_array_equal(out[:, 1], [-7.5, 2.5, 12.5, 22.5])
+    # bounds: kept inside, still apart (a stack at the top edge, one at the bottom)
+    np.testing.assert_array_equal(label_positions([[10, 2], [10, 4]], 50, 10, bounds=(0, 480)),
+                                  [[10, 5], [10, 15]])
+    np.testing.assert_array_equal(label_positions([[10, 470], [10, 478]], 50, 10, bounds=(0, 480)),
+                                  [[10, 465], [10, 475]])
+    assert label_positions(np.zeros((0, 2)), [], 10).shape == (0, 2)
+    with pytest.raises(LabelingError):
+        label_positions([[0, 0]], 10, 0)
+    with pytest.raises(LabelingError):
+        label_positions([[np.nan, 0]], 10, 5)
+
+
+def test_label_positions_never_overlap_random_points():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(2, 12))
+        xy = rng.uniform(0, 200, (n, 2))
+        widths = rng.uniform(20, 80, n)
+        out = label_positions(xy, widths, 14.0, offset=(8, 0), bounds=(0, 480))
+        np.testing.assert_array_equal(out[:, 0], xy[:, 0] + 8)
+        for i in range(n):
+            for j in range(i + 1, n):
+                apart_x = out[i, 0] + widths[i] <= out[j, 0] or out[j, 0] + widths[j] <= out[i, 0]
+                assert apart_x or abs(out[i, 1] - out[j, 1]) >= 14.0 - 1e-9
+
+
+def test_panzoom_mode_banner_and_clicks_that_place_nothing(store):
+    s = LabelingSession(store)
+    assert s.banner() == "label mode: click the image to place snout, drag a point to move it"
+    assert s.click(5.0, 6.0) == "snout" and s.points()["snout"] == (5.0, 6.0, False)
+    s.toggle_zoom()
+    assert s.banner() == PANZOOM_BANNER and "drag to pan, wheel to zoom" in PANZOOM_BANNER
+    assert s.click(30.0, 31.0) is None  # nothing placed: the widget says so
+    assert list(s.points()) == ["snout"] and s.part == "left_ear"
+    s.toggle_zoom()
+    assert s.click(30.0, 31.0) == "left_ear"
+    # a click, not the end of a pan drag: within 4 px of the mousedown
+    down = {"type": "mousedown", "clientX": 100, "clientY": 50}
+    assert is_click(down, {"type": "click", "clientX": 103, "clientY": 50})
+    assert not is_click(down, {"type": "click", "clientX": 140, "clientY": 70})
+    assert is_click(None, {"type": "click", "clientX": 1, "clientY": 2})

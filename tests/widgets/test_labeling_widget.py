@@ -57,6 +57,15 @@ def _key(widget, key, t):
     widget.events._handle_custom_msg({"event": "keydown", "type": "keydown", "key": key, "timeStamp": t}, [])
 
 
+def _mouse(widget, kind, x, y):
+    widget.mouse_events._handle_custom_msg({"event": kind, "type": kind, "clientX": x, "clientY": y}, [])
+
+
+def _drag_occluded(widget, index, x, y):
+    widget.occluded_scatter._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "event": "drag_end", "point": {"x": x, "y": y}, "index": index}}}, "buffers": []})
+
+
 def _stored(project, image):
     with LabelStore(project.root / "labels.sqlite", PARTS) as other:
         return {p: v for (_, p), v in other.points(image).items()}
@@ -156,3 +165,83 @@ def test_the_project_skeleton_is_drawn(tmp_path):
     np.testing.assert_array_equal(np.atleast_2d(w.view.skeleton_lines.x), [[10.0, 30.0]])
     assert list(label(proj, skeleton=()).view.skeleton_lines.x) == []  # asked for none
     proj.close()
+
+
+def test_occluded_parts_drawn_apart_from_placed_ones(project):
+    img0 = "frames/v/img000.png"
+    project.labels.set_point(img0, "right_ear", 40.0, 30.0, occluded=True)
+    project.labels.set_point("frames/v/img001.png", "snout", None, None, occluded=True)
+    w = label(project)
+    _click(w, 10.0, 11.0)  # snout placed
+    # the placed point is a filled dot, the occluded one a hollow ring in its part's colour
+    assert list(w.scatter.x) == [10.0] and list(w.scatter.names) == ["snout"]
+    assert list(w.occluded_scatter.x) == [40.0] and list(w.occluded_scatter.y) == [30.0]
+    assert list(w.occluded_scatter.colors) == [w.colors["right_ear"]] and not w.occluded_scatter.fill
+    assert w.scatter.fill
+    # legend: its own mark (it was ■, like a placed part) and the key
+    assert "data-state='occluded'" in w.legend.value and "⊘ right_ear" in w.legend.value
+    assert "■ snout" in w.legend.value and "□ <u>left_ear</u>" in w.legend.value
+    assert "⊘ occluded" in w.legend.value
+    # a drag moves an occluded point and keeps it occluded
+    _drag_occluded(w, 0, 50.0, 20.0)
+    assert _stored(project, img0)["right_ear"] == (50.0, 20.0, True)
+    assert list(w.occluded_scatter.x) == [50.0]
+    # occluded without a position: the legend mark alone
+    w.next_button.click()
+    assert "⊘ snout" in w.legend.value and list(w.occluded_scatter.x) == [] and list(w.scatter.x) == []
+    assert list(w.name_labels.text) == []
+
+
+def test_names_are_labels_apart_with_a_halo_and_no_bqplot_toolbar(project):
+    w = label(project, display_width=640)  # 8 screen px per image px
+    _click(w, 10.0, 10.0)
+    _click(w, 10.5, 10.5)  # 4 px apart on screen: the names would overlap
+    project.labels.set_point("frames/v/img000.png", "right_ear", 70.0, 10.0, occluded=True)
+    w.refresh()
+    assert not w.scatter.display_names  # the names are a Label mark, laid out by label_positions
+    assert list(w.name_labels.text) == ["snout", "left_ear", "right_ear (occluded)"]
+    px = 640 / W_
+    y_screen = (np.asarray(w.name_labels.y) + 0.5) * px
+    font = w.view.font_size + 2
+    # snout and left_ear: ideal centres 84 and 88 px, stacked 15 px apart round their mean (86)
+    np.testing.assert_allclose(y_screen[:2], [86 - font / 2, 86 + font / 2])
+    assert y_screen[2] == pytest.approx((10.0 + 0.5) * px)  # far to the right: stays level
+    x_screen = (np.asarray(w.name_labels.x) + 0.5) * px
+    np.testing.assert_allclose(x_screen, np.array([10.0, 10.5, 70.0]) * px + 0.5 * px + 8)  # right of the dot
+    # the halo: white names on a black outline, scoped to the widget; bqplot's own toolbar off
+    css = w.css.value
+    for rule in ("paint-order: stroke", "stroke: black", "stroke-width: 3px", "fill: white"):
+        assert rule in css
+    assert ".poselab-labeling .poselab-labeling-figure text.label" in css
+    assert w.figure.display_toolbar is False and ".toolbar_div { display: none" in css
+    assert w.name_labels in w.figure.marks and w.occluded_scatter in w.figure.marks
+
+
+def test_panzoom_mode_indicator_and_clicks_that_say_so(project):
+    w = label(project)
+    assert w.banner.value.startswith("label mode: click the image to place snout")
+    assert "poselab-labeling-panzoom" not in w._dom_classes
+    w.zoom_button.value = True
+    assert w.banner.value.startswith("pan/zoom mode: drag to pan, wheel to zoom")
+    assert "poselab-labeling-panzoom" in w._dom_classes  # orange outline and mode line (CSS)
+    assert w.notice.value == ""
+    # a click (mousedown and click at one spot) on the figure: says why nothing was placed
+    _mouse(w, "mousedown", 200, 100)
+    _mouse(w, "click", 201, 100)
+    assert w.notice.value == "click not placed: pan/zoom mode is on"
+    assert _stored(project, "frames/v/img000.png") == {}
+    w.notice.value = ""
+    _mouse(w, "mousedown", 200, 100)
+    _mouse(w, "click", 260, 130)  # the end of a pan drag: no message
+    assert w.notice.value == ""
+    _click(w, 5.0, 5.0)  # should the image mark hear it after all: the same message
+    assert w.notice.value == "click not placed: pan/zoom mode is on"
+    assert _stored(project, "frames/v/img000.png") == {}
+    _key(w, "z", 10.0)  # back to labeling: no banner colour, the message gone, clicks place
+    assert "poselab-labeling-panzoom" not in w._dom_classes and w.notice.value == ""
+    assert w.banner.value.startswith("label mode")
+    _mouse(w, "mousedown", 200, 100)
+    _mouse(w, "click", 200, 100)
+    assert w.notice.value == ""
+    _click(w, 5.0, 5.0)
+    assert _stored(project, "frames/v/img000.png") == {"snout": (5.0, 5.0, False)}
