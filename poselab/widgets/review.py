@@ -73,15 +73,21 @@ class ReviewWidget(W.VBox):
                                display_legend=False, stroke_width=1.5)
         self.cutoff_rule = bq.Lines(x=[frames[0], frames[-1]], y=[s.p_cutoff, s.p_cutoff],
                                     scales={"x": self.tx, "y": self.ty}, colors=["#888"], line_style="dashed")
+        # the dashed rule says what it is: points below it are drawn faint and score as outliers
+        self.cutoff_label = bq.Label(x=[frames[-1]], y=[s.p_cutoff], text=[f"p_cutoff {s.p_cutoff:.2f}"],
+                                     scales={"x": self.tx, "y": self.ty}, colors=["#555"], align="end",
+                                     y_offset=-4, default_size=11)
         self.frame_rule = bq.Lines(x=[s.frame, s.frame], y=[0, 1.05], scales={"x": self.tx, "y": self.ty},
                                    colors=["black"])
         self.outlier_ticks = bq.Scatter(x=[float(f) for f in s.outliers], y=[1.02] * len(s.outliers),
                                         scales={"x": self.tx, "y": self.ty}, marker="triangle-down",
                                         colors=["red"], default_size=40)
         self.trace_figure = bq.Figure(
-            marks=[self.traces, self.cutoff_rule, self.frame_rule, self.outlier_ticks],
+            marks=[self.traces, self.cutoff_rule, self.cutoff_label, self.frame_rule, self.outlier_ticks],
             axes=[bq.Axis(scale=self.tx, label="frame", tick_format="d", side="bottom"),
-                  bq.Axis(scale=self.ty, label="likelihood", side="left", num_ticks=3)],
+                  # fixed ticks: d3's automatic ones on [0, 1.05] read 0 / 0.53 / 1.1
+                  bq.Axis(scale=self.ty, label="likelihood", side="left", tick_values=[0.0, 0.5, 1.0],
+                          tick_format=".1f")],
             layout=W.Layout(width=lay_width, height="170px"),
             fig_margin={"top": 10, "bottom": 40, "left": 55, "right": 10},
         )

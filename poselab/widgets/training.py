@@ -7,12 +7,13 @@ curves and the status line are updated from the training thread after every epoc
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import bqplot as bq
 import ipywidgets as W
 
-from poselab.widgets.training_logic import TrainingSession, TrainingSessionError, on_change
+from poselab.widgets.training_logic import TrainingSession, TrainingSessionError, epoch_ticks, on_change
 
 
 def _curve_figure(title: str, y_label: str, color: str) -> tuple[bq.Figure, bq.Lines, bq.Scatter]:
@@ -63,20 +64,32 @@ class TrainingWidget(W.VBox):
         self.rmse_figure, self.rmse_line, self.rmse_best = _curve_figure(
             "test RMSE (held-out frames)", "pixels", "#e6194b")
         self.status = W.HTML()
+        self.notice = W.HTML()  # guidance that is not an error (e.g. a second start)
         self.checkpoint = W.HTML()
         self.help = W.HTML("<i>Training runs in the background: the notebook stays usable. "
                            "epochs 0 = train for the given minutes.</i>")
         super().__init__([
             W.HBox([self.epochs, self.minutes, self.start_button, self.stop_button]),
-            self.status, W.HBox([self.loss_figure, self.rmse_figure]), self.checkpoint, self.help,
+            self.status, self.notice, W.HBox([self.loss_figure, self.rmse_figure]), self.checkpoint, self.help,
         ])
         self.add_class("poselab-training")
+        # update() runs in the training thread (each epoch) and in the kernel's (clicks): one at a time
+        self._update_lock = threading.Lock()
         on_change(self.session, lambda _s: self.update())
         self.update()
 
     def start(self) -> None:
-        """Start training with the epochs / minutes in the fields."""
+        """Start training with the epochs / minutes in the fields (the "start training" button).
+
+        When training already runs (the button was clicked, then a cell calling ``start()`` was
+        run), this only says so: ``session.wait()`` then waits for that run.
+        """
         s = self.session
+        if s.running:
+            self.notice.value = ("<i>training is already running (started with the button): "
+                                 "<code>session.wait()</code> waits for it, the stop button ends it.</i>")
+            return
+        self.notice.value = ""
         s.epochs = int(self.epochs.value) or None
         s.minutes = float(self.minutes.value)
         try:
@@ -93,6 +106,10 @@ class TrainingWidget(W.VBox):
 
     def update(self) -> None:
         """Redraw curves, buttons and status from the session (called after every epoch)."""
+        with self._update_lock:
+            self._draw()
+
+    def _draw(self) -> None:
         s = self.session
         c = s.curves()
         best = s.best()
@@ -103,10 +120,16 @@ class TrainingWidget(W.VBox):
         with self.rmse_best.hold_sync():
             self.rmse_best.x = [best["epoch"]] if best else []
             self.rmse_best.y = [best["test_rmse_px"]] if best else []
+        low, high, ticks = epoch_ticks(c["epoch"], int(self.epochs.value) or None)
+        for figure in (self.loss_figure, self.rmse_figure):  # whole epochs, each tick once
+            axis = figure.axes[0]
+            with axis.scale.hold_sync():
+                axis.scale.min, axis.scale.max = float(low), float(high)
+            axis.tick_values = ticks
         self.start_button.disabled = s.running
-        self.stop_button.disabled = s.state != "running"
+        self.stop_button.disabled = s.state not in ("preparing", "running")
         self.epochs.disabled = self.minutes.disabled = s.running
-        colour = {"failed": "red", "running": "green"}.get(s.state, "black")
+        colour = {"failed": "red", "running": "green", "preparing": "#b8860b"}.get(s.state, "black")
         self.status.value = f"<b style='color:{colour}'>{s.status()}</b>"
         if best is not None and s.run_dir is not None:
             self.checkpoint.value = (f"best checkpoint: <code>{s.project.relative(best['path'])}</code> "

@@ -11,16 +11,19 @@ folder ``models/<name>/run-NNN/`` (never overwriting an earlier run).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poselab.core.errors import PoselabError
 
-__all__ = ["TrainingSession", "TrainingSessionError"]
+__all__ = ["TrainingSession", "TrainingSessionError", "epoch_ticks"]
+
+log = logging.getLogger(__name__)
 
 
 class TrainingSessionError(PoselabError, ValueError):
@@ -65,10 +68,13 @@ class TrainingSession:
     model: Any = field(default=None, repr=False)
     job: Any = field(default=None, repr=False)
     listeners: list = field(default_factory=list, repr=False)
+    listener_error: BaseException | None = field(default=None, repr=False)
     _watcher: threading.Thread | None = field(default=None, repr=False)
     _adaptive: bool = field(default=False, repr=False)
+    _stop_asked: bool = field(default=False, repr=False)
 
-    STATES = ("idle", "running", "stopping", "finished", "stopped", "failed")
+    # "preparing": the model is being built and the data read, before the first epoch starts
+    STATES = ("idle", "preparing", "running", "stopping", "finished", "stopped", "failed")
 
     def __post_init__(self) -> None:
         from poselab.model.recipe import Recipe
@@ -115,64 +121,91 @@ class TrainingSession:
 
     @property
     def running(self) -> bool:
-        return self.state in ("running", "stopping")
+        """True from the moment training is asked to start until it has ended."""
+        return self.state in ("preparing", "running", "stopping")
 
     def start(self) -> Path:
-        """Start training in a background thread; returns the new run folder."""
-        from poselab.model import train_in_background
+        """Start training in a background thread; returns the new run folder.
 
+        Only the labels are read here (so that a project without enough labels is refused at
+        once); the model is built and training runs in the background, the session in state
+        ``"preparing"`` until the first epoch starts.
+        """
         if self.running:
-            raise TrainingSessionError("training is already running: stop it first")
+            raise TrainingSessionError(
+                "training is already running: wait for it (session.wait()) or stop it first")
         if self.epochs is None and self.minutes is None:
             raise TrainingSessionError("give epochs or minutes")
         train_set, test_set = self.data()
-        if self._adaptive:
-            from poselab.model.recipe import Recipe
-
-            self.recipe = Recipe.for_data(train_set, train=self.recipe.train)
-        self.model = self.make_model()
         self.run_dir = self._next_run_dir()
-        self.records = []
-        self.error = None
-        length = ({"epochs": int(self.epochs), "minutes": None} if self.epochs is not None
-                  else {"epochs": None, "minutes": float(self.minutes)})
-        config = self.recipe.train.replace(resume=False, progress=False, **length)
-        self.state = "running"
+        self.run_dir.mkdir(parents=True)  # taken now: a second session picks the next number
+        self.records, self.error, self.job, self._stop_asked = [], None, None, False
+        self.state = "preparing"
         self._notify()
-        self.job = train_in_background(self.model, train_set, config, test_data=test_set,
-                                       out_dir=self.run_dir, callback=self._on_record)
-        self._watcher = threading.Thread(target=self._watch, name="poselab-train-watch", daemon=True)
+        self._watcher = threading.Thread(target=self._run, args=(train_set, test_set),
+                                         name="poselab-train-session", daemon=True)
         self._watcher.start()
         return self.run_dir
+
+    def _run(self, train_set: Any, test_set: Any) -> None:
+        # The session's thread: build the model, start the training thread, wait for its end.
+        from poselab.model import train_in_background
+
+        try:
+            if self._adaptive:
+                from poselab.model.recipe import Recipe
+
+                self.recipe = Recipe.for_data(train_set, train=self.recipe.train)
+            self.model = self.make_model()
+            length = ({"epochs": int(self.epochs), "minutes": None} if self.epochs is not None
+                      else {"epochs": None, "minutes": float(self.minutes)})
+            config = self.recipe.train.replace(resume=False, progress=False, **length)
+            if self._stop_asked:  # stopped while preparing: nothing trained
+                self.state = "stopped"
+                return
+            self.job = train_in_background(self.model, train_set, config, test_data=test_set,
+                                           out_dir=self.run_dir, callback=self._on_record)
+            if self._stop_asked:
+                self.job.stop()
+            else:
+                self.state = "running"
+            self._notify()
+            self.job.thread.join()
+            self.error = self.job.error
+            if self.job.error is not None:
+                self.state = "failed"
+            elif self.job.history is not None and self.job.history.stopped:
+                self.state = "stopped"
+            else:
+                self.state = "finished"
+        except Exception as exc:  # shown in the status line, never lost in a thread
+            self.error, self.state = exc, "failed"
+        finally:
+            self._notify()
 
     def _on_record(self, record: dict, _model: Any) -> None:
         # Runs in the training thread after each epoch.
         self.records.append(dict(record))
         self._notify()
 
-    def _watch(self) -> None:
-        job = self.job
-        job.thread.join()
-        self.error = job.error
-        if job.error is not None:
-            self.state = "failed"
-        elif job.history is not None and job.history.stopped:
-            self.state = "stopped"
-        else:
-            self.state = "finished"
-        self._notify()
-
     def _notify(self) -> None:
+        # Listeners draw the widget: a drawing error must not end the training run it shows.
         for listener in list(self.listeners):
-            listener(self)
+            try:
+                listener(self)
+            except Exception as exc:
+                self.listener_error = exc
+                log.warning("poselab training display failed (training goes on): %r", exc)
 
     def stop(self, wait: bool = False, timeout: float | None = 60.0) -> None:
         """Ask training to stop at its next step (the current epoch's checkpoint stays)."""
-        if self.job is None or not self.running:
+        if not self.running:
             return
+        self._stop_asked = True
         self.state = "stopping"
         self._notify()
-        self.job.stop()
+        if self.job is not None:
+            self.job.stop()
         if wait:
             self.wait(timeout)
 
@@ -242,6 +275,11 @@ class TrainingSession:
         parts = [self.state]
         if self.state == "failed" and self.error is not None:
             return f"failed: {type(self.error).__name__}: {self.error}"
+        if self.state == "preparing":
+            return "preparing: reading the labeled frames and building the model..."
+        if self.state == "running" and not recs:
+            total = f"/{self.epochs}" if self.epochs is not None else ""
+            return f"running: epoch 1{total} in progress (the first update comes when it ends)"
         if recs:
             last = recs[-1]
             total = f"/{self.epochs}" if self.epochs is not None else ""
@@ -255,6 +293,36 @@ class TrainingSession:
         if self.running and eta is not None:
             parts.append(f"ETA {_duration(eta)}")
         return parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def epoch_ticks(epochs: Sequence[int], planned: int | None = None,
+                max_ticks: int = 6) -> tuple[int, int, list[int]]:
+    """Axis range and ticks for curves over epochs: whole epochs only, each tick once.
+
+    d3's automatic ticks on a short range are fractional (0, 0.2, ...), which an integer
+    format prints as "0 0 0 1 1": the widget sets these instead.
+
+    Parameters
+    ----------
+    epochs
+        The epochs that have a point (empty before training).
+    planned
+        The number of epochs asked for (the axis spans 1..planned from the start), or None.
+    max_ticks
+        The most ticks wanted (>= 2).
+
+    Returns
+    -------
+    tuple
+        ``(low, high, ticks)``: the axis range (epochs) and the tick epochs, whole numbers in
+        increasing order, the first epoch always among them.
+    """
+    epochs = [int(e) for e in epochs]
+    low = min(epochs) if epochs else 1
+    high = max([low + 1, *epochs, int(planned or 0)])
+    step = next(k * 10**e for e in range(12) for k in (1, 2, 5) if (high - low) / (k * 10**e) <= max_ticks - 1)
+    ticks = [low] + [t for t in range((low // step + 1) * step, high + 1, step) if t > low]
+    return low, high, ticks
 
 
 def _duration(seconds: float) -> str:

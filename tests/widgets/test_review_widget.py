@@ -281,6 +281,8 @@ def test_project_skeleton_and_likelihood_threshold(world, tmp_path):
     s.close()
     w = project.review(pred, outliers=[])
     assert w.session.p_cutoff == 0.9
+    assert list(w.cutoff_label.text) == ["p_cutoff 0.90"] and list(w.cutoff_label.y) == [0.9]
+    assert list(w.trace_figure.axes[1].tick_values) == [0.0, 0.5, 1.0]  # not 0 / 0.53 / 1.1
     assert list(w.scatter.opacities) == [0.35] * 6  # every point below the project's 0.9
     for frame in (0, 1):  # the lines follow the frame
         limbs = np.array([[_xy(pred, a, p, frame) for p in pair] for a in ANIMALS

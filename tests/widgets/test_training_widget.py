@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 from poselab.model import Recipe, TrainConfig  # noqa: E402
 from poselab.project import Project  # noqa: E402
 from poselab.widgets.training import TrainingWidget  # noqa: E402
-from poselab.widgets.training_logic import TrainingSession, TrainingSessionError  # noqa: E402
+from poselab.widgets.training_logic import TrainingSession, TrainingSessionError, epoch_ticks, on_change  # noqa: E402
 
 PARTS = ["snout", "body_centre", "tail_base"]
 TINY = dict(recipe=Recipe(input_size=64, scale=0.25, head_channels=32, stride=8,
@@ -57,13 +57,22 @@ def _wait_for(cond, timeout=60.0):
 def test_widget_trains_and_curves_equal_the_history(project):
     w = TrainingWidget(project, name="tiny", epochs=3, **TINY)
     assert w.epochs.value == 3 and w.stop_button.disabled and not w.start_button.disabled
+    for figure in (w.loss_figure, w.rmse_figure):  # the planned epochs, whole numbers, before training
+        assert list(figure.axes[0].tick_values) == [1, 2, 3]
+    seen = []
+    on_change(w.session, lambda s: seen.append((s.state, s.status(), w.start_button.disabled)))
     w.start_button.click()
     s = w.session
+    # the click is answered at once: "preparing" and the button disabled, before any epoch
+    assert seen[0][0] == "preparing" and seen[0][1].startswith("preparing:") and w.start_button.disabled
     assert s.run_dir == project.models_dir / "tiny" / "run-001"
     assert s.wait(120) == "finished", s.status()
     history = s.job.history
     df = history.to_dataframe()
     assert list(w.loss_line.x) == [1, 2, 3]
+    assert [st for st, *_ in seen][:2] == ["preparing", "running"] and seen[-1][0] == "finished"
+    axis = w.loss_figure.axes[0]
+    assert list(axis.tick_values) == [1, 2, 3] and (axis.scale.min, axis.scale.max) == (1.0, 3.0)
     np.testing.assert_array_equal(np.asarray(w.loss_line.y, dtype=float), df["loss"].to_numpy())
     np.testing.assert_array_equal(np.asarray(w.rmse_line.x), df["epoch"].to_numpy())
     np.testing.assert_array_equal(np.asarray(w.rmse_line.y, dtype=float), df["test_rmse_px"].to_numpy())
@@ -91,6 +100,10 @@ def test_stop_keeps_the_kernel_free_and_ends_training(project):
     assert s.eta_seconds() > 0 and "ETA" in s.status()
     with pytest.raises(TrainingSessionError, match="already running"):
         s.start()
+    w.start()  # a notebook cell run after the button was clicked: guidance, not an error
+    assert "already running" in w.notice.value and "session.wait()" in w.notice.value
+    assert "red" not in w.status.value
+    assert sorted(p.name for p in (project.models_dir / "stop").iterdir()) == ["run-001"]
     w.stop_button.click()
     assert s.wait(60) == "stopped"
     assert 1 <= len(s.records) < 500
@@ -140,3 +153,44 @@ def test_the_model_swaps_the_projects_configured_left_right_pairs(tmp_path):
     assert TrainingSession(unconfigured, epochs=1, **TINY).make_model().card["flip_pairs"] == [[0, 1]]
     proj.close()
     unconfigured.close()
+
+
+def test_epoch_ticks_are_whole_epochs_each_once():
+    assert epoch_ticks([], 30) == (1, 30, [1, 10, 20, 30])  # before training: the planned epochs
+    assert epoch_ticks([], None) == (1, 2, [1, 2])  # a time budget: no planned length yet
+    assert epoch_ticks([1, 2, 3], 3) == (1, 3, [1, 2, 3])
+    assert epoch_ticks([1], 1) == (1, 2, [1, 2])
+    assert epoch_ticks(list(range(1, 8)), None) == (1, 7, [1, 2, 4, 6])
+    assert epoch_ticks(list(range(31, 41)), 10) == (31, 40, [31, 32, 34, 36, 38, 40])  # a retraining run
+    for n in (1, 2, 3, 7, 13, 30, 99, 250, 1000, 12345):
+        low, high, ticks = epoch_ticks(range(1, n + 1), n)
+        assert ticks == sorted(set(ticks)) and all(isinstance(t, int) for t in ticks)
+        assert ticks[0] == 1 and ticks[-1] <= high and 2 <= len(ticks) <= 6
+
+
+def test_a_failing_display_does_not_end_training(project):
+    s = TrainingSession(project, name="display", epochs=2, **TINY)
+
+    def broken_display(_session):
+        raise RuntimeError("Set changed size during iteration")
+
+    on_change(s, broken_display)
+    s.start()
+    assert s.wait(120) == "finished" and len(s.records) == 2
+    assert isinstance(s.listener_error, RuntimeError)
+
+
+def test_stop_while_preparing_trains_nothing(project):
+    s = TrainingSession(project, name="early", epochs=50, **TINY)
+    states = []
+
+    def stop_at_once(session):  # "stop" clicked while the model is still being built
+        states.append(session.state)
+        if session.state == "preparing":
+            session.stop()
+
+    on_change(s, stop_at_once)
+    s.start()
+    assert s.wait(120) == "stopped" and s.records == [] and s.job is None
+    assert states == ["preparing", "stopping", "stopped"]
+    assert s.run_dir == project.models_dir / "early" / "run-001"
