@@ -37,7 +37,7 @@ from poselab.widgets.labeling_logic import (
     part_colors,
 )
 
-__all__ = ["FrameView", "KEY_HELP", "LabelingWidget"]
+__all__ = ["FrameView", "KEY_HELP", "LabelingWidget", "NAME_HALO_CSS"]
 
 #: CSS of the labeling widget, scoped to its ``poselab-labeling`` class. Names: white with a
 #: black halo (``paint-order: stroke`` draws the outline under the fill), readable on dark and
@@ -46,10 +46,10 @@ __all__ = ["FrameView", "KEY_HELP", "LabelingWidget"]
 #: round the image (an outline, so it also replaces the focus ring ipyevents' focus draws there).
 #: bqplot's hover toolbar is off (``display_toolbar``); the rule on ``.toolbar_div`` keeps it
 #: hidden should a front end show it anyway.
+NAME_HALO_CSS = ("paint-order: stroke; stroke: black; stroke-width: 3px; stroke-linejoin: round; "
+                 "fill: white !important; pointer-events: none;")
 LABELING_CSS = """<style>
-.poselab-labeling .poselab-labeling-figure text.label {
-  paint-order: stroke; stroke: black; stroke-width: 3px; stroke-linejoin: round;
-  fill: white !important; pointer-events: none; }
+.poselab-labeling .poselab-labeling-figure text.label { """ + NAME_HALO_CSS + """ }
 .poselab-labeling .poselab-labeling-frame { width: fit-content; margin: 4px; }
 .poselab-labeling.poselab-labeling-panzoom .poselab-labeling-frame,
 .poselab-labeling.poselab-labeling-panzoom .poselab-labeling-frame:focus {

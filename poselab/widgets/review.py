@@ -18,7 +18,7 @@ import bqplot as bq
 import ipywidgets as W
 from ipyevents import Event
 
-from poselab.widgets.labeling import FrameView
+from poselab.widgets.labeling import NAME_HALO_CSS, FrameView
 from poselab.widgets.labeling_logic import part_colors
 from poselab.widgets.review_logic import KEY_HELP, ReviewSession
 
@@ -57,7 +57,8 @@ class ReviewWidget(W.VBox):
         self._scatter_ids: list[tuple[str, str]] = []
 
         self.view = FrameView(s.image(), css_class="poselab-review-figure", display_width=display_width,
-                              quality=quality, marker_size=marker_size, display_names=len(s.animals) == 1)
+                              quality=quality, marker_size=marker_size, display_names=len(s.animals) == 1,
+                              name_labels=len(s.animals) == 1)  # names apart, with a halo
         self.xs, self.ys, self.figure = self.view.xs, self.view.ys, self.view.figure
         self.image_mark, self.scatter = self.view.image_mark, self.view.scatter
         self.scatter.on_drag_end(self._on_drag_end)
@@ -76,7 +77,7 @@ class ReviewWidget(W.VBox):
         # the dashed rule says what it is: points below it are drawn faint and score as outliers
         self.cutoff_label = bq.Label(x=[frames[-1]], y=[s.p_cutoff], text=[f"p_cutoff {s.p_cutoff:.2f}"],
                                      scales={"x": self.tx, "y": self.ty}, colors=["#555"], align="end",
-                                     y_offset=-4, default_size=11)
+                                     y_offset=-9, default_size=11)  # above the rule
         self.frame_rule = bq.Lines(x=[s.frame, s.frame], y=[0, 1.05], scales={"x": self.tx, "y": self.ty},
                                    colors=["black"])
         self.outlier_ticks = bq.Scatter(x=[float(f) for f in s.outliers], y=[1.02] * len(s.outliers),
@@ -143,6 +144,9 @@ class ReviewWidget(W.VBox):
             self.swap_box, self.send_button, self.message, self.help,
         ])
         self.add_class("poselab-review")
+        self.css = W.HTML("<style>.poselab-review .poselab-review-figure text.label { "
+                          + NAME_HALO_CSS + " }</style>", layout=W.Layout(display="none"))
+        self.children = (*self.children, self.css)
         self._shown = s.frame
         self._refresh(new_frame=False)
 
@@ -162,6 +166,8 @@ class ReviewWidget(W.VBox):
                               [self.colors[p] for _a, p, *_ in pts],
                               # faint where the model is unsure (below p_cutoff)
                               [1.0 if lik >= s.p_cutoff else 0.35 for *_, lik in pts])
+        if self.view.name_labels is not None:
+            self.view.draw_names([(x, y) for *_, x, y, _l in pts], [p for _a, p, *_ in pts])
         self.view.draw_skeleton(s.segments())
 
     def _draw_traces(self) -> None:

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.e2e
 PARTS = ["snout", "body_centre", "tail_base"]
 W_, H_ = 640, 480
 BAD_FRAME = 12  # after the 8 timed "next frame" clicks
+HUMAN_FRAME = 3  # labeled by a person before the review: a correction there must not replace it
+HUMAN_SNOUT = (100.0, 120.0)
 
 NOTEBOOK_CODE = """
 import os
@@ -73,6 +75,8 @@ def review_project(tmp_path):
     pred["likelihood"] = pred["position"].isel(coord=0, drop=True) * 0 + 0.95
     pred["position"].loc[dict(animal="mouse0", part="snout", frame=BAD_FRAME, coord="x")] += 40.0
     project = Project.create(tmp_path / "proj", PARTS, animals=["mouse0"], videos=[world.video])
+    [image] = project.add_frames([HUMAN_FRAME])
+    project.labels.set_points(image, {("mouse0", "snout"): HUMAN_SNOUT})
     project.close()
     path = poses.save(pred, tmp_path / "pred.nc")
     return project.root, path, pred
@@ -142,6 +146,33 @@ def test_review_drag_and_send_in_browser(frontend, tmp_path, review_project, art
         page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
                                ".includes('sent 1 frame')", timeout=10000)
         page.screenshot(path=str(artifacts / f"review-{frontend}-sent.png"))
+
+        # a frame a person labeled: the drag and the send must leave the person's point as it was
+        human_image = f"frames/m/img{HUMAN_FRAME:05d}.png"
+        assert _stored(root, human_image)["snout"][:2] == pytest.approx(HUMAN_SNOUT, abs=1e-9)
+        for _ in range(BAD_FRAME - HUMAN_FRAME):
+            page.locator(".poselab-review button[title='previous frame']").first.click()
+            page.wait_for_timeout(120)
+        page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                               f".includes('frame {HUMAN_FRAME} ')", timeout=10000)
+        page.wait_for_timeout(500)
+        box = page.locator(".poselab-review-figure svg image").first.bounding_box()
+        start = tuple(float(v) for v in pred["position"].sel(animal="mouse0", part="snout",
+                                                             frame=HUMAN_FRAME).values)
+        x0, y0 = box["x"] + (start[0] + 0.5) * sx, box["y"] + (start[1] + 0.5) * sy
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(x0 + 4 * k, y0 + 4 * k)
+        page.mouse.up()
+        page.wait_for_function("() => document.querySelector('.poselab-e2e-saved')"
+                               ".textContent.trim() === '2'", timeout=10000)
+        page.locator(".poselab-review button:has-text('send corrected frames')").first.click()
+        page.wait_for_function("() => document.querySelector('.poselab-review').innerText"
+                               ".includes('not written where a person had labeled')", timeout=10000)
+        page.screenshot(path=str(artifacts / f"review-{frontend}-human-label-kept.png"))
+        assert _stored(root, human_image)["snout"][:2] == pytest.approx(HUMAN_SNOUT, abs=1e-9)
+        assert _stored(root, image_name)["snout"][:2] == pytest.approx(stored["snout"][:2], abs=1e-9)
     loads = [s["load"] for s in switches]
     result = {"frontend": frontend, "frame": f"{W_}x{H_} video frame, JPEG q85, shown {W_} px wide",
               "frame_switch_load_ms": loads, "frame_switch_load_median_ms": float(np.median(loads))}

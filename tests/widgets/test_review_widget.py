@@ -183,6 +183,9 @@ def test_single_animal_hides_swap_and_send_needs_project(world, setup):
     w = ReviewWidget(one, world.video, outliers=[3, 7])
     assert w.swap_box.layout.display == "none" and w.send_button.disabled
     assert list(w.scatter.names) == PARTS  # one animal: part names only
+    # written by a Label mark (white with a halo, kept apart), not by the scatter
+    assert not w.scatter.display_names and list(w.view.name_labels.text) == PARTS
+    assert "paint-order: stroke" in w.css.value
     w.next_outlier_button.click()
     w.next_outlier_button.click()
     assert w.session.frame == 7
@@ -283,6 +286,7 @@ def test_project_skeleton_and_likelihood_threshold(world, tmp_path):
     assert w.session.p_cutoff == 0.9
     assert list(w.cutoff_label.text) == ["p_cutoff 0.90"] and list(w.cutoff_label.y) == [0.9]
     assert list(w.trace_figure.axes[1].tick_values) == [0.0, 0.5, 1.0]  # not 0 / 0.53 / 1.1
+    assert w.view.name_labels is None  # several animals: names in the tooltip, not on the frame
     assert list(w.scatter.opacities) == [0.35] * 6  # every point below the project's 0.9
     for frame in (0, 1):  # the lines follow the frame
         limbs = np.array([[_xy(pred, a, p, frame) for p in pair] for a in ANIMALS
