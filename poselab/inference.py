@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
+from poselab.core.resources import fit_torch_threads
 from poselab.io.video import open_video
 
 __all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos", "follow_window"]
@@ -151,6 +152,7 @@ def analyze_video(
     """
     model = _as_model(model, device)
     options = _options(options, settings)
+    fit_torch_threads()  # a JupyterHub server's 1 CPU, not the host's 32 cores
     with open_video(video) as reader:
         info = reader.info
         n_total = len(reader)

@@ -94,7 +94,8 @@ class TrainConfig:
         Channels-last memory format (faster for these depthwise-conv backbones on CPU and GPU,
         about 1.5-2x); None means the default, on.
     num_threads : int or None
-        ``torch.set_num_threads`` for CPU training (default: leave as is).
+        ``torch.set_num_threads`` for CPU training (default: torch's own count, lowered to
+        the CPUs a cgroup allows, :func:`poselab.core.resources.fit_torch_threads`).
     progress : bool
         Show a tqdm progress bar.
     """

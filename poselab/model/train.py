@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from poselab.core.files import write_text_atomic
+from poselab.core.resources import fit_torch_threads
 from poselab.model.augment import augment_batch, paired_crops
 from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
 from poselab.model.config import TrainConfig, TrainingError
@@ -535,6 +536,8 @@ def train(
         data, test_data = data.split(config.test_fraction, config.split_seed)
     if config.num_threads:
         torch.set_num_threads(int(config.num_threads))
+    else:  # within the container's / JupyterHub server's CPU limit, not the host's core count
+        fit_torch_threads()
     if config.device is not None:
         model.to(config.device)
     task = task_for(model, data, config, test_data)
