@@ -430,7 +430,11 @@ def stride_table(ds: xr.Dataset, paws: Sequence[str], reference: str | None = No
                 inside = o[(o >= s) & (o < e)]
                 row[f"phase_{p}"] = float((inside[0] - s) / (e - s)) if inside.size else np.nan
             rows.append(row)
-    return pd.DataFrame(rows)
+    # the columns even without a stride (a short or resting recording): the table stays usable
+    columns = ["animal", "stride", "start_frame", "end_frame", "duration_s", "cadence_hz",
+               "stride_length", "stance_duration_s", "swing_duration_s", "duty_factor",
+               "step_width", "body_speed", *(f"phase_{p}" for p in paws if p != reference)]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def gait_summary(table, max_duration_s: float | None = None):

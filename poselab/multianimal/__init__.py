@@ -54,6 +54,7 @@ from poselab.multianimal.network import PafPoseNet, multi_animal_targets, paf_ta
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
 from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
+    TrackingConfig,
     TrackingError,
     Tracklet,
     identity_checkpoints,

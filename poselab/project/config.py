@@ -149,8 +149,12 @@ class ProjectConfig:
                 )
         if problems:
             raise ConfigError(f"{source}:\n  - " + "\n  - ".join(problems))
-        self.skeleton = [list(p) for p in self.skeleton]
-        self.flip_pairs = [list(p) for p in self.flip_pairs]
+        # plain str: names taken from a Dataset (numpy.str_) would not write to YAML
+        self.name = str(self.name)
+        self.parts, self.animals, self.unique_parts = (
+            [str(v) for v in values] for values in (self.parts, self.animals, self.unique_parts))
+        self.skeleton = [[str(a) for a in p] for p in self.skeleton]
+        self.flip_pairs = [[str(a) for a in p] for p in self.flip_pairs]
         return self
 
     def skeleton_of(self, parts: Sequence[str]) -> list[list[str]]:
