@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Resources", "allowed_resources", "cpu_limit", "memory_limit", "memory_usage", "fit_torch_threads"]
+__all__ = ["CgroupError", "CgroupLimit", "Resources", "allowed_resources", "cpu_limit", "fit_torch_threads",
+           "memory_limit", "memory_usage"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a huge number (9223372036854771712)
@@ -187,3 +188,140 @@ def fit_torch_threads(resources: Resources | None = None) -> int:
     if torch.get_num_threads() > threads:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+class CgroupError(RuntimeError):
+    """No cgroup can be made here (not root, or no writable cgroup v1/v2 memory controller)."""
+
+
+class CgroupLimit:
+    """A cgroup that holds the processes put in it to a memory and a CPU limit.
+
+    What a JupyterHub spawner or a test harness uses to *enforce* "1 CPU and 2 GiB per student"
+    (a process over the memory limit is killed by the kernel's OOM killer, alone). Needs root and
+    cgroup v2 (``memory.max``, ``cpu.max``) or v1 (``memory.limit_in_bytes``,
+    ``cpu.cfs_quota_us``); swap is limited too, so the limit is not met by swapping.
+
+    Parameters
+    ----------
+    name
+        The group's path under the cgroup root, e.g. ``"poselab-hub/alice"``.
+    memory_bytes
+        Memory limit (bytes), or None.
+    cpus
+        CPU limit (cores, e.g. 1.0 or 0.5), or None.
+    root
+        Where cgroups are mounted.
+    """
+
+    PERIOD_US = 100_000
+
+    def __init__(self, name: str, *, memory_bytes: int | None = None, cpus: float | None = None,
+                 root: str | os.PathLike = CGROUP_ROOT):
+        root = Path(root)
+        self.name = name.strip("/")
+        self.created: list[Path] = []
+        self.v2 = (root / "cgroup.controllers").exists()
+        try:
+            if self.v2:
+                self._enable_v2_controllers(root)
+                self.memory_dir = self.cpu_dir = self._make(root)
+                if memory_bytes is not None:
+                    (self.memory_dir / "memory.max").write_text(str(int(memory_bytes)))
+                    _try_write(self.memory_dir / "memory.swap.max", "0")
+                if cpus is not None:
+                    (self.cpu_dir / "cpu.max").write_text(f"{int(cpus * self.PERIOD_US)} {self.PERIOD_US}")
+            elif (root / "memory").is_dir():
+                self.memory_dir = self._make(root / "memory")
+                self.cpu_dir = self._make(root / "cpu") if (root / "cpu").is_dir() else None
+                if memory_bytes is not None:
+                    (self.memory_dir / "memory.limit_in_bytes").write_text(str(int(memory_bytes)))
+                    # memsw = memory + swap: equal to the limit means no swap (absent without swap accounting)
+                    _try_write(self.memory_dir / "memory.memsw.limit_in_bytes", str(int(memory_bytes)))
+                if cpus is not None and self.cpu_dir is not None:
+                    (self.cpu_dir / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                    (self.cpu_dir / "cpu.cfs_quota_us").write_text(str(int(cpus * self.PERIOD_US)))
+            else:
+                raise CgroupError(f"no cgroup memory controller under {root}")
+        except OSError as exc:
+            self.remove()
+            raise CgroupError(f"cannot make the cgroup {self.name} under {root} ({exc}): run as root "
+                              "on a machine whose cgroups are writable") from exc
+
+    def _make(self, base: Path) -> Path:
+        path = base
+        for part in self.name.split("/"):
+            path = path / part
+            if not path.is_dir():
+                path.mkdir()
+                self.created.append(path)
+        return path
+
+    def _enable_v2_controllers(self, root: Path) -> None:
+        path = root
+        for part in self.name.split("/")[:-1] + [None]:
+            _try_write(path / "cgroup.subtree_control", "+memory +cpu")
+            if part is None:
+                break
+            path = path / part
+            if not path.is_dir():
+                path.mkdir()
+                self.created.append(path)
+
+    @property
+    def procs_files(self) -> list[Path]:
+        dirs = {self.memory_dir, self.cpu_dir} - {None}
+        return [d / "cgroup.procs" for d in sorted(dirs)]
+
+    def add(self, pid: int) -> None:
+        """Put a process (and the children it starts later) in the group."""
+        for path in self.procs_files:
+            path.write_text(str(int(pid)))
+
+    def preexec(self) -> None:
+        """Join the group: for ``subprocess.Popen(preexec_fn=...)``, in the child before it runs."""
+        for path in self.procs_files:
+            with open(path, "w") as f:
+                f.write(str(os.getpid()))
+
+    def peak_bytes(self) -> int | None:
+        """The most memory the group has used (bytes)."""
+        value = _read(self.memory_dir / ("memory.peak" if self.v2 else "memory.max_usage_in_bytes"))
+        return int(value) if value else None
+
+    def oom_kills(self) -> int:
+        """Processes of the group the OOM killer has stopped."""
+        text = _read(self.memory_dir / ("memory.events" if self.v2 else "memory.oom_control")) or ""
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def remove(self) -> None:
+        """Remove the folders this object made (processes still in them are killed first)."""
+        import signal
+        import time
+
+        for path in reversed(self.created):
+            for _ in range(50):
+                pids = [int(p) for p in (_read(path / "cgroup.procs") or "").split()]
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.created = []
+
+
+def _try_write(path: Path, text: str) -> bool:
+    try:
+        path.write_text(text)
+        return True
+    except OSError:
+        return False

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from poselab.core.resources import allowed_resources, cpu_limit, memory_limit, memory_usage
+from poselab.core.resources import (
+    CgroupError,
+    CgroupLimit,
+    allowed_resources,
+    cpu_limit,
+    memory_limit,
+    memory_usage,
+)
 
 GIB = 2**30
 
@@ -60,28 +67,46 @@ def test_no_cgroups_at_all(tmp_path):
     assert memory_usage(tmp_path, proc) is None
 
 
-def _writable_v1() -> bool:
-    return os.geteuid() == 0 and os.access("/sys/fs/cgroup/memory", os.W_OK) and \
-        os.access("/sys/fs/cgroup/cpu", os.W_OK)
-
-
-@pytest.mark.skipif(sys.platform != "linux" or not _writable_v1(),
-                    reason="needs root and writable cgroup v1 memory and cpu controllers")
-def test_a_real_cgroup_limit_is_read_and_torch_threads_fit_it():
-    name = f"poselab-test-{uuid.uuid4().hex[:8]}"
-    memory, cpu = Path("/sys/fs/cgroup/memory") / name, Path("/sys/fs/cgroup/cpu") / name
-    memory.mkdir()
-    cpu.mkdir()
+def _can_make_cgroups() -> bool:
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return False
     try:
-        (memory / "memory.limit_in_bytes").write_text(str(GIB))
-        (cpu / "cpu.cfs_quota_us").write_text("50000")  # half a core per 100 ms period
+        CgroupLimit(f"poselab-probe-{uuid.uuid4().hex[:8]}", memory_bytes=GIB).remove()
+        return True
+    except CgroupError:
+        return False
+
+
+needs_cgroups = pytest.mark.skipif(not _can_make_cgroups(), reason="needs root and writable cgroups (v1 or v2)")
+
+
+@needs_cgroups
+def test_a_real_cgroup_limit_is_read_and_torch_threads_fit_it():
+    group = CgroupLimit(f"poselab-test-{uuid.uuid4().hex[:8]}", memory_bytes=GIB, cpus=0.5)
+    try:
         code = ("import torch; torch.set_num_threads(4)\n"
                 "from poselab.core.resources import allowed_resources, fit_torch_threads\n"
                 "r = allowed_resources(); print(r.cpus, r.threads, r.memory_bytes, fit_torch_threads())")
-        shell = (f"echo $$ > {memory}/cgroup.procs && echo $$ > {cpu}/cgroup.procs && "
-                 f"exec {sys.executable} -c '{code}'")
-        out = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=120, check=True)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                             check=True, preexec_fn=group.preexec)
         assert out.stdout.split() == ["0.5", "1", str(GIB), "1"]
     finally:
-        memory.rmdir()
-        cpu.rmdir()
+        group.remove()
+
+
+@needs_cgroups
+def test_a_process_over_the_limit_is_stopped_alone():
+    group = CgroupLimit(f"poselab-test-{uuid.uuid4().hex[:8]}", memory_bytes=200 * 2**20)
+    try:
+        touch = "import sys; b = bytearray(int(sys.argv[1]) * 2**20); print(len(b) >> 20)"
+        small = subprocess.run([sys.executable, "-c", touch, "60"], capture_output=True, text=True,
+                               timeout=60, preexec_fn=group.preexec)
+        assert small.returncode == 0 and small.stdout.strip() == "60" and group.oom_kills() == 0
+        assert group.peak_bytes() >= 60 * 2**20
+        big = subprocess.run([sys.executable, "-c", touch, "400"], capture_output=True, text=True,
+                             timeout=60, preexec_fn=group.preexec)
+        assert big.returncode == -9 and group.oom_kills() == 1  # SIGKILL from the OOM killer
+        assert 190 * 2**20 <= group.peak_bytes() <= 200 * 2**20
+    finally:
+        group.remove()
+    assert not group.created
