@@ -10,7 +10,7 @@ EXTRAS ?= test
 comma  := ,
 STAMP  := $(VENV)/.poselab-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: demo test e2e test-all lab notebooks benchmarks clean install
+.PHONY: demo test e2e test-all lab notebooks benchmarks clean install hub
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,10 @@ e2e: $(STAMP)
 	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  timeout 900 sh -c 'apt-get update -qq && apt-get install -y -qq chromium' >/dev/null 2>&1; } || \
 	  echo "e2e: no chromium at $(CHROMIUM) and it cannot be installed here (needs root and apt): browser tests will skip"
-	POSELAB_CHROMIUM=$(CHROMIUM) POSELAB_TEST_ARTIFACTS=$(CURDIR)/test-artifacts \
+	@test -x $(VENV)/node/node_modules/.bin/configurable-http-proxy || ! command -v npm >/dev/null || \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@4 >/dev/null 2>&1 || \
+	  echo "e2e: configurable-http-proxy could not be installed with npm: the course hub test will skip"
+	POSELAB_CHROMIUM=$(CHROMIUM) POSELAB_TEST_ARTIFACTS=$(CURDIR)/test-artifacts POSELAB_CHP_PREFIX=$(CURDIR)/$(VENV)/node \
 	  $(BIN)/python -m pytest -q -rs -m e2e tests/e2e
 	@echo "e2e: screenshots in test-artifacts/"
 
@@ -48,6 +51,14 @@ test-all: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbmake notebooks/
+
+# A JupyterHub for a course: each student 1 CPU and 2 GiB, enforced with cgroups (run as root).
+HUB_ARGS ?=
+hub:
+	$(MAKE) install EXTRAS=lab,hub
+	@test -x .hub/node_modules/.bin/configurable-http-proxy || \
+	  npm install --silent --no-audit --no-fund --prefix .hub configurable-http-proxy@4
+	$(BIN)/python -m poselab.hub --state .hub $(HUB_ARGS)
 
 lab:
 	$(MAKE) install EXTRAS=test,weights,lab
