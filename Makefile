@@ -52,6 +52,12 @@ test-all: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q --nbmake notebooks/
 
+# Each tutorial notebook as on a student's JupyterHub server: 2 GiB of memory (no swap), one core;
+# wall time and peak memory per notebook (a cgroup where writable, as root; else psutil).
+.PHONY: notebooks-2g
+notebooks-2g: $(STAMP)
+	$(BIN)/python benchmarks/notebook_memory.py --limit-gib 2
+
 # A JupyterHub for a course: each student 1 CPU and 2 GiB, enforced with cgroups (run as root).
 HUB_ARGS ?=
 hub:

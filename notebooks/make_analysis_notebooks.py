@@ -18,11 +18,18 @@ NB04 = [
 On a synthetic video's ground-truth poses with realistic keypoint noise, a few confident-looking
 outliers and dropouts: filters (interpolation, Savitzky-Golay, the likelihood-weighted
 state-space smoother), speed and heading, automatic stance/swing, strides, a per-animal gait
-summary with circular inter-limb phases, each compared with the world's truth."""),
-    ("code", """import tempfile, numpy as np, matplotlib.pyplot as plt
+summary with circular inter-limb phases, each compared with the world's truth.
+
+Its files go to `poselab-work/04-kinematics-and-gait/` beside this notebook; that folder holds
+only what the notebook makes, so each run starts it afresh."""),
+    ("code", """import shutil, numpy as np, matplotlib.pyplot as plt
+from pathlib import Path
 from poselab.datasets import synthetic
 from poselab.analysis import filters, kinematics, gait, plots
-w = synthetic(tempfile.mkdtemp() + '/world.mp4', n_frames=450, seed=0)
+work = Path('poselab-work') / '04-kinematics-and-gait'   # beside this notebook
+shutil.rmtree(work, ignore_errors=True)                  # only what this notebook makes: start afresh
+print('working in', work.resolve())
+w = synthetic(work / 'world.mp4', n_frames=450, seed=0)
 rng = np.random.default_rng(0)
 truth_pos = w.poses['position']
 noisy = w.poses.copy()
@@ -97,14 +104,19 @@ NB05 = [
 Egocentric window features from poses, unsupervised states (change points, and a Gaussian HMM
 started from them) fitted across two sessions, a supervised classifier from a few labeled
 bouts of another session, per-frame, boundary and bout-level scores against the synthetic
-world's truth, and exports for keypoint-MoSeq, B-SOiD and SimBA."""),
-    ("code", """import tempfile, numpy as np, matplotlib.pyplot as plt
+world's truth, and exports for keypoint-MoSeq, B-SOiD and SimBA.
+
+Its files go to `poselab-work/05-behaviour/` beside this notebook; that folder holds only what
+the notebook makes, so each run starts it afresh."""),
+    ("code", """import shutil, numpy as np, matplotlib.pyplot as plt
 from pathlib import Path
 from poselab.datasets import synthetic
 from poselab.analysis import behaviour as bh, filters, plots
-tmp = Path(tempfile.mkdtemp())
+work = Path('poselab-work') / '05-behaviour'   # beside this notebook
+shutil.rmtree(work, ignore_errors=True)        # only what this notebook makes: start afresh
+print('working in', work.resolve())
 def session(seed):
-    w = synthetic(tmp / f'world{seed}.mp4', n_frames=600, seed=seed)
+    w = synthetic(work / f'world{seed}.mp4', n_frames=600, seed=seed)
     rng = np.random.default_rng(seed)
     ds = w.poses.copy()
     pos = ds['position'].values + rng.normal(0, 1.5, ds['position'].shape)
@@ -163,9 +175,9 @@ written as 0, 0 with likelihood 0)."""),
     ("code", """from poselab.io import behaviour_tools
 coords, confs, parts = behaviour_tools.to_keypoint_moseq(ds1)
 print({k: v.shape for k, v in coords.items()}, parts[:3])
-print([p.name for p in behaviour_tools.to_bsoid(ds1, tmp / 'bsoid')],
-      behaviour_tools.to_simba(ds1, tmp / 'simba').name)
-print(open(behaviour_tools.to_simba(ds1, tmp / 'simba')).read().splitlines()[2][:80])"""),
+print([p.name for p in behaviour_tools.to_bsoid(ds1, work / 'bsoid')],
+      behaviour_tools.to_simba(ds1, work / 'simba').name)
+print(open(behaviour_tools.to_simba(ds1, work / 'simba')).read().splitlines()[2][:80])"""),
 ]
 
 
@@ -175,6 +187,8 @@ def build(cells) -> nbformat.NotebookNode:
                                  "name": "python3"}
     nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md"
                 else nbformat.v4.new_code_cell(src) for kind, src in cells]
+    for i, cell in enumerate(nb.cells):  # stable ids: regenerating changes only what changed
+        cell.id = f"cell-{i:02d}"
     return nb
 
 

@@ -11,81 +11,89 @@ Once a model is trained, analysis is the long part of a study: hours of video. T
 what `poselab.analyze_video` and `poselab.analyze_videos` do with a video, on synthetic mice whose
 true poses we know:
 
-1. train a small model (about a minute on a laptop CPU) from labels taken from the ground truth;
-2. **analyze** a video into the pose Dataset and measure its error against the truth;
-3. **kill** an analysis half-way and **resume** it: the result equals an uninterrupted run;
-4. run the **same call on a Dask cluster** (here a `LocalCluster` of two processes; on SLURM see the
-   README): the result is identical to the local run;
-5. draw a **labeled video** (parts, skeleton, trails, likelihood as transparency)."""),
-("code", """import subprocess, sys, tempfile, time
+1. train a small model (about two minutes on one CPU core) from labels taken from the ground truth;
+2. **analyze** a video it never saw into the pose Dataset, in another process that we **kill**
+   half-way: the same call then **resumes** it; measure its error against the truth;
+3. run the **same call on a Dask cluster** (here a `LocalCluster` with one worker inside this
+   kernel; on SLURM see the README): the result is identical to the killed-and-resumed one;
+4. draw a **labeled video** (parts, skeleton, trails, likelihood as transparency);
+5. run the model **live**, frame by frame, with a trigger.
+
+Everything it makes goes into `poselab-work/03-analyze-videos/` beside this notebook (not a
+temporary folder: on a JupyterHub it is in your home and stays). That folder holds only what the
+notebook makes, so each run starts it afresh. The notebook is sized for a teaching server with
+2 GiB of memory and one core: this kernel keeps under 1 GB of its own (PyTorch included), and a
+second process runs beside it only twice, briefly (training, and the analysis we kill)."""),
+("code", """import shutil, subprocess, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 import poselab
 from poselab.datasets import SYNTHETIC_PARTS, SYNTHETIC_SKELETON, synthetic
-from poselab.model import LabeledImages, create_model, evaluate, train
+from poselab.model import LabeledImages, Recipe, TrainConfig, fit
 
-work = Path(tempfile.mkdtemp(prefix="poselab-analyze-"))
-worlds = [synthetic(work / "videos" / f"mouse{i}.mp4", n_frames=240, size=(320, 240), seed=i)
-          for i in range(2)]
-videos = [w.video for w in worlds]
+work = Path("poselab-work") / "03-analyze-videos"   # beside this notebook
+shutil.rmtree(work, ignore_errors=True)              # only what this notebook made: start afresh
+print("working in", work.resolve())
+# three mice to label and train on, and a fourth, never seen in training, to analyze
+training = [synthetic(work / "videos" / f"train{seed}.mp4", n_frames=240, size=(320, 240), seed=seed)
+            for seed in (0, 2, 3)]
+world = synthetic(work / "videos" / "mouse1.mp4", n_frames=240, size=(320, 240), seed=1)
+video = world.video
 parts = list(SYNTHETIC_PARTS)
-print(videos, len(parts), "parts")"""),
+print(video, len(parts), "parts")"""),
 ("md", """## A small model
 
-We label every 6th frame of the first video from the truth (visible parts only; paws under the
-body stay unlabeled, as a human would leave them) and train `tf_efficientnet_lite0` with its
-ImageNet weights for a fixed number of epochs. `model.save` writes one `.safetensors` file with
-the model card: the file is what workers load."""),
-("code", """truth = worlds[0].poses.isel(animal=0)
-frames = np.arange(0, 240, 6)
-with poselab.open_video(videos[0]) as reader:
-    images = [reader.read(int(f)) for f in frames]
-xy = truth["position"].sel(frame=frames).transpose("frame", "part", "coord").values
-visible = truth["visible"].sel(frame=frames).transpose("frame", "part").values
-keypoints = np.where(visible[..., None], xy, np.nan)
-data = LabeledImages(images, keypoints, parts, names=[f"frame{f}" for f in frames])
-train_set, test_set = data.split(0.2, seed=0)
+We label every 8th frame of the three training videos from the truth (visible parts only; paws
+under the body stay unlabeled, as a human would leave them): 90 frames, a fifth held out for
+testing. `fit` trains with poselab's recipe (the one `poselab train` and the training widget use):
+`tf_efficientnet_lite0` with its ImageNet weights, 160-pixel crops, 30 epochs (about two minutes
+on one core). Three videos rather than one: a model taught on one mouse in one arena does poorly
+on the next.
 
-torch.manual_seed(0)
-model = create_model("tf_efficientnet_lite0", parts, input_size=160, head_channels=64)
-history = train(model, train_set, test_data=test_set, epochs=25, batch_size=8, lr=2e-3,
-                eval_every=5, progress=False)
-print(f"test RMSE {evaluate(model, test_set)['rmse_px']:.2f} px on {len(test_set)} held-out frames")
-model_path = model.save(work / "mouse.safetensors")"""),
-("md", """## Analyze a video
+Training runs **in a process of its own** (`ProcessPoolExecutor`, one process). A Python process
+keeps the memory it has freed for its own later use, so what training allocates (several hundred
+MB) would stay with this kernel; a process that ends gives it all back. On a 2 GiB teaching server
+that is the difference between the analyses below running and the kernel being killed.
+`model.save` writes one `.safetensors` file with the model card: the file is what workers load."""),
+("code", """frames = np.arange(0, 240, 8)
+images, keypoints = [], []
+for w in training:
+    truth = w.poses.isel(animal=0)
+    with poselab.open_video(w.video) as reader:
+        images += [reader.read(int(f)) for f in frames]
+    xy = truth["position"].sel(frame=frames).transpose("frame", "part", "coord").values
+    visible = truth["visible"].sel(frame=frames).transpose("frame", "part").values
+    keypoints.append(np.where(visible[..., None], xy, np.nan))
+data = LabeledImages(images, np.concatenate(keypoints), parts,
+                     names=[f"{w.video.stem}-frame{f}" for w in training for f in frames])
+recipe = Recipe(input_size=160, head_channels=64,
+                train=TrainConfig(epochs=30, batch_size=8, lr=2e-3, eval_every=10, progress=False))
+with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:  # train in a process of its own
+    trained = pool.submit(fit, data, recipe).result()
+print(f"test RMSE {trained.result['rmse_px']:.2f} px on {len(trained.test_set)} held-out frames")
+model_path = trained.model.save(work / "mouse.safetensors")"""),
+("md", """## Analyze a video, even if it is killed half-way
 
-Frames are decoded in a background thread while the network runs, in batches; the progress bar
-shows frames/s. The result is the pose Dataset (`animal x part x frame x coord`), saved as NetCDF
-(`.zarr` for very long videos). While it runs, finished chunks are checkpointed in
-`<out>.partial.zarr`, so memory does not grow with the video's length."""),
-("code", """poses = poselab.analyze_video(model_path, videos[1], out=work / "poses" / "mouse1.nc", batch_size=16)
-poses"""),
-("code", """truth1 = worlds[1].poses
-error = np.linalg.norm(poses["position"].values - truth1["position"].values, axis=-1)
-seen = truth1["visible"].values
-print(f"median error {np.nanmedian(error[seen]):.2f} px over the visible parts of a video the model never saw; "
-      f"{np.mean(error[seen] < 5):.0%} within 5 px")
-fig, ax = plt.subplots(figsize=(8, 2.5))
-for part in ["snout", "body_centre", "tail_base"]:
-    ax.plot(poses["time"], poses["position"].sel(part=part, coord="x").isel(animal=0), label=part)
-    ax.plot(truth1["time"], truth1["position"].sel(part=part, coord="x").isel(animal=0), "k:", lw=0.8)
-ax.set_xlabel("time (s)"); ax.set_ylabel("x (pixels)"); ax.legend(ncol=3, fontsize=8);"""),
-("md", """## Kill it, start it again: it resumes
+`poselab.analyze_video` decodes frames in a background thread while the network runs, in batches,
+and returns the pose Dataset (`animal x part x frame x coord`), saved as NetCDF (`.zarr` for very
+long videos). While it runs, finished chunks are checkpointed in `<out>.partial.zarr`, so memory
+does not grow with the video's length, and a job that is killed (a time limit on a shared
+machine, a culled notebook server, a closed laptop) continues from the last written chunk.
 
-A job on a shared machine gets killed (time limits, a closed laptop). Here an analysis runs in
-another process with a checkpoint every 32 frames; we kill it (`SIGKILL`, no chance to clean up)
-as soon as some chunks are written, then run the same call again: it continues from the last
-written chunk, and the result is the same as the uninterrupted one above."""),
-("code", """out = work / "resumed" / "mouse1.nc"
+Here the analysis starts in another process, with a checkpoint every 32 frames; we kill it
+(`SIGKILL`, no chance to clean up) as soon as some chunks are written, then make the same call
+here: it continues where the killed one stopped."""),
+("code", """out = work / "poses" / "mouse1.nc"
 partial = out.with_name(out.name + ".partial.zarr")
 child = subprocess.Popen([sys.executable, "-c", f'''
 import poselab
-poselab.analyze_video({str(model_path)!r}, {str(videos[1])!r}, out={str(out)!r},
-                      batch_size=16, chunk_frames=32, progress=False)
+poselab.analyze_video({str(model_path)!r}, {str(video)!r}, out={str(out)!r},
+                      batch_size=8, chunk_frames=32, progress=False)
 '''])
 written = 0
 while child.poll() is None and written < 96:
@@ -96,30 +104,48 @@ while child.poll() is None and written < 96:
         pass
 child.kill(); child.wait()
 print(f"killed with {written} of 240 frames checkpointed" if written < 240 else "it finished before we could kill it")
-resumed = poselab.analyze_video(model_path, videos[1], out=out, batch_size=16, chunk_frames=32)
-print("resumed result equals the uninterrupted run:",
-      resumed["position"].equals(poses["position"]) and resumed["likelihood"].equals(poses["likelihood"]))"""),
+poses = poselab.analyze_video(model_path, video, out=out, batch_size=8, chunk_frames=32)
+poses"""),
+("code", """truth1 = world.poses
+error = np.linalg.norm(poses["position"].values - truth1["position"].values, axis=-1)
+seen = truth1["visible"].values
+print(f"median error {np.nanmedian(error[seen]):.2f} px over the visible parts of a video the model never saw; "
+      f"{np.mean(error[seen] < 5):.0%} within 5 px")
+fig, ax = plt.subplots(figsize=(8, 2.5))
+for part in ["snout", "body_centre", "tail_base"]:
+    ax.plot(poses["time"], poses["position"].sel(part=part, coord="x").isel(animal=0), label=part)
+    ax.plot(truth1["time"], truth1["position"].sel(part=part, coord="x").isel(animal=0), "k:", lw=0.8)
+ax.set_xlabel("time (s)"); ax.set_ylabel("x (pixels)"); ax.legend(ncol=3, fontsize=8);"""),
 ("md", """## The same call on a Dask cluster
 
 `analyze_videos` takes a `distributed.Client`. Videos, or frame ranges of one long video
-(`split_frames`), go to the workers, which load the model file once each. Here a `LocalCluster`
-of two worker processes stands in for a cluster; on SLURM, a `dask_jobqueue.SLURMCluster` takes its
-place and nothing else changes (see the README)."""),
+(`split_frames`), go to the workers, which load the model file once each. On SLURM, a
+`dask_jobqueue.SLURMCluster` gives each worker a job of its own (with its own memory, e.g.
+`memory="4GB"`) and nothing else changes (see the README).
+
+Here a `LocalCluster` stands in for it, sized for a teaching server (2 GiB, one core): **one worker
+with one thread, inside this kernel** (`processes=False`). A worker process would start its own
+Python with its own PyTorch and model, about 1.3 GB on top of this kernel; the thread adds
+only a batch of frames (tens of MB). `memory_limit=None`: the worker's memory is the kernel's,
+so Dask must not pause it for what the kernel itself holds (its default, `"auto"`, would give it
+1 GiB of a 2 GiB server). On a bigger machine, `n_workers=4, processes=True, memory_limit="2GB"`
+analyzes four videos at a time."""),
 ("code", """from distributed import Client, LocalCluster
 
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \\
-        Client(cluster) as client:
-    on_cluster = poselab.analyze_videos(model_path, videos, client=client, split_frames=96, batch_size=16)
+videos = [video, training[0].video]
+with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, memory_limit=None,
+                  dashboard_address=None) as cluster, Client(cluster) as client:
+    on_cluster = poselab.analyze_videos(model_path, videos, client=client, split_frames=96, batch_size=8)
 print([f"{ds.sizes['frame']} frames from {-(-ds.sizes['frame'] // 96)} tasks" for ds in on_cluster])
-same = on_cluster[1]["position"].equals(poses["position"]) and on_cluster[1]["likelihood"].equals(poses["likelihood"])
-print("mouse1 on the cluster is identical to the local run above:", same)"""),
+same = on_cluster[0]["position"].equals(poses["position"]) and on_cluster[0]["likelihood"].equals(poses["likelihood"])
+print("mouse1 on the cluster, in one go, is identical to the killed-and-resumed run above:", same)"""),
 ("md", """## A labeled video
 
 `poselab.io.render.labeled_video` draws every part (likelihood as opacity), the skeleton and fading
 trails into a new mp4 with the same frame count and rate, vectorised over points."""),
-("code", """labeled = poselab.labeled_video(poses, videos[1], work / "mouse1_labeled.mp4",
+("code", """labeled = poselab.labeled_video(poses, video, work / "mouse1_labeled.mp4",
                                 skeleton=SYNTHETIC_SKELETON, trail_frames=10)
-with poselab.open_video(labeled) as reader, poselab.open_video(videos[1]) as source:
+with poselab.open_video(labeled) as reader, poselab.open_video(video) as source:
     print(len(reader), "frames, as the source:", len(source))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].imshow(source.read(120)); axes[0].set_title("frame 120")
@@ -137,8 +163,8 @@ poselab analyze mouse.safetensors videos/*.mp4 --out poses/
 ```"""),
 ("md", """## Live: pose frame by frame, for closed-loop experiments
 
-`poselab.live.LiveSession` runs the model on each frame as a camera delivers it (here the second
-video is replayed at its own 30 frames/s, as a rehearsal of a rig would). The newest frame wins:
+`poselab.live.LiveSession` runs the model on each frame as a camera delivers it (here the video
+analyzed above is replayed at its own 30 frames/s, as a rehearsal of a rig would). The newest frame wins:
 if the model falls behind, frames are dropped and counted, never queued. `crop_size` runs the
 network on a window that follows the animal; `predict_ahead_s` adds a constant-velocity Kalman
 prediction of where each part will be when the output acts; a `RegionTrigger` fires when a part
@@ -148,13 +174,11 @@ pose goes to a Zarr record as the session runs, so a crash loses nothing already
 ("code", """from poselab.live import LiveSession, RegionTrigger, load_record
 
 light = []
-# this small model (25 epochs, 6 px test RMSE) gives likelihoods of 0.1-0.3 where a well-trained
-# one gives > 0.8: cut-offs far below the defaults (0.5), for this demonstration only
-trigger = RegionTrigger("body_centre", region=(200, 0, 320, 240), min_likelihood=0.02,  # pixels: x0, y0, x1, y1
+trigger = RegionTrigger("body_centre", region=(200, 0, 320, 240),  # pixels: x0, y0, x1, y1
                         hold_frames=3,  # 3 poses in a row on the other side: no flicker at the edge
                         on_enter=lambda pose: light.append(("on", pose.frame)),
                         on_exit=lambda pose: light.append(("off", pose.frame)))
-session = LiveSession(model_path, videos[1], crop_size=128, crop_min_likelihood=0.05, predict_ahead_s=0.0,
+session = LiveSession(model_path, video, crop_size=128, predict_ahead_s=0.0,
                       processors=[trigger], record=work / "live.zarr")
 print(session.run())  # the whole video, 8 s at its 30 frames/s
 true_x = truth1["position"].sel(part="body_centre", coord="x").isel(animal=0).values
@@ -168,6 +192,6 @@ print(f"{live.sizes['frame']} live poses recorded; median {np.nanmedian(distance
 ("md", """The live view in the notebook: the frame with the parts, frames/s and latency, Start and Stop, and
 a trigger region you drag over the frame. Press Start to replay the video through it (from a shell:
 `poselab live mouse.onnx 0 --crop-size 256 --record poses/live.zarr` for camera 0)."""),
-("code", """poselab.widgets.live_widget(model_path, videos[1], crop_size=128, crop_min_likelihood=0.05, predict_ahead_s=0.0)"""),
+("code", """poselab.widgets.live_widget(model_path, video, crop_size=128, predict_ahead_s=0.0)"""),
 ]
 nbformat.write(build(cells), Path(__file__).with_name("03_analyze_videos.ipynb"))

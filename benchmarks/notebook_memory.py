@@ -1,0 +1,187 @@
+"""Run each tutorial notebook as a student's JupyterHub pod would: 2 GiB of memory, no swap, one core.
+
+    .venv/bin/python benchmarks/notebook_memory.py                  # all of notebooks/0*.ipynb
+    .venv/bin/python benchmarks/notebook_memory.py notebooks/03_analyze_videos.ipynb --limit-gib 2
+
+Each notebook runs with ``pytest --nbmake`` (as CI runs it, from the notebook's folder), pinned to
+one core (``taskset -c 0``; OMP/MKL/OpenBLAS/numexpr threads 1) and inside a memory limit that
+covers its whole process tree (pytest, the kernel, any Dask workers or other processes it starts).
+The limit is enforced in the first mode that works here:
+
+* ``cgroup-v1`` / ``cgroup-v2``: a memory cgroup made under this process's own
+  (:class:`poselab.core.resources.CgroupLimit`, as ``poselab.hub`` gives each student): the limit
+  on memory + swap (v1 ``memory.limit_in_bytes`` and ``memory.memsw.limit_in_bytes``; v2
+  ``memory.max`` and ``memory.swap.max`` 0); the kernel's OOM killer stops what goes over.
+  Needs root (or a delegated cgroup);
+* ``psutil``: no writable cgroup: the summed RSS of the process tree is sampled every 0.1 s and
+  the tree is killed when it goes over the limit (a sample can miss a short spike; swap is not
+  limited).
+
+Columns: ``peak`` is the cgroup's own peak (v1 ``memory.max_usage_in_bytes``, v2 ``memory.peak``),
+what the limit is held against: it counts page cache (files written or first read), which the
+kernel reclaims before it kills anything, so a notebook that writes files can show a peak near
+the limit and be safe. ``anon peak`` (sampled every 0.1 s) is the processes' own memory, page cache
+left out: what must fit. In psutil mode both are the sampled tree RSS (shared pages counted once
+per process: an overestimate).
+Prints one row per notebook and, last, ``notebook_peak_gib: <largest peak>``. Exits 1 when a
+notebook fails, is killed for memory or runs past ``--timeout``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from poselab.core.resources import CGROUP_ROOT, CgroupError, CgroupLimit
+
+REPO = Path(__file__).resolve().parents[1]
+GIB = 1024 ** 3
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
+
+
+def make_cgroup(name: str, limit: int) -> CgroupLimit | None:
+    """A memory cgroup for one run, made under this process's own cgroup (so whatever limits and
+    accounting already hold this process hold the run too); None where none can be made here."""
+    v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+    own = "/"
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if (controllers == "") if v2 else ("memory" in controllers.split(",")):
+            own = path
+    try:
+        return CgroupLimit(f"{own.strip('/')}/{name}".strip("/"), memory_bytes=limit)
+    except CgroupError:
+        return None
+
+
+def anon_bytes(group: CgroupLimit) -> int:
+    """The group's anonymous memory now: its processes' own data, page cache left out."""
+    key = "anon" if group.v2 else "total_rss"
+    for line in (group.memory_dir / "memory.stat").read_text().splitlines():
+        if line.split()[0] == key:
+            return int(line.split()[1])
+    return 0
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def kill_tree(proc: psutil.Process) -> None:
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def run_limited(command: list[str], limit: int, *, cwd=None, env=None, timeout: float = 900,
+                mode: str = "auto", name: str = "run", log=None) -> dict:
+    """Run ``command`` under a memory limit of ``limit`` bytes for its whole process tree.
+
+    Returns ``mode``, ``returncode``, ``wall_s``, ``peak`` (bytes: the cgroup's peak, or the sampled
+    tree RSS in psutil mode), ``anon`` (sampled: the cgroup's anonymous memory, or the tree RSS),
+    ``tree_rss`` (sampled), ``oom_killed`` and ``timed_out``. Output goes to ``log`` (a file).
+    """
+    group = None
+    if mode in ("auto", "cgroup"):
+        group = make_cgroup(f"poselab-{name}-{os.getpid()}", limit)
+        if group is None and mode == "cgroup":
+            raise RuntimeError("no writable memory cgroup here (v1 or v2)")
+    result = {"mode": ("cgroup-v2" if group.v2 else "cgroup-v1") if group else "psutil", "oom_killed": False,
+              "timed_out": False}
+    start = time.monotonic()
+    popen = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                             preexec_fn=group.preexec if group else None)
+    proc, rss_peak, anon_peak = psutil.Process(popen.pid), 0, 0
+    try:
+        while popen.poll() is None:
+            rss_peak = max(rss_peak, tree_rss(proc))
+            if group is not None:
+                anon_peak = max(anon_peak, anon_bytes(group))
+            if group is None and rss_peak > limit:
+                kill_tree(proc)
+                result["oom_killed"] = True
+            if time.monotonic() - start > timeout:
+                kill_tree(proc)
+                result["timed_out"] = True
+            time.sleep(0.1)
+        result["returncode"] = popen.wait()
+        result["wall_s"] = time.monotonic() - start
+        result["tree_rss"] = result["peak"] = rss_peak
+        result["anon"] = anon_peak if group is not None else rss_peak
+        if group is not None:
+            result["peak"] = group.peak_bytes() or 0
+            result["oom_killed"] = group.oom_kills() > 0
+    finally:
+        kill_tree(proc)
+        if group is not None:
+            group.remove()
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=sorted((REPO / "notebooks").glob("0*.ipynb")))
+    parser.add_argument("--limit-gib", type=float, default=2.0)
+    parser.add_argument("--cpu", default="0", help="taskset CPU list (default: core 0)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per notebook")
+    parser.add_argument("--mode", choices=["auto", "cgroup", "psutil"], default="auto")
+    parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "poselab-notebook-memory",
+                        help="folder for each notebook's pytest output")
+    args = parser.parse_args(argv)
+
+    limit = int(args.limit_gib * GIB)
+    env = {**os.environ, **ONE_THREAD, "PYTHONUNBUFFERED": "1"}
+    args.logs.mkdir(parents=True, exist_ok=True)
+    print(f"limit {args.limit_gib:g} GiB (memory + swap), cpu {args.cpu}, "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; logs in {args.logs}", flush=True)
+    rows = []
+    for notebook in args.notebooks:
+        notebook = notebook.resolve()
+        command = ["taskset", "-c", args.cpu, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "--nbmake", f"--nbmake-timeout={int(args.timeout)}", str(notebook)]
+        log_path = args.logs / f"{notebook.stem}.log"
+        with open(log_path, "w") as log:
+            r = run_limited(command, limit, cwd=REPO, env=env, timeout=args.timeout + 60, mode=args.mode,
+                            name=notebook.stem[:2], log=log)
+        status = ("OOM-killed" if r["oom_killed"] else "timed out" if r["timed_out"]
+                  else "passed" if r["returncode"] == 0 else f"failed ({r['returncode']})")
+        rows.append((notebook.name, status, r["wall_s"], r["peak"] / GIB, r["anon"] / GIB, r["mode"]))
+        print(f"  {notebook.name}: {status}, {r['wall_s']:.0f} s, peak {r['peak'] / GIB:.2f} GiB", flush=True)
+        if status != "passed":
+            print("".join(log_path.read_text().splitlines(keepends=True)[-30:]), flush=True)
+
+    print("\n| notebook | result | wall (s) | peak (GiB) | anon peak (GiB) | mode |")
+    print("|---|---|---:|---:|---:|---|")
+    for name, status, wall, peak, anon, mode in rows:
+        print(f"| {name} | {status} | {wall:.0f} | {peak:.2f} | {anon:.2f} | {mode} |")
+    print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"notebook_peak_gib: {max(row[3] for row in rows):.2f}")
+    return 1 if any(row[1] != "passed" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
