@@ -28,7 +28,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/python -m pytest -q --nbmake --nbmake-timeout=900 notebooks/
+	POSELAB_COURSE_MINUTES=1 $(BIN)/python -m pytest -q --nbmake --nbmake-timeout=900 notebooks/
 	@$(MAKE) --no-print-directory e2e
 
 # Real-browser tests (JupyterLab and Voila driven by Playwright with Debian's chromium).
@@ -50,7 +50,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest -q --nbmake notebooks/
+	POSELAB_COURSE_MINUTES=1 $(BIN)/python -m pytest -q --nbmake notebooks/
 
 # Each tutorial notebook as on a student's JupyterHub server: 2 GiB of memory (no swap), one core;
 # wall time and peak memory per notebook (a cgroup where writable, as root; else psutil).
