@@ -108,7 +108,7 @@ for record in store.images():
     missing = {(animal, part): tuple(float(v) for v in truth.sel(part=part, frame=record.frame).values)
                for part in PARTS if (animal, part) not in placed}
     if missing:
-        store.set_points(record.image, {**{k: v[:2] for k, v in placed.items()}, **missing})
+        store.set_points(record.image, missing)     # only these: a placed or occluded point stays as it is
         filled += len(missing)
 labeler.refresh()
 print(f"filled {filled} points; {labeler.session.progress()}")"""),
