@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -35,15 +36,38 @@ from tqdm.auto import tqdm
 from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
-from poselab.core.resources import fit_torch_threads
+from poselab.core.resources import (
+    Resources,
+    StepMemory,
+    allowed_resources,
+    fit_batch_to_memory,
+    fit_torch_threads,
+    release_freed_memory,
+)
 from poselab.io.video import open_video
 
-__all__ = ["AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos", "follow_window"]
+__all__ = ["ANALYSIS_MEMORY", "AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos",
+           "follow_window"]
 
 
 SEGMENT_BATCHES = 8  # batches per stretch a parallel decode thread takes (a seek each)
 FOLLOW_LIKELIHOOD = 0.5  # parts at or above it place the window of follow_crop
 FOLLOW_EDGE = 8  # pixels: a part this close to the window's inner edge may be cut off
+
+# Memory of video analysis on the CPU (decoded frames in the queue, the network's batch, the
+# decoder, the results): bytes per network-input pixel of each frame in a batch, and fixed bytes.
+# Fitted with benchmarks/batch_memory.py on 2026-12-05 (peak RSS growth of analyze_video in a
+# process that has trained first, as a notebook does: up to 2x a fresh process's growth for small
+# batches, as glibc keeps more of the freed memory; one torch thread, torch 2.14, a 2-core x86
+# CPU), then raised by 25 %: lite0 from 8 cases of 320x240-1280x720 frames and 1-32 frames a
+# batch (304 B/px + 296 MB; a fresh process: 277 B/px + 127 MB), lite1 and lite2 from 3 cases
+# each (--quick). Other backbones get the largest entry. analyze_video lowers the batch size to fit.
+ANALYSIS_MEMORY: dict[str, StepMemory] = {
+    "tf_efficientnet_lite0": StepMemory(bytes_per_pixel=380, fixed_bytes=370e6),
+    "tf_efficientnet_lite1": StepMemory(bytes_per_pixel=445, fixed_bytes=403e6),  # 356 B/px + 322 MB
+    # lite2's 3 cases fitted 340 B/px + 343 MB, below lite1's per pixel: lite1's kept (generous)
+    "tf_efficientnet_lite2": StepMemory(bytes_per_pixel=445, fixed_bytes=428e6),
+}
 
 
 class AnalysisError(PoselabError, ValueError):
@@ -118,6 +142,7 @@ def analyze_video(
     device: str | None = None,
     resume: bool = True,
     progress: bool = True,
+    resources: Resources | None = None,
     **settings: Any,
 ) -> xr.Dataset:
     """Predict the poses in every frame of a video.
@@ -143,19 +168,31 @@ def analyze_video(
         Continue a killed job from ``<out>.partial.zarr`` (False: start again).
     progress
         Show a progress bar.
+    resources
+        The CPUs and memory to fit (default: :func:`~poselab.core.resources.allowed_resources`,
+        the cgroup's limits). On the CPU a ``batch_size`` that would not fit the free memory is
+        lowered, with a :class:`~poselab.core.resources.BatchSizeWarning`.
 
     Returns
     -------
     xarray.Dataset
         The pose Dataset (one animal, the model's parts), with attrs ``bad_frames`` (number of
         unreadable frames, which are NaN) and the model's card in the provenance.
+
+    Raises
+    ------
+    poselab.core.errors.ResourceError
+        When not even one frame at a time fits the free memory.
     """
     model = _as_model(model, device)
     options = _options(options, settings)
-    fit_torch_threads()  # a JupyterHub server's 1 CPU, not the host's 32 cores
+    resources = resources if resources is not None else allowed_resources()
+    fit_torch_threads(resources)  # a JupyterHub server's 1 CPU, not the host's 32 cores
     with open_video(video) as reader:
         info = reader.info
         n_total = len(reader)
+    if model.device.type == "cpu":  # a GPU's memory is not what the cgroup limits
+        options = _batch_that_fits(model, info, options, resources)
     start, stop = (0, n_total) if frames is None else (int(frames[0]), min(int(frames[1]), n_total))
     if not 0 <= start < stop:
         raise AnalysisError(f"frame range {frames} is empty or outside the video's {n_total} frames")
@@ -210,6 +247,7 @@ def analyze_video(
         poses.save(ds, out_path)
         shutil.rmtree(partial, ignore_errors=True)
         ds = poses.load(out_path, lazy=False)
+    release_freed_memory()  # the batches' freed memory back to the kernel (and the cgroup)
     return ds
 
 
@@ -608,9 +646,24 @@ def _pad_to_claimed_length(ds: xr.Dataset, info: Any) -> tuple[xr.Dataset, int]:
     return padded, missing
 
 
-def _options(options: AnalysisOptions | None, settings: dict[str, Any]) -> AnalysisOptions:
-    import dataclasses
+def _batch_that_fits(model: Any, info: Any, options: AnalysisOptions, resources: Resources) -> AnalysisOptions:
+    """``options``, with a lower ``batch_size`` where a batch of frames would not fit the free memory."""
+    memory = ANALYSIS_MEMORY.get(model.card.get("backbone"))
+    if memory is None:  # not measured: the largest measured backbone's, a guess
+        memory = max(ANALYSIS_MEMORY.values(), key=lambda m: m.bytes_per_pixel)
+    # whole frames also under follow_crop: frames whose window lost the animal go through whole
+    width, height = ((options.crop[2] - options.crop[0], options.crop[3] - options.crop[1]) if options.crop
+                     else (info.width, info.height))
+    scale = model.scale / options.downscale
+    pixels = max(1, round(width * scale)) * max(1, round(height * scale))
+    batch = fit_batch_to_memory(
+        options.batch_size, memory, pixels, minimum=1, step="video analysis",
+        advice=f"downscale (now {options.downscale:g}) or a crop to make the {width}x{height} frames smaller",
+        resources=resources, stacklevel=3)
+    return options if batch == options.batch_size else dataclasses.replace(options, batch_size=batch).checked()
 
+
+def _options(options: AnalysisOptions | None, settings: dict[str, Any]) -> AnalysisOptions:
     options = AnalysisOptions() if options is None else options
     known = {f.name for f in dataclasses.fields(AnalysisOptions)}
     unknown = sorted(set(settings) - known)
@@ -703,6 +756,7 @@ def _remote_range(model_path: str, video: str, frames: tuple[int, int], options:
         from poselab.model import load_model
 
         model = _WORKER_MODELS[model_path] = load_model(model_path)
-    options = {k: v for k, v in options.items() if k not in ("out", "frames", "progress")}
+    # a worker fits its own CPUs and memory, not those of the machine that submitted the task
+    options = {k: v for k, v in options.items() if k not in ("out", "frames", "progress", "resources")}
     return analyze_video(model, video, frames=frames, progress=False, **options)
 

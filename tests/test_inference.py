@@ -14,7 +14,9 @@ import torch
 import xarray as xr
 
 from poselab.core import poses
-from poselab.inference import analyze_video, analyze_videos
+from poselab.core.errors import ResourceError
+from poselab.core.resources import BatchSizeWarning, Resources
+from poselab.inference import ANALYSIS_MEMORY, analyze_video, analyze_videos
 from poselab.io.video import open_video, write_video
 from poselab.model import create_model
 
@@ -82,6 +84,37 @@ def test_crop_and_downscale_report_full_frame_pixels(video, model):
     assert np.nanmin(cropped["position"].sel(coord="x").values) >= 8 - 0.5
     small = analyze_video(model, video, batch_size=8, progress=False, frames=(0, 8), downscale=2.0)
     assert np.isfinite(small["position"]).all() and np.isfinite(full["position"]).all()
+
+
+def test_analysis_lowers_the_batch_size_to_fit_the_free_memory_or_stops_with_a_message(
+        tmp_path, video, model, one_thread):
+    model, _ = model
+    gib = 2**30
+    memory = ANALYSIS_MEMORY["tf_efficientnet_lite0"]
+    per_frame = memory.per_item(96 * 64)
+
+    def server(free: float) -> Resources:  # 1 CPU, 2 GiB, ``free`` bytes of it left
+        return Resources(cpus=1, threads=1, memory_bytes=2 * gib, memory_used_bytes=2 * gib - int(free),
+                         limited=True)
+
+    with pytest.warns(BatchSizeWarning, match="batch_size 16 needs about .*: video analysis with batch_size 5") \
+            as caught:
+        ds = analyze_video(model, video, batch_size=16, frames=(0, 24), progress=False,
+                           resources=server(memory.fixed_bytes + 5.5 * per_frame))
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert poses.provenance(ds)[-1]["parameters"]["batch_size"] == 5
+    reference = analyze_video(model, video, batch_size=8, frames=(0, 24), progress=False)
+    np.testing.assert_allclose(ds["position"].values, reference["position"].values, atol=1e-4)
+    # downscale 2: a quarter of the pixels per frame, so 16 frames fit in the same memory
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        analyze_video(model, video, batch_size=16, frames=(0, 24), downscale=2, progress=False,
+                      resources=server(memory.fixed_bytes + 5.5 * per_frame))
+    with pytest.raises(ResourceError, match=r"video analysis needs about 0\.\d\d GiB with batch_size 1.*"
+                                            r"2\.00 GiB limit.*downscale \(now 1\)"):
+        analyze_video(model, video, out=tmp_path / "poses.nc", progress=False,
+                      resources=server(memory.fixed_bytes / 2))
+    assert not any(tmp_path.iterdir())  # stopped before anything was written
 
 
 def test_saved_chunks_and_resume_give_the_same_file(tmp_path, video, model, one_thread):

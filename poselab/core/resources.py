@@ -6,17 +6,34 @@ torch's default thread count still see every core of the host: 32 torch threads 
 core run several times slower than one. :func:`allowed_resources` reads the limits (cgroup v2
 and v1, the CPU affinity mask) and :func:`fit_torch_threads` keeps torch's thread count within
 them; training and video analysis call it before they start.
+
+Memory is the other limit: a training step or an analysis batch that does not fit is stopped by
+the kernel's OOM killer, which takes the whole notebook kernel with it. :func:`memory_free` says
+how much this process may still take (the cgroup's limit minus what its group uses, or the
+machine's available memory), and :func:`fit_batch_to_memory` lowers a batch size to fit it, with
+one warning, or raises :class:`~poselab.core.errors.ResourceError` with what to do when not even
+the smallest batch fits. :func:`release_freed_memory` hands memory that Python has freed back to
+the kernel (glibc keeps it otherwise), after training and after each video analysis.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
 import os
+import platform
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CgroupError", "CgroupLimit", "Resources", "allowed_resources", "cpu_limit", "fit_torch_threads",
-           "memory_limit", "memory_usage"]
+from poselab.core.errors import ResourceError
+
+__all__ = ["BatchSizeWarning", "CgroupError", "CgroupLimit", "ResourceError", "Resources", "StepMemory",
+           "allowed_resources", "cpu_limit", "fit_batch_size", "fit_batch_to_memory", "fit_torch_threads",
+           "memory_available", "memory_free", "memory_limit", "memory_reclaimable", "memory_usage",
+           "release_freed_memory"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a huge number (9223372036854771712)
@@ -35,9 +52,12 @@ class Resources:
     memory_bytes : int
         The memory limit (bytes): the cgroup's, or the machine's RAM where there is none.
     memory_used_bytes : int or None
-        Memory in use in the cgroup now (bytes; None where no cgroup tells).
+        Memory in use in the cgroup now (bytes; None where no cgroup tells), page cache included.
     limited : bool
         True where a cgroup limits the CPUs or the memory below the machine's.
+    memory_reclaimable_bytes : int
+        Of ``memory_used_bytes``, the page cache the kernel drops before it kills anything
+        (bytes; the cgroup's ``inactive_file``, 0 where unknown).
     """
 
     cpus: float
@@ -45,6 +65,7 @@ class Resources:
     memory_bytes: int
     memory_used_bytes: int | None
     limited: bool
+    memory_reclaimable_bytes: int = 0
 
     def __str__(self) -> str:
         gib = self.memory_bytes / 2**30
@@ -151,6 +172,25 @@ def memory_usage(root: str | os.PathLike = CGROUP_ROOT,
     return None
 
 
+def memory_reclaimable(root: str | os.PathLike = CGROUP_ROOT,
+                       proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> int:
+    """Page cache in this process's own cgroup that the kernel reclaims before an OOM kill (bytes).
+
+    ``memory.current`` (v2) and ``memory.usage_in_bytes`` (v1) count the page cache of files read,
+    a video say, which the kernel drops when the group nears its limit: its ``inactive_file``
+    (``memory.stat``; v1: ``total_inactive_file``, the group and its children) is free in effect.
+    0 where no cgroup tells.
+    """
+    v2, v1 = _own_groups(Path(root), Path(proc_cgroup))
+    for path, key in ([(g / "memory.stat", "inactive_file") for g in v2[:1]]
+                      + [(g / "memory.stat", "total_inactive_file") for g in v1.get("memory", [])[:1]]):
+        for line in (_read(path) or "").splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    return 0
+
+
 def _machine_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -168,7 +208,8 @@ def allowed_resources(root: str | os.PathLike = CGROUP_ROOT,
     memory = min(limit, machine_memory) if limit is not None else machine_memory
     return Resources(cpus=cpus, threads=max(1, math.floor(cpus + 1e-9)), memory_bytes=int(memory),
                      memory_used_bytes=memory_usage(root, proc_cgroup),
-                     limited=cpus < machine_cpus or memory < machine_memory)
+                     limited=cpus < machine_cpus or memory < machine_memory,
+                     memory_reclaimable_bytes=memory_reclaimable(root, proc_cgroup))
 
 
 def fit_torch_threads(resources: Resources | None = None) -> int:
@@ -188,6 +229,224 @@ def fit_torch_threads(resources: Resources | None = None) -> int:
     if torch.get_num_threads() > threads:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+GIB = 2**30
+
+
+def memory_available(meminfo: str | os.PathLike = "/proc/meminfo") -> int | None:
+    """The machine's available memory (bytes): Linux's ``MemAvailable``, None where unknown.
+
+    Free memory plus the page cache and buffers the kernel can drop (``/proc/meminfo``).
+    """
+    for line in (_read(Path(meminfo)) or "").splitlines():
+        name, _, value = line.partition(":")
+        if name == "MemAvailable":
+            fields = value.split()  # "22886440 kB"
+            return int(fields[0]) * (1024 if fields[1:] == ["kB"] else 1)
+    return None
+
+
+def memory_free(resources: Resources | None = None, meminfo: str | os.PathLike = "/proc/meminfo") -> int:
+    """Memory this process may still take before it hits a limit (bytes).
+
+    Under a cgroup memory limit: the limit minus what the group uses, its reclaimable page cache
+    not counted, and no more than the machine has available. Without one: the machine's
+    available memory (``MemAvailable``). Where neither is known (macOS, Windows): the machine's
+    RAM less what the cgroup (if any) uses, i.e. no lowering of batch sizes.
+
+    Parameters
+    ----------
+    resources
+        What this process may use (default: :func:`allowed_resources`).
+    meminfo
+        The machine's memory counters (Linux).
+
+    Returns
+    -------
+    int
+        Bytes, at least 0.
+    """
+    res = resources if resources is not None else allowed_resources()
+    available = memory_available(meminfo)
+    cgroup_limited = res.memory_used_bytes is not None and res.memory_bytes < _machine_memory()
+    if cgroup_limited:
+        free = res.memory_bytes - res.memory_used_bytes + res.memory_reclaimable_bytes
+        if available is not None:  # a crowded host may have less than the group's headroom
+            free = min(free, available)
+    elif available is not None:
+        free = available
+    else:
+        free = res.memory_bytes - (res.memory_used_bytes or 0)
+    return max(0, int(free))
+
+
+def fit_batch_size(requested: int, bytes_per_item: float, fixed_bytes: float, free_bytes: float,
+                   minimum: int = 1) -> int:
+    """The largest batch size, at most ``requested``, whose memory fits in ``free_bytes``.
+
+    A step of batch size ``b`` needs ``fixed_bytes + b * bytes_per_item``.
+
+    Parameters
+    ----------
+    requested
+        The batch size asked for (images or frames).
+    bytes_per_item
+        Memory each item of the batch adds (bytes).
+    fixed_bytes
+        Memory the step needs whatever the batch size (bytes).
+    free_bytes
+        Memory free for the step (bytes, e.g. :func:`memory_free`).
+    minimum
+        The smallest batch size the step can use (training: 2, for batch normalisation).
+
+    Returns
+    -------
+    int
+        ``requested`` when it fits; else the largest size in ``[minimum, requested)`` that fits;
+        0 when not even ``minimum`` (or ``requested``, if smaller) fits.
+    """
+    requested = int(requested)
+    if fixed_bytes + requested * bytes_per_item <= free_bytes:
+        return requested
+    if bytes_per_item <= 0:
+        return 0
+    largest = math.floor((free_bytes - fixed_bytes) / bytes_per_item)
+    smallest = min(int(minimum), requested)
+    return largest if largest >= smallest else 0
+
+
+@dataclass(frozen=True)
+class StepMemory:
+    """What one step (a training step, an analysis batch) needs: ``fixed + batch * pixels * per pixel``.
+
+    Attributes
+    ----------
+    bytes_per_pixel : float
+        Bytes per network-input pixel of each image in the batch (measured, with a margin).
+    fixed_bytes : float
+        Bytes the step needs whatever its batch (gradients, optimizer state, buffers).
+    """
+
+    bytes_per_pixel: float
+    fixed_bytes: float
+
+    def per_item(self, pixels: float) -> float:
+        """Bytes one image of ``pixels`` network-input pixels adds to the step."""
+        return self.bytes_per_pixel * pixels
+
+
+class BatchSizeWarning(UserWarning):
+    """A batch size was lowered to fit the memory this process may use."""
+
+
+def _gib(n: float) -> str:
+    return f"{n / GIB:.2f} GiB"
+
+
+def _where(res: Resources, free: float) -> str:
+    """'0.90 GiB is free on this server (2.00 GiB limit, 1.10 GiB in use)', or the machine's."""
+    if res.memory_used_bytes is not None and res.memory_bytes < _machine_memory():
+        return (f"{_gib(free)} is free on this server ({_gib(res.memory_bytes)} limit, "
+                f"{_gib(res.memory_used_bytes - res.memory_reclaimable_bytes)} in use)")
+    return f"{_gib(free)} is available on this machine ({_gib(res.memory_bytes)} in all)"
+
+
+def fit_batch_to_memory(requested: int, memory: StepMemory, pixels: float, *, minimum: int = 1,
+                        extra_bytes: float = 0, step: str = "training", advice: str = "",
+                        resources: Resources | None = None, free_bytes: float | None = None,
+                        stacklevel: int = 1) -> int:
+    """The batch size to use: ``requested``, or lower (one :class:`BatchSizeWarning`) to fit memory.
+
+    Parameters
+    ----------
+    requested
+        The configured batch size.
+    memory
+        What the step needs per input pixel and fixed (:class:`StepMemory`).
+    pixels
+        Network-input pixels of one item (e.g. 256 * 256 for a 256 px training crop).
+    minimum
+        The smallest batch size the step can use.
+    extra_bytes
+        More bytes the step needs whatever the batch size (e.g. the stacked training images).
+    step
+        What runs, for the messages (``"training"``, ``"video analysis"``).
+    advice
+        What else lowers the memory of this step, for the error (e.g. "a smaller input_size").
+    resources
+        What this process may use (default: :func:`allowed_resources`).
+    free_bytes
+        Memory free for the step (bytes; default: :func:`memory_free` of ``resources``).
+    stacklevel
+        Whose line the warning names, as :func:`warnings.warn`'s would if the caller warned
+        itself: 1 the caller's, 2 the caller's caller...
+
+    Returns
+    -------
+    int
+        The batch size that fits (between ``minimum`` and ``requested``).
+
+    Raises
+    ------
+    ResourceError
+        When not even ``minimum`` fits: says what it needs, what is allowed and in use, and what
+        to do.
+    """
+    res = resources if resources is not None else allowed_resources()
+    free = memory_free(res) if free_bytes is None else free_bytes
+    per_item, fixed = memory.per_item(pixels), memory.fixed_bytes + extra_bytes
+    batch = fit_batch_size(requested, per_item, fixed, free, minimum)
+    if batch == requested:
+        return batch
+
+    def need(b: int) -> str:
+        return _gib(fixed + b * per_item)
+
+    if batch == 0:
+        smallest = min(int(minimum), int(requested))
+        raise ResourceError(
+            f"{step} needs about {need(smallest)} with batch_size {smallest}, the smallest it can use "
+            f"(batch_size {requested} would need {need(requested)}), but {_where(res, free)}. "
+            "Free memory by shutting down the kernels of other notebooks (JupyterLab: Kernel > "
+            "Shut Down All Kernels, or the Running panel)"
+            + (f", use {advice}" if advice else "")
+            + ", or run on a machine with more memory.")
+    warnings.warn(f"batch_size {requested} needs about {need(requested)}; {_where(res, free)}: "
+                  f"{step} with batch_size {batch} (needs about {need(batch)})", BatchSizeWarning,
+                  stacklevel=stacklevel + 1)
+    return batch
+
+
+def _glibc_malloc_trim():
+    """glibc's ``malloc_trim``, or None (macOS, Windows, musl: no such call, or another libc)."""
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> bool:
+    """Hand memory that Python and torch have freed back to the kernel (glibc only).
+
+    glibc keeps freed memory for later allocations rather than returning it, so after training a
+    process holds about 0.45 GB it no longer uses (0.35 GB after a video analysis), which a
+    cgroup counts against its limit. ``malloc_trim(0)`` returns the free pages, after a
+    ``gc.collect()`` has freed what only reference cycles held.
+
+    Returns
+    -------
+    bool
+        Whether ``malloc_trim`` ran (False on macOS, Windows and musl, where it does nothing).
+    """
+    gc.collect()
+    trim = _glibc_malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 class CgroupError(RuntimeError):

@@ -35,7 +35,8 @@ class TrainConfig:
         Or a wall-clock budget in minutes: epochs are re-planned from the measured pace and the
         learning-rate schedule follows. Give one of ``epochs`` and ``minutes``.
     batch_size : int
-        Images per step (at least 2: batch normalisation).
+        Images per step (at least 2: batch normalisation). On the CPU, lowered (with a warning)
+        where a step would not fit the memory this process may use (a cgroup's limit).
     lr : float
         Peak learning rate of AdamW (timm's ``create_optimizer_v2``; biases and normalisation
         weights get no weight decay).

@@ -43,7 +43,14 @@ import torch
 import torch.nn.functional as F
 
 from poselab.core.files import write_text_atomic
-from poselab.core.resources import fit_torch_threads
+from poselab.core.resources import (
+    Resources,
+    StepMemory,
+    allowed_resources,
+    fit_batch_to_memory,
+    fit_torch_threads,
+    release_freed_memory,
+)
 from poselab.model.augment import augment_batch, paired_crops
 from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
 from poselab.model.config import TrainConfig, TrainingError
@@ -58,6 +65,7 @@ from poselab.model.unlabeled import UnlabeledPairs, soft_argmax, temporal_loss
 
 __all__ = [
     "PoseTask",
+    "TRAIN_MEMORY",
     "TrainingError",
     "TrainingHistory",
     "TrainingJob",
@@ -71,6 +79,18 @@ __all__ = [
 
 Callback = Callable[[dict[str, Any], PoseModel], Any]
 StopSignal = threading.Event | Callable[[], bool] | None
+
+# Memory of one training step on the CPU (augmentation, forward, backward, AdamW update): bytes
+# per network-input pixel of each image in the batch, and fixed bytes (gradients, AdamW state).
+# Fitted with benchmarks/batch_memory.py on 2026-12-05 (peak RSS growth in fresh processes, one
+# torch thread, torch 2.14 on a 2-core x86 CPU), then raised by 25 %: lite0 from 10 cases of
+# 128-320 px crops and 2-16 images (1837 B/px + 104 MB), lite1 and lite2 from 3 cases each
+# (--quick). Other backbones get the largest entry. train() lowers the batch size to fit.
+TRAIN_MEMORY: dict[str, StepMemory] = {
+    "tf_efficientnet_lite0": StepMemory(bytes_per_pixel=2296, fixed_bytes=130e6),
+    "tf_efficientnet_lite1": StepMemory(bytes_per_pixel=2923, fixed_bytes=140e6),  # 2338 B/px + 112 MB
+    "tf_efficientnet_lite2": StepMemory(bytes_per_pixel=3287, fixed_bytes=129e6),  # 2630 B/px + 103 MB
+}
 
 
 @dataclass
@@ -499,6 +519,7 @@ def train(
     out_dir: str | os.PathLike | None = None,
     callback: Callback | None = None,
     stop: StopSignal = None,
+    resources: Resources | None = None,
     **settings: Any,
 ) -> TrainingHistory:
     """Train ``model`` in place.
@@ -524,22 +545,35 @@ def train(
     stop
         A ``threading.Event`` (or a callable returning True) checked at every step: set it to
         stop training, e.g. from a notebook button while ``train`` runs in a thread.
+    resources
+        The CPUs and memory to fit (default: :func:`~poselab.core.resources.allowed_resources`,
+        the cgroup's limits). On the CPU a ``batch_size`` whose step would not fit the free
+        memory is lowered (not below 2), with a
+        :class:`~poselab.core.resources.BatchSizeWarning`.
 
     Returns
     -------
     TrainingHistory
+
+    Raises
+    ------
+    poselab.core.errors.ResourceError
+        When a step of even 2 images would not fit the free memory.
     """
     from tqdm.auto import tqdm
 
     config = (config if config is not None else TrainConfig()).replace(**settings).check()
     if test_data is None and isinstance(data, LabeledImages) and len(data) >= 5:
         data, test_data = data.split(config.test_fraction, config.split_seed)
+    resources = resources if resources is not None else allowed_resources()
     if config.num_threads:
         torch.set_num_threads(int(config.num_threads))
     else:  # within the container's / JupyterHub server's CPU limit, not the host's core count
-        fit_torch_threads()
+        fit_torch_threads(resources)
     if config.device is not None:
         model.to(config.device)
+    if model.device.type == "cpu":  # a GPU's memory is not what the cgroup limits
+        config = config.replace(batch_size=_batch_that_fits(model, data, config, resources))
     task = task_for(model, data, config, test_data)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -578,7 +612,27 @@ def train(
             p.requires_grad_(True)
         if config.channels_last:
             net.to(memory_format=torch.contiguous_format)
+        release_freed_memory()  # the steps' freed memory back to the kernel (and the cgroup)
     return run.history
+
+
+def _batch_that_fits(model: PoseModel, data: Any, config: TrainConfig, resources: Resources) -> int:
+    """``config.batch_size``, or the largest batch size (>= 2) whose step fits the free memory."""
+    memory = TRAIN_MEMORY.get(model.card.get("backbone"))
+    if memory is None:  # not measured: the largest measured backbone's, a guess
+        memory = max(TRAIN_MEMORY.values(), key=lambda m: m.bytes_per_pixel)
+    h, w = model.input_size
+    pixels = h * w
+    extra = 0.0
+    if isinstance(data, LabeledImages) and len(data):  # task.prepare stacks them (uint8, padded) later
+        widths, heights = zip(*(data.image_size(i) for i in range(len(data))))
+        extra += len(data) * 3 * round(max(widths) * model.scale) * round(max(heights) * model.scale)
+    if config.unlabeled is not None:  # each step runs unlabeled.batch pairs of frames more
+        extra += 2 * config.unlabeled.batch * memory.per_item(pixels)
+    return fit_batch_to_memory(
+        config.batch_size, memory, pixels, minimum=2, extra_bytes=extra, step="training",
+        advice=f"a smaller input_size (now {h}x{w}) or scale in create_model, freeze_backbone=True",
+        resources=resources, stacklevel=3)
 
 
 class TrainingJob:

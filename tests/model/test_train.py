@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from poselab.core.errors import ResourceError
+from poselab.core.resources import BatchSizeWarning, Resources
 from poselab.model import (
     AugmentConfig,
     LabeledImages,
@@ -23,6 +25,7 @@ from poselab.model import (
     train,
     train_in_background,
 )
+from poselab.model.train import TRAIN_MEMORY
 
 REPO = Path(__file__).resolve().parents[2]
 COLOURS = np.array([[230, 40, 40], [40, 210, 40], [50, 60, 230]], dtype=float)
@@ -141,3 +144,30 @@ def test_resume_refuses_other_data_and_background_job_stops(tmp_path):
     history = job.wait(120)
     assert history is not None and history.stopped and 1 <= len(history.records) < 500
     assert not job.running
+
+
+def test_training_lowers_the_batch_size_to_fit_the_free_memory_or_stops_with_a_message(tmp_path, one_thread):
+    gib = 2**30
+    data = blobs(4, size=64, seed=3)  # fewer than 5: no test split, no evaluation
+    model = create_model("tf_efficientnet_lite0", data.parts, input_size=64, pretrained=False,
+                         head_channels=32)
+    memory = TRAIN_MEMORY["tf_efficientnet_lite0"]
+    stacked = 4 * 3 * 64 * 64  # the training images, stacked before the first step
+    per_image = memory.per_item(64 * 64)
+
+    def server(free: float) -> Resources:  # 1 CPU, 2 GiB, ``free`` bytes of it left
+        return Resources(cpus=1, threads=1, memory_bytes=2 * gib, memory_used_bytes=2 * gib - int(free),
+                         limited=True)
+
+    with pytest.warns(BatchSizeWarning, match="batch_size 8 needs about .*2.00 GiB limit.*: training with "
+                                              "batch_size 3") as caught:
+        history = train(model, data, epochs=1, batch_size=8, out_dir=tmp_path / "fits", progress=False,
+                        resources=server(memory.fixed_bytes + stacked + 3.5 * per_image))
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert read_card(tmp_path / "fits" / "last.safetensors")["training"]["batch_size"] == 3
+    assert history.records[0]["steps"] == 2  # 4 images in batches of 3
+    with pytest.raises(ResourceError, match=r"training needs about 0\.1\d GiB with batch_size 2.*"
+                                            r"2\.00 GiB limit.*smaller input_size \(now 64x64\)"):
+        train(model, data, epochs=1, batch_size=8, out_dir=tmp_path / "too-small", progress=False,
+              resources=server(memory.fixed_bytes + stacked + 1.5 * per_image))
+    assert not (tmp_path / "too-small").exists()  # stopped before anything started
