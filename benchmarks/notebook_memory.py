@@ -1,7 +1,8 @@
-"""Run each tutorial notebook as a student's JupyterHub pod would: 2 GiB of memory, no swap, one core.
+"""Run each notebook as a student's JupyterHub pod would: 2 GiB of memory, no swap, one core.
 
-    .venv/bin/python benchmarks/notebook_memory.py                  # all of notebooks/0*.ipynb
+    .venv/bin/python benchmarks/notebook_memory.py                  # every notebooks/*.ipynb
     .venv/bin/python benchmarks/notebook_memory.py notebooks/03_analyze_videos.ipynb --limit-gib 2
+    .venv/bin/python benchmarks/notebook_memory.py --demo           # and `make demo`'s job
 
 Each notebook runs with ``pytest --nbmake`` (as CI runs it, from the notebook's folder), pinned to
 one core (``taskset -c 0``; OMP/MKL/OpenBLAS/numexpr threads 1) and inside a memory limit that
@@ -13,16 +14,17 @@ The limit is enforced in the first mode that works here:
   on memory + swap (v1 ``memory.limit_in_bytes`` and ``memory.memsw.limit_in_bytes``; v2
   ``memory.max`` and ``memory.swap.max`` 0); the kernel's OOM killer stops what goes over.
   Needs root (or a delegated cgroup);
-* ``psutil``: no writable cgroup: the summed RSS of the process tree is sampled every 0.1 s and
-  the tree is killed when it goes over the limit (a sample can miss a short spike; swap is not
-  limited).
+* ``psutil``: no writable cgroup: the process tree's private memory (the sum of each process's
+  anonymous and shared-memory pages, ``RssAnon + RssShmem``: what a cgroup would have to hold
+  and cannot reclaim; the libraries' file pages, which RSS counts once per process, left out)
+  is sampled every 0.1 s and the tree is killed when it goes over the limit (a sample can miss
+  a short spike; swap is not limited).
 
 Columns: ``peak`` is the cgroup's own peak (v1 ``memory.max_usage_in_bytes``, v2 ``memory.peak``),
 what the limit is held against: it counts page cache (files written or first read), which the
 kernel reclaims before it kills anything, so a notebook that writes files can show a peak near
 the limit and be safe. ``anon peak`` (sampled every 0.1 s) is the processes' own memory, page cache
-left out: what must fit. In psutil mode both are the sampled tree RSS (shared pages counted once
-per process: an overestimate).
+left out: what must fit. In psutil mode both are the sampled private memory of the tree.
 Prints one row per notebook and, last, ``notebook_peak_gib: <largest peak>``. Exits 1 when a
 notebook fails, is killed for memory or runs past ``--timeout``.
 """
@@ -70,6 +72,28 @@ def anon_bytes(group: CgroupLimit) -> int:
     return 0
 
 
+def private_bytes(pid: int) -> int:
+    """A process's anonymous + shared-memory resident pages (bytes), from /proc/<pid>/status."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(("RssAnon:", "RssShmem:")):
+                    total += int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return total
+
+
+def tree_private(proc: psutil.Process) -> int:
+    """Private memory (bytes) of ``proc`` and all its descendants (see :func:`private_bytes`)."""
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return 0
+    return sum(private_bytes(p.pid) for p in procs)
+
+
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     try:
@@ -101,8 +125,9 @@ def run_limited(command: list[str], limit: int, *, cwd=None, env=None, timeout: 
     """Run ``command`` under a memory limit of ``limit`` bytes for its whole process tree.
 
     Returns ``mode``, ``returncode``, ``wall_s``, ``peak`` (bytes: the cgroup's peak, or the sampled
-    tree RSS in psutil mode), ``anon`` (sampled: the cgroup's anonymous memory, or the tree RSS),
-    ``tree_rss`` (sampled), ``oom_killed`` and ``timed_out``. Output goes to ``log`` (a file).
+    private memory in psutil mode), ``anon`` (sampled: the cgroup's anonymous memory, or the tree's
+    private memory),
+    ``tree_rss`` (sampled; library pages counted once per process), ``oom_killed`` and ``timed_out``. Output goes to ``log`` (a file).
     """
     group = None
     if mode in ("auto", "cgroup"):
@@ -118,9 +143,8 @@ def run_limited(command: list[str], limit: int, *, cwd=None, env=None, timeout: 
     try:
         while popen.poll() is None:
             rss_peak = max(rss_peak, tree_rss(proc))
-            if group is not None:
-                anon_peak = max(anon_peak, anon_bytes(group))
-            if group is None and rss_peak > limit:
+            anon_peak = max(anon_peak, anon_bytes(group) if group is not None else tree_private(proc))
+            if group is None and anon_peak > limit:
                 kill_tree(proc)
                 result["oom_killed"] = True
             if time.monotonic() - start > timeout:
@@ -129,8 +153,8 @@ def run_limited(command: list[str], limit: int, *, cwd=None, env=None, timeout: 
             time.sleep(0.1)
         result["returncode"] = popen.wait()
         result["wall_s"] = time.monotonic() - start
-        result["tree_rss"] = result["peak"] = rss_peak
-        result["anon"] = anon_peak if group is not None else rss_peak
+        result["tree_rss"] = rss_peak
+        result["peak"] = result["anon"] = anon_peak
         if group is not None:
             result["peak"] = group.peak_bytes() or 0
             result["oom_killed"] = group.oom_kills() > 0
@@ -144,7 +168,9 @@ def run_limited(command: list[str], limit: int, *, cwd=None, env=None, timeout: 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
-                        default=sorted((REPO / "notebooks").glob("0*.ipynb")))
+                        default=sorted((REPO / "notebooks").glob("*.ipynb")))
+    parser.add_argument("--demo", action="store_true",
+                        help="also run `make demo`'s job (python -m poselab.demo) under the same limits")
     parser.add_argument("--limit-gib", type=float, default=2.0)
     parser.add_argument("--cpu", default="0", help="taskset CPU list (default: core 0)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per notebook")
@@ -158,19 +184,23 @@ def main(argv=None) -> int:
     args.logs.mkdir(parents=True, exist_ok=True)
     print(f"limit {args.limit_gib:g} GiB (memory + swap), cpu {args.cpu}, "
           f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; logs in {args.logs}", flush=True)
+    jobs = [(notebook.resolve().name, notebook.resolve().stem,
+             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbmake",
+              f"--nbmake-timeout={int(args.timeout)}", str(notebook.resolve())])
+            for notebook in args.notebooks]
+    if args.demo:
+        jobs.append(("make demo", "demo", [sys.executable, "-m", "poselab.demo", "--out",
+                                           str(args.logs / "demo-output")]))
     rows = []
-    for notebook in args.notebooks:
-        notebook = notebook.resolve()
-        command = ["taskset", "-c", args.cpu, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "--nbmake", f"--nbmake-timeout={int(args.timeout)}", str(notebook)]
-        log_path = args.logs / f"{notebook.stem}.log"
+    for name, stem, command in jobs:
+        log_path = args.logs / f"{stem}.log"
         with open(log_path, "w") as log:
-            r = run_limited(command, limit, cwd=REPO, env=env, timeout=args.timeout + 60, mode=args.mode,
-                            name=notebook.stem[:2], log=log)
+            r = run_limited(["taskset", "-c", args.cpu, *command], limit, cwd=REPO, env=env,
+                            timeout=args.timeout + 60, mode=args.mode, name=stem[:12], log=log)
         status = ("OOM-killed" if r["oom_killed"] else "timed out" if r["timed_out"]
                   else "passed" if r["returncode"] == 0 else f"failed ({r['returncode']})")
-        rows.append((notebook.name, status, r["wall_s"], r["peak"] / GIB, r["anon"] / GIB, r["mode"]))
-        print(f"  {notebook.name}: {status}, {r['wall_s']:.0f} s, peak {r['peak'] / GIB:.2f} GiB", flush=True)
+        rows.append((name, status, r["wall_s"], r["peak"] / GIB, r["anon"] / GIB, r["mode"]))
+        print(f"  {name}: {status}, {r['wall_s']:.0f} s, peak {r['peak'] / GIB:.2f} GiB", flush=True)
         if status != "passed":
             print("".join(log_path.read_text().splitlines(keepends=True)[-30:]), flush=True)
 

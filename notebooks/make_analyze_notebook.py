@@ -22,11 +22,9 @@ true poses we know:
 Everything it makes goes into `poselab-work/03-analyze-videos/` beside this notebook (not a
 temporary folder: on a JupyterHub it is in your home and stays). That folder holds only what the
 notebook makes, so each run starts it afresh. The notebook is sized for a teaching server with
-2 GiB of memory and one core: this kernel keeps under 1 GB of its own (PyTorch included), and a
-second process runs beside it only twice, briefly (training, and the analysis we kill)."""),
+2 GiB of memory and one core: this kernel keeps under 1.5 GB at its peak (PyTorch included), and
+a second process runs beside it only once, briefly (the analysis we kill)."""),
 ("code", """import shutil, subprocess, sys, time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -55,10 +53,11 @@ testing. `fit` trains with poselab's recipe (the one `poselab train` and the tra
 on one core). Three videos rather than one: a model taught on one mouse in one arena does poorly
 on the next.
 
-Training runs **in a process of its own** (`ProcessPoolExecutor`, one process). A Python process
-keeps the memory it has freed for its own later use, so what training allocates (several hundred
-MB) would stay with this kernel; a process that ends gives it all back. On a 2 GiB teaching server
-that is the difference between the analyses below running and the kernel being killed.
+Training runs in this kernel. It allocates several hundred MB; a Python process would keep what
+it frees for its own later use, so when training (or a video analysis) ends poselab hands the
+freed memory back to the system (`poselab.core.resources.release_freed_memory`) and the kernel
+shrinks back. On a 2 GiB teaching server that is what leaves room for the analyses below. (A
+training process of its own would hold a second copy of PyTorch, about 0.4 GB, while it runs.)
 `model.save` writes one `.safetensors` file with the model card: the file is what workers load."""),
 ("code", """frames = np.arange(0, 240, 8)
 images, keypoints = [], []
@@ -73,8 +72,7 @@ data = LabeledImages(images, np.concatenate(keypoints), parts,
                      names=[f"{w.video.stem}-frame{f}" for w in training for f in frames])
 recipe = Recipe(input_size=160, head_channels=64,
                 train=TrainConfig(epochs=30, batch_size=8, lr=2e-3, eval_every=10, progress=False))
-with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:  # train in a process of its own
-    trained = pool.submit(fit, data, recipe).result()
+trained = fit(data, recipe)
 print(f"test RMSE {trained.result['rmse_px']:.2f} px on {len(trained.test_set)} held-out frames")
 model_path = trained.model.save(work / "mouse.safetensors")"""),
 ("md", """## Analyze a video, even if it is killed half-way

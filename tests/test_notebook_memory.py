@@ -51,3 +51,18 @@ def test_psutil_mode_kills_over_the_limit():
     r = notebook_memory.run_limited(allocate(400, hold_s=5), 150 * MIB,
                                     timeout=60, mode="psutil", name="t3")
     assert r["mode"] == "psutil" and r["oom_killed"] and r["returncode"] != 0
+
+
+def test_psutil_mode_counts_private_memory_not_library_pages(tmp_path):
+    # 300 MiB of a file mapped and read (file pages, as torch's shared libraries are) stay under a
+    # 150 MiB limit on private memory; RSS would count them and kill the process
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(300 * MIB)
+    reader = [sys.executable, "-c",
+              f"import mmap, time\nf = open({str(big)!r}, 'rb')\nm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)\n"
+              "s = sum(m[i] for i in range(0, len(m), 4096))\ntime.sleep(1)\nprint('done', s)"]
+    r = notebook_memory.run_limited(reader, 150 * MIB, timeout=60, mode="psutil", name="t4")
+    assert r["returncode"] == 0 and not r["oom_killed"]
+    assert r["tree_rss"] > 250 * MIB       # RSS saw the file pages
+    assert r["anon"] < 100 * MIB           # the limit held against private memory only
