@@ -72,6 +72,14 @@ def anon_bytes(group: CgroupLimit) -> int:
     return 0
 
 
+def process_tree(proc: psutil.Process) -> list[psutil.Process]:
+    """``proc`` and all its descendants now (empty once it has gone)."""
+    try:
+        return [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def private_bytes(pid: int) -> int:
     """A process's anonymous + shared-memory resident pages (bytes), from /proc/<pid>/status."""
     total = 0
@@ -87,20 +95,12 @@ def private_bytes(pid: int) -> int:
 
 def tree_private(proc: psutil.Process) -> int:
     """Private memory (bytes) of ``proc`` and all its descendants (see :func:`private_bytes`)."""
-    try:
-        procs = [proc] + proc.children(recursive=True)
-    except psutil.Error:
-        return 0
-    return sum(private_bytes(p.pid) for p in procs)
+    return sum(private_bytes(p.pid) for p in process_tree(proc))
 
 
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
-    try:
-        procs = [proc] + proc.children(recursive=True)
-    except psutil.Error:
-        return 0
-    for p in procs:
+    for p in process_tree(proc):
         try:
             total += p.memory_info().rss
         except psutil.Error:
@@ -109,11 +109,7 @@ def tree_rss(proc: psutil.Process) -> int:
 
 
 def kill_tree(proc: psutil.Process) -> None:
-    try:
-        procs = [proc] + proc.children(recursive=True)
-    except psutil.Error:
-        return
-    for p in procs:
+    for p in process_tree(proc):
         try:
             p.kill()
         except psutil.Error:

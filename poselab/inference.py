@@ -43,6 +43,7 @@ from poselab.core.resources import (
     fit_batch_to_memory,
     fit_torch_threads,
     release_freed_memory,
+    step_memory,
 )
 from poselab.io.video import open_video
 
@@ -648,9 +649,7 @@ def _pad_to_claimed_length(ds: xr.Dataset, info: Any) -> tuple[xr.Dataset, int]:
 
 def _batch_that_fits(model: Any, info: Any, options: AnalysisOptions, resources: Resources) -> AnalysisOptions:
     """``options``, with a lower ``batch_size`` where a batch of frames would not fit the free memory."""
-    memory = ANALYSIS_MEMORY.get(model.card.get("backbone"))
-    if memory is None:  # not measured: the largest measured backbone's, a guess
-        memory = max(ANALYSIS_MEMORY.values(), key=lambda m: m.bytes_per_pixel)
+    memory = step_memory(ANALYSIS_MEMORY, model.card.get("backbone"))
     # whole frames also under follow_crop: frames whose window lost the animal go through whole
     width, height = ((options.crop[2] - options.crop[0], options.crop[3] - options.crop[1]) if options.crop
                      else (info.width, info.height))

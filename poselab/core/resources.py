@@ -33,7 +33,7 @@ from poselab.core.errors import ResourceError
 __all__ = ["BatchSizeWarning", "CgroupError", "CgroupLimit", "ResourceError", "Resources", "StepMemory",
            "allowed_resources", "cpu_limit", "fit_batch_size", "fit_batch_to_memory", "fit_torch_threads",
            "memory_available", "memory_free", "memory_limit", "memory_reclaimable", "memory_usage",
-           "release_freed_memory"]
+           "release_freed_memory", "step_memory"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a huge number (9223372036854771712)
@@ -247,6 +247,11 @@ def memory_available(meminfo: str | os.PathLike = "/proc/meminfo") -> int | None
     return None
 
 
+def _cgroup_limits_memory(res: Resources) -> bool:
+    """Whether a cgroup holds this process below the machine's memory (and tells what it uses)."""
+    return res.memory_used_bytes is not None and res.memory_bytes < _machine_memory()
+
+
 def memory_free(resources: Resources | None = None, meminfo: str | os.PathLike = "/proc/meminfo") -> int:
     """Memory this process may still take before it hits a limit (bytes).
 
@@ -269,8 +274,7 @@ def memory_free(resources: Resources | None = None, meminfo: str | os.PathLike =
     """
     res = resources if resources is not None else allowed_resources()
     available = memory_available(meminfo)
-    cgroup_limited = res.memory_used_bytes is not None and res.memory_bytes < _machine_memory()
-    if cgroup_limited:
+    if _cgroup_limits_memory(res):
         free = res.memory_bytes - res.memory_used_bytes + res.memory_reclaimable_bytes
         if available is not None:  # a crowded host may have less than the group's headroom
             free = min(free, available)
@@ -336,6 +340,13 @@ class StepMemory:
         return self.bytes_per_pixel * pixels
 
 
+def step_memory(table: dict[str, StepMemory], backbone: str | None) -> StepMemory:
+    """A backbone's measured :class:`StepMemory` from ``table``; for a backbone not measured, the
+    entry with the most bytes per pixel (a generous guess)."""
+    memory = table.get(backbone) if backbone is not None else None
+    return memory if memory is not None else max(table.values(), key=lambda m: m.bytes_per_pixel)
+
+
 class BatchSizeWarning(UserWarning):
     """A batch size was lowered to fit the memory this process may use."""
 
@@ -346,7 +357,7 @@ def _gib(n: float) -> str:
 
 def _where(res: Resources, free: float) -> str:
     """'0.90 GiB is free on this server (2.00 GiB limit, 1.10 GiB in use)', or the machine's."""
-    if res.memory_used_bytes is not None and res.memory_bytes < _machine_memory():
+    if _cgroup_limits_memory(res):
         return (f"{_gib(free)} is free on this server ({_gib(res.memory_bytes)} limit, "
                 f"{_gib(res.memory_used_bytes - res.memory_reclaimable_bytes)} in use)")
     return f"{_gib(free)} is available on this machine ({_gib(res.memory_bytes)} in all)"

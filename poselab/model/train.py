@@ -50,6 +50,7 @@ from poselab.core.resources import (
     fit_batch_to_memory,
     fit_torch_threads,
     release_freed_memory,
+    step_memory,
 )
 from poselab.model.augment import augment_batch, paired_crops
 from poselab.model.checkpoint import load_state, restore_rng_states, rng_states, save_state
@@ -618,9 +619,7 @@ def train(
 
 def _batch_that_fits(model: PoseModel, data: Any, config: TrainConfig, resources: Resources) -> int:
     """``config.batch_size``, or the largest batch size (>= 2) whose step fits the free memory."""
-    memory = TRAIN_MEMORY.get(model.card.get("backbone"))
-    if memory is None:  # not measured: the largest measured backbone's, a guess
-        memory = max(TRAIN_MEMORY.values(), key=lambda m: m.bytes_per_pixel)
+    memory = step_memory(TRAIN_MEMORY, model.card.get("backbone"))
     h, w = model.input_size
     pixels = h * w
     extra = 0.0
