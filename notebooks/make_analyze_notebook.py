@@ -12,19 +12,19 @@ what `poselab.analyze_video` and `poselab.analyze_videos` do with a video, on sy
 true poses we know:
 
 1. train a small model (about two minutes on one CPU core) from labels taken from the ground truth;
-2. **analyze** a video it never saw into the pose Dataset, in another process that we **kill**
-   half-way: the same call then **resumes** it; measure its error against the truth;
+2. **analyze** a video it never saw into the pose Dataset, **interrupt** it half-way: the same
+   call then **resumes** it; measure its error against the truth;
 3. run the **same call on a Dask cluster** (here a `LocalCluster` with one worker inside this
-   kernel; on SLURM see the README): the result is identical to the killed-and-resumed one;
+   kernel; on SLURM see the README): the result is identical to the interrupted-and-resumed one;
 4. draw a **labeled video** (parts, skeleton, trails, likelihood as transparency);
 5. run the model **live**, frame by frame, with a trigger.
 
 Everything it makes goes into `poselab-work/03-analyze-videos/` beside this notebook (not a
 temporary folder: on a JupyterHub it is in your home and stays). That folder holds only what the
 notebook makes, so each run starts it afresh. The notebook is sized for a teaching server with
-2 GiB of memory and one core: this kernel keeps under 1.5 GB at its peak (PyTorch included), and
-a second process runs beside it only once, briefly (the analysis we kill)."""),
-("code", """import shutil, subprocess, sys, time
+2 GiB of memory and one core: everything runs in this kernel, which keeps under 1.5 GB at its
+peak (PyTorch included)."""),
+("code", """import os, shutil, signal, threading, time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -75,7 +75,7 @@ recipe = Recipe(input_size=160, head_channels=64,
 trained = fit(data, recipe)
 print(f"test RMSE {trained.result['rmse_px']:.2f} px on {len(trained.test_set)} held-out frames")
 model_path = trained.model.save(work / "mouse.safetensors")"""),
-("md", """## Analyze a video, even if it is killed half-way
+("md", """## Analyze a video, even if it is stopped half-way
 
 `poselab.analyze_video` decodes frames in a background thread while the network runs, in batches,
 and returns the pose Dataset (`animal x part x frame x coord`), saved as NetCDF (`.zarr` for very
@@ -83,25 +83,33 @@ long videos). While it runs, finished chunks are checkpointed in `<out>.partial.
 does not grow with the video's length, and a job that is killed (a time limit on a shared
 machine, a culled notebook server, a closed laptop) continues from the last written chunk.
 
-Here the analysis starts in another process, with a checkpoint every 32 frames; we kill it
-(`SIGKILL`, no chance to clean up) as soon as some chunks are written, then make the same call
-here: it continues where the killed one stopped."""),
+Here the analysis writes a checkpoint every 32 frames, and a watcher thread interrupts it as soon
+as three chunks are written, the way Jupyter's stop button (■) does: it sends this kernel
+`SIGINT`. The same call then continues where the interrupted one stopped (its progress bar starts
+at the frames already done). A job killed outright (`SIGKILL`, no chance to clean up: a culled
+server, a SLURM time limit) resumes the same way; poselab's tests kill one to check. We do not
+kill a second process here: it would hold a second copy of PyTorch beside this kernel, more than
+a 2 GiB server has room for."""),
 ("code", """out = work / "poses" / "mouse1.nc"
 partial = out.with_name(out.name + ".partial.zarr")
-child = subprocess.Popen([sys.executable, "-c", f'''
-import poselab
-poselab.analyze_video({str(model_path)!r}, {str(video)!r}, out={str(out)!r},
-                      batch_size=8, chunk_frames=32, progress=False)
-'''])
-written = 0
-while child.poll() is None and written < 96:
-    time.sleep(0.05)
-    try:
-        written = poselab.load_poses(partial).sizes["frame"]
-    except Exception:  # not created yet, or a chunk being written
-        pass
-child.kill(); child.wait()
-print(f"killed with {written} of 240 frames checkpointed" if written < 240 else "it finished before we could kill it")
+
+def interrupt_when_checkpointed(frames=96):
+    # press the stop button (SIGINT to this kernel) once `frames` frames are checkpointed
+    while True:
+        try:
+            if poselab.load_poses(partial).sizes["frame"] >= frames:
+                break
+        except Exception:  # not created yet, or a chunk being written
+            pass
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt_when_checkpointed, daemon=True).start()
+try:
+    poselab.analyze_video(model_path, video, out=out, batch_size=8, chunk_frames=32, progress=False)
+    print("it finished before we could interrupt it")
+except KeyboardInterrupt:
+    print(f"interrupted with {poselab.load_poses(partial).sizes['frame']} of 240 frames checkpointed")
 poses = poselab.analyze_video(model_path, video, out=out, batch_size=8, chunk_frames=32)
 poses"""),
 ("code", """truth1 = world.poses
@@ -136,7 +144,7 @@ with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, memory_lim
     on_cluster = poselab.analyze_videos(model_path, videos, client=client, split_frames=96, batch_size=8)
 print([f"{ds.sizes['frame']} frames from {-(-ds.sizes['frame'] // 96)} tasks" for ds in on_cluster])
 same = on_cluster[0]["position"].equals(poses["position"]) and on_cluster[0]["likelihood"].equals(poses["likelihood"])
-print("mouse1 on the cluster, in one go, is identical to the killed-and-resumed run above:", same)"""),
+print("mouse1 on the cluster, in one go, is identical to the interrupted-and-resumed run above:", same)"""),
 ("md", """## A labeled video
 
 `poselab.io.render.labeled_video` draws every part (likelihood as opacity), the skeleton and fading
