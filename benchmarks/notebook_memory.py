@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/notebook_memory.py                  # every notebooks/*.ipynb
     .venv/bin/python benchmarks/notebook_memory.py notebooks/03_analyze_videos.ipynb --limit-gib 2
     .venv/bin/python benchmarks/notebook_memory.py --demo           # and `make demo`'s job
+    .venv/bin/python benchmarks/notebook_memory.py --students 2 notebooks/course_video_to_gait.ipynb
 
 Each notebook runs with ``pytest --nbmake`` (as CI runs it, from the notebook's folder), pinned to
 one core (``taskset -c 0``; OMP/MKL/OpenBLAS/numexpr threads 1) and inside a memory limit that
@@ -25,17 +26,22 @@ what the limit is held against: it counts page cache (files written or first rea
 kernel reclaims before it kills anything, so a notebook that writes files can show a peak near
 the limit and be safe. ``anon peak`` (sampled every 0.1 s) is the processes' own memory, page cache
 left out: what must fit. In psutil mode both are the sampled private memory of the tree.
-Prints one row per notebook and, last, ``notebook_peak_gib: <largest peak>``. Exits 1 when a
+``--students N`` runs N students at once, as on one course server: each student's copy of the
+notebooks in a folder of its own, each student in a cgroup of its own (the limit each), pinned
+to core ``k mod cores``; the rows are per student, and the sum of their peaks is what the server
+held. Prints one row per notebook and, last, ``notebook_peak_gib: <largest peak>``. Exits 1 when a
 notebook fails, is killed for memory or runs past ``--timeout``.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -171,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cpu", default="0", help="taskset CPU list (default: core 0)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per notebook")
     parser.add_argument("--mode", choices=["auto", "cgroup", "psutil"], default="auto")
+    parser.add_argument("--students", type=int, default=1,
+                        help="run this many students at once, each with its own copy, cgroup and core")
     parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "poselab-notebook-memory",
                         help="folder for each notebook's pytest output")
     args = parser.parse_args(argv)
@@ -180,30 +188,56 @@ def main(argv=None) -> int:
     args.logs.mkdir(parents=True, exist_ok=True)
     print(f"limit {args.limit_gib:g} GiB (memory + swap), cpu {args.cpu}, "
           f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; logs in {args.logs}", flush=True)
-    jobs = [(notebook.resolve().name, notebook.resolve().stem,
-             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbmake",
-              f"--nbmake-timeout={int(args.timeout)}", str(notebook.resolve())])
-            for notebook in args.notebooks]
-    if args.demo:
-        jobs.append(("make demo", "demo", [sys.executable, "-m", "poselab.demo", "--out",
-                                           str(args.logs / "demo-output")]))
-    rows = []
-    for name, stem, command in jobs:
+    students = max(1, args.students)
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    student_jobs = []
+    for k in range(students):
+        if students == 1:
+            folder, cpu, tag = None, args.cpu, ""
+        else:  # a student's own copy of the notebooks (each writes its poselab-work/ beside them)
+            folder = args.logs / f"student{k + 1}"
+            shutil.rmtree(folder, ignore_errors=True)
+            (folder / "notebooks").mkdir(parents=True)
+            cpu, tag = str(cores[k % len(cores)]), f"student {k + 1}: "
+        for notebook in args.notebooks:
+            path = notebook.resolve()
+            if folder is not None:
+                path = Path(shutil.copy(path, folder / "notebooks" / path.name))
+            student_jobs.append((k, cpu, f"{tag}{path.name}", f"{path.stem}{'-' + str(k + 1) if folder else ''}",
+                                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbmake",
+                                  f"--nbmake-timeout={int(args.timeout)}", str(path)]))
+        if args.demo:
+            out = (folder or args.logs) / "demo-output"
+            student_jobs.append((k, cpu, f"{tag}make demo", f"demo{'-' + str(k + 1) if folder else ''}",
+                                 [sys.executable, "-m", "poselab.demo", "--out", str(out)]))
+
+    def run_job(index, name, stem, command, cpu):
         log_path = args.logs / f"{stem}.log"
         with open(log_path, "w") as log:
-            r = run_limited(["taskset", "-c", args.cpu, *command], limit, cwd=REPO, env=env,
-                            timeout=args.timeout + 60, mode=args.mode, name=stem[:12], log=log)
+            r = run_limited(["taskset", "-c", cpu, *command], limit, cwd=REPO, env=env,
+                            timeout=args.timeout + 60, mode=args.mode, name=f"{stem[:12]}-{index}", log=log)
         status = ("OOM-killed" if r["oom_killed"] else "timed out" if r["timed_out"]
                   else "passed" if r["returncode"] == 0 else f"failed ({r['returncode']})")
-        rows.append((name, status, r["wall_s"], r["peak"] / GIB, r["anon"] / GIB, r["mode"]))
         print(f"  {name}: {status}, {r['wall_s']:.0f} s, peak {r['peak'] / GIB:.2f} GiB", flush=True)
         if status != "passed":
             print("".join(log_path.read_text().splitlines(keepends=True)[-30:]), flush=True)
+        return (name, status, r["wall_s"], r["peak"] / GIB, r["anon"] / GIB, r["mode"])
+
+    def run_student(k):  # a student runs their notebooks one after another
+        return [run_job(i, name, stem, command, cpu)
+                for i, (j, cpu, name, stem, command) in enumerate(student_jobs) if j == k]
+
+    with ThreadPoolExecutor(max_workers=students) as pool:
+        rows = [row for student_rows in pool.map(run_student, range(students)) for row in student_rows]
 
     print("\n| notebook | result | wall (s) | peak (GiB) | anon peak (GiB) | mode |")
     print("|---|---|---:|---:|---:|---|")
     for name, status, wall, peak, anon, mode in rows:
         print(f"| {name} | {status} | {wall:.0f} | {peak:.2f} | {anon:.2f} | {mode} |")
+    if students > 1:
+        print(f"{students} students at once on cores {', '.join(sorted({job[1] for job in student_jobs}))}; "
+              f"at most (the sum of one notebook's peaks over the students, largest): "
+              f"{max(sum(r[3] for r in rows[i::len(rows) // students]) for i in range(len(rows) // students)):.2f} GiB")
     print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"notebook_peak_gib: {max(row[3] for row in rows):.2f}")
     return 1 if any(row[1] != "passed" for row in rows) else 0
