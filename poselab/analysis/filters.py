@@ -43,6 +43,7 @@ __all__ = [
     "interpolate_gaps",
     "rolling_median",
     "savgol",
+    "smoothing_windows",
     "kalman_smooth",
     "ensemble_kalman_smooth",
 ]
@@ -334,7 +335,9 @@ def rolling_median(
 
 
 def savgol(
-    data: xr.Dataset | xr.DataArray, window_frames: int, polyorder: int = 2
+    data: xr.Dataset | xr.DataArray,
+    window_frames: int | str | xr.DataArray,
+    polyorder: int = 2,
 ) -> xr.Dataset | xr.DataArray:
     """Savitzky-Golay smoothing: a least-squares polynomial fit in a sliding window.
 
@@ -344,6 +347,10 @@ def savgol(
         Pose Dataset or DataArray with a ``frame`` dim (pixels).
     window_frames
         Odd window length in frames, larger than ``polyorder`` and at most the number of frames.
+        ``"auto"``: a window for each track (each animal and part) chosen from the track's own
+        noise, none where smoothing would do more harm than good (:func:`smoothing_windows`).
+        A DataArray of odd windows over the track dims (1 = leave the track as it is) applies
+        those.
     polyorder
         Degree of the local polynomial; polynomials up to this degree pass unchanged.
 
@@ -361,13 +368,32 @@ def savgol(
     stays lazy.
     """
     da = _positions(data, "savgol")
-    window = _window(window_frames, "savgol", da.sizes["frame"])
     if isinstance(polyorder, bool) or not isinstance(polyorder, (int, np.integer)):
         raise FilterError(f"savgol: polyorder must be an int; got {polyorder!r}")
+    if isinstance(window_frames, str) or isinstance(window_frames, xr.DataArray):
+        if isinstance(window_frames, str):
+            if window_frames != "auto":
+                raise FilterError(
+                    f"savgol: window_frames must be an odd int, 'auto' or a DataArray; got {window_frames!r}"
+                )
+            windows = smoothing_windows(da, polyorder)
+        else:
+            windows = window_frames
+        out = _savgol_per_track(da, windows, int(polyorder))
+        chosen = {int(w): int((windows == w).sum()) for w in np.unique(windows.values)}
+        return _wrap(data, out, "savgol", window_frames="per track", tracks_per_window=chosen,
+                     polyorder=int(polyorder))
+    window = _window(window_frames, "savgol", da.sizes["frame"])
     if not 0 <= polyorder < window:
         raise FilterError(
             f"savgol: polyorder must lie in [0, window_frames); got {polyorder} for {window}"
         )
+    return _wrap(data, _savgol_array(da, window, int(polyorder)), "savgol", window_frames=window,
+                 polyorder=int(polyorder))
+
+
+def _savgol_array(da: xr.DataArray, window: int, polyorder: int) -> xr.DataArray:
+    """:func:`savgol` of a position DataArray with one window (lazy on dask data)."""
     depth = window // 2
     if hasattr(da.data, "dask"):
         # The end fits of mode="interp" need the first / last whole window in one block: merge
@@ -379,8 +405,123 @@ def savgol(
             chunks[:2] = [chunks[0] + chunks[1]]
         if tuple(chunks) != da.chunks[da.get_axis_num("frame")]:
             da = da.chunk({"frame": tuple(chunks)})
-    out = _map_frames(da, _savgol_kernel, depth, window=window, polyorder=int(polyorder))
-    return _wrap(data, out, "savgol", window_frames=window, polyorder=int(polyorder))
+    return _map_frames(da, _savgol_kernel, depth, window=window, polyorder=polyorder)
+
+
+def _track_dims(da: xr.DataArray) -> list[str]:
+    return [d for d in da.dims if d not in ("frame", "coord")]
+
+
+def _savgol_per_track(da: xr.DataArray, windows: xr.DataArray, polyorder: int) -> xr.DataArray:
+    """Each track smoothed with its own window (1: unchanged)."""
+    missing = [d for d in windows.dims if d not in _track_dims(da)]
+    if missing:
+        raise FilterError(
+            f"savgol: the windows' dims {missing} are not track dims of the positions "
+            f"({_track_dims(da)}); pass windows over those, e.g. from smoothing_windows"
+        )
+    out = da
+    for w in np.unique(windows.values):
+        w = int(w)
+        if w == 1:
+            continue
+        if w < 1 or w % 2 == 0 or w <= polyorder or w > da.sizes["frame"]:
+            raise FilterError(
+                f"savgol: every window must be 1 or an odd number of frames above polyorder "
+                f"{polyorder} and at most {da.sizes['frame']}; got {w}"
+            )
+        out = xr.where(windows == w, _savgol_array(da, w, polyorder), out, keep_attrs=True)
+    return out.transpose(*da.dims)
+
+
+AUTO_WINDOWS = (1, 5, 7, 9, 11, 15, 21)
+"""Windows (frames) that :func:`smoothing_windows` chooses among; 1 is no smoothing."""
+
+
+def _noise_sd_kernel(a: np.ndarray, axis: int) -> np.ndarray:
+    """Robust white-noise SD along ``axis`` from second differences, pooled over the last axis.
+
+    For white noise of SD s the second difference has SD s * sqrt(6). Paws are still in stance
+    but jump in swing, so up to half of the differences are motion, not noise: the 25th
+    percentile of their magnitude (0.3186 SD for a normal variable) is read instead of the
+    median; it holds while at least about a third of the frames are free of fast motion.
+    """
+    a = np.moveaxis(np.asarray(a, dtype=np.float64), axis, -2)  # (..., frame, coord)
+    d2 = np.abs(a[..., 2:, :] - 2 * a[..., 1:-1, :] + a[..., :-2, :])
+    d2 = d2.reshape(*d2.shape[:-2], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks give NaN
+        return np.nanpercentile(d2, 25, axis=-1) / 0.3186 / math.sqrt(6)
+
+
+def smoothing_windows(
+    data: xr.Dataset | xr.DataArray,
+    polyorder: int = 2,
+    windows: tuple[int, ...] = AUTO_WINDOWS,
+) -> xr.DataArray:
+    """The Savitzky-Golay window for each track that minimises its expected error.
+
+    For each track (animal and part), the error that smoothing with each candidate window
+    leaves is estimated with Stein's unbiased risk estimate (SURE; Mallows' Cp), from the track
+    itself: ``mean((smoothed - raw)**2) - s**2 + 2 s**2 h``, where ``h`` is the window's weight
+    on the frame itself and ``s`` the track's white-noise SD, read robustly off its second
+    differences. No smoothing (window 1) leaves ``s**2``. A track from a precise model, whose
+    errors are small and change slowly from frame to frame, gets little or no smoothing; a
+    noisy one a wide window, as wide as its motion allows (a fast step is not flattened).
+
+    Parameters
+    ----------
+    data
+        Pose Dataset or DataArray with a ``frame`` dim (pixels); fill short gaps first
+        (:func:`interpolate_gaps`): frames whose window holds a NaN do not count.
+    polyorder
+        Degree of the local polynomial (windows at or below it are skipped).
+    windows
+        Candidate odd windows in frames; 1 stands for no smoothing.
+
+    Returns
+    -------
+    xarray.DataArray
+        Int windows (frames) over the track dims (``animal``, ``part``), named ``window_frames``,
+        for :func:`savgol`; a track with too few known frames gets 1.
+
+    Notes
+    -----
+    Reads the data once (a dask array is computed for the choice; :func:`savgol` stays lazy).
+    Errors of a network are correlated from frame to frame, so their second differences
+    understate them and the choice leans to less smoothing, as it should: smoothing does little
+    against an error that stays for several frames, and would blur fast motion.
+    """
+    from scipy.signal import savgol_coeffs
+
+    da = _positions(data, "smoothing_windows")
+    n = da.sizes["frame"]
+    cands = sorted({int(w) for w in windows if w == 1 or (w % 2 == 1 and polyorder < w <= n)})
+    if not cands:
+        raise FilterError(f"smoothing_windows: no usable window among {windows} for {n} frames")
+    track = _track_dims(da)
+    stacked = da.transpose(*track, "frame", ...)
+    values = np.asarray(stacked.values, dtype=np.float64)
+    if values.ndim == len(track) + 1:  # no coord dim
+        values = values[..., None]
+    s2 = _noise_sd_kernel(values, axis=-2) ** 2
+    risks = []
+    for w in cands:
+        if w == 1:
+            risks.append(s2)
+            continue
+        smooth = _savgol_kernel(values, axis=-2, window=w, polyorder=polyorder)
+        h = float(savgol_coeffs(w, polyorder)[w // 2])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mse = np.nanmean(((smooth - values) ** 2).reshape(*values.shape[:-2], -1), axis=-1)
+        risks.append(mse - s2 + 2 * s2 * h)
+    risks = np.stack(risks, axis=-1)
+    best = np.argmin(np.where(np.isfinite(risks), risks, np.inf), axis=-1)
+    chosen = np.where(np.isfinite(risks).all(axis=-1), np.asarray(cands)[best], 1)
+    coords = {d: da[d] for d in track if d in da.coords}
+    return xr.DataArray(chosen.astype(int), dims=track, coords=coords, name="window_frames",
+                        attrs={"units": "frames"})
 
 
 # --- Kalman smoother --------------------------------------------------------------------------

@@ -198,6 +198,76 @@ def test_windowed_filters_dask_equal(chunk):
         np.testing.assert_array_equal(lazy.values, eager.values, err_msg=func.__name__)
 
 
+# --- savgol with a window per track ---------------------------------------------------------------
+
+
+def stepping_paw(n: int = 400, stance: int = 5, swing: int = 3, step_px: float = 12.0) -> np.ndarray:
+    """(frame, coord) track of a paw: still for ``stance`` frames, then a linear swing of
+    ``step_px`` along x over ``swing`` frames, repeated (pixels)."""
+    x, pos = [], 0.0
+    while len(x) < n:
+        x += [pos] * stance
+        x += list(pos + step_px * np.arange(1, swing + 1) / swing)
+        pos += step_px
+    x = np.asarray(x[:n])
+    return np.stack([x, np.full(n, 40.0)], axis=-1)
+
+
+def per_track(tracks: list[np.ndarray]) -> xr.DataArray:
+    return xr.DataArray(np.stack(tracks), dims=("part", "frame", "coord"),
+                        coords={"part": [f"p{i}" for i in range(len(tracks))]})
+
+
+def test_smoothing_windows_follow_each_tracks_noise():
+    rng = np.random.default_rng(0)
+    t = np.arange(400.0)
+    slow = np.stack([0.002 * (t - 200) ** 2, 3.0 + 0.5 * t], axis=-1)  # a parabola: no bias at any window
+    paw = stepping_paw()
+    da = per_track([slow + rng.normal(0, 2.0, slow.shape),   # noisy, slow: the widest window
+                    paw.copy(),                              # exact, fast: no smoothing
+                    paw + rng.normal(0, 1.5, paw.shape),     # noisy and fast: something between
+                    np.full((400, 2), np.nan)])              # nothing known: left alone
+    windows = F.smoothing_windows(da)
+    assert windows.dims == ("part",) and windows.attrs["units"] == "frames"
+    assert windows.values.tolist()[0] == 21 and windows.values.tolist()[1] == 1
+    assert windows.values[2] in (5, 7, 9) and windows.values[3] == 1
+    out = F.savgol(da, "auto")
+    np.testing.assert_array_equal(out.sel(part="p1").values, paw)  # window 1: untouched
+    assert np.isnan(out.sel(part="p3").values).all()
+    np.testing.assert_allclose(out.sel(part="p0").values, F.savgol(da.sel(part="p0"), 21).values)
+    # The chosen window is the best candidate for the noisy paw, by the truth it never saw.
+    def error(window):
+        smoothed = da.sel(part="p2") if window == 1 else F.savgol(da.sel(part="p2"), window)
+        return float(np.sqrt(np.mean((smoothed.values - paw) ** 2)))
+    errors = {w: error(w) for w in (1, 5, 7, 9, 11, 15, 21)}
+    assert errors[int(windows.values[2])] <= 1.05 * min(errors.values())
+
+
+def test_savgol_auto_on_a_dataset_records_the_windows_and_stays_lazy():
+    ds, truth = noisy_dataset(noise=2.0)  # straight lines: the widest window wins
+    ds = F.interpolate_gaps(ds, 5)
+    out = F.savgol(ds, "auto")
+    step = poses.provenance(out)[-1]
+    assert step["operation"] == "savgol" and step["parameters"]["tracks_per_window"] == {"21": 2}
+    rmse = np.sqrt(np.nanmean((out["position"].values - truth) ** 2))
+    assert rmse < 0.5 * np.sqrt(np.nanmean((ds["position"].values - truth) ** 2))
+    lazy = F.savgol(ds["position"].chunk({"frame": 50}), "auto")
+    assert hasattr(lazy.data, "dask")
+    np.testing.assert_array_equal(lazy.values, out["position"].values)
+
+
+def test_savgol_per_track_windows_are_checked():
+    da = per_track([stepping_paw(60)])
+    with pytest.raises(F.FilterError, match="'auto'"):
+        F.savgol(da, "wide")
+    with pytest.raises(F.FilterError, match="track dims"):
+        F.savgol(da, xr.DataArray([5, 5], dims="coord"))
+    with pytest.raises(F.FilterError, match="odd number"):
+        F.savgol(da, xr.DataArray([4], dims="part", coords={"part": ["p0"]}))
+    with pytest.raises(F.FilterError, match="no usable window"):
+        F.smoothing_windows(da, windows=(4, 6))
+
+
 # --- Kalman smoother -----------------------------------------------------------------------------
 
 
