@@ -41,6 +41,7 @@ import xarray as xr
 from poselab.core import poses
 from poselab.core.files import atomic_path
 from poselab.core.poses import PoseDataError
+from poselab.io.hdf5 import read_dataset
 
 __all__ = ["read_sleap_analysis", "write_sleap_analysis", "is_sleap_analysis"]
 
@@ -252,7 +253,7 @@ def _canonical(dataset: Any, order: tuple[str, ...], path: Path) -> np.ndarray:
     SLEAP writes MATLAB order (:data:`_SLEAP_DIMS`); sleap-io may write other orders and
     then names them in the dataset attribute ``dims``.
     """
-    values = dataset[()]
+    values = read_dataset(dataset)  # gzip chunks inflated on every allowed core
     stored = dataset.attrs.get("dims")
     dims = tuple(json.loads(stored)) if stored is not None else _SLEAP_DIMS.get(values.ndim)
     if dims is None or sorted(dims) != sorted(order) or len(dims) != values.ndim:
