@@ -147,9 +147,14 @@ print(f"all parts: {100 * np.nanmean(error < 5):.0f} % of points within 5 px")""
 
 Pose tracks jitter from frame to frame. We drop points the model is unsure of
 (likelihood < 0.5), bridge short gaps and smooth with a Savitzky-Golay filter (a local
-polynomial over 7 frames). Speed is then in pixels per second."""),
-    ("code", """smooth = filters.savgol(filters.interpolate_gaps(filters.mask_by_likelihood(poses, 0.5), 5),
-                        window_frames=7)
+polynomial over a window of frames). `filters.smoothing_windows` (what `window_frames="auto"`
+uses) chooses the window for each part from its own jitter: wide for a noisy track, none for
+a precise one, because smoothing a paw that swings in 3 frames would spread its swing. Speed is
+then in pixels per second."""),
+    ("code", """clean = filters.interpolate_gaps(filters.mask_by_likelihood(poses, 0.5), 5)
+windows = filters.smoothing_windows(clean)          # what window_frames="auto" chooses
+smooth = filters.savgol(clean, window_frames=windows)
+print("window per part (frames):", dict(zip(PARTS, windows.sel(part=PARTS).values[0].tolist())))
 speed = kinematics.speed(smooth["position"].sel(part="body_centre"))
 true_speed = kinematics.speed(world.poses["position"].sel(part="body_centre"))
 print(f"median speed {float(speed.median()):.0f} px/s (truth {float(true_speed.median()):.0f} px/s)")
@@ -158,8 +163,9 @@ plots.trajectory(world.poses.sel(part=PARTS).assign_coords(animal=["truth"]), ax
 plots.trajectory(smooth.assign_coords(animal=["your model"]), ax=axes[0])
 plots.speed_over_time(smooth, ax=axes[1])
 fig.tight_layout()"""),
-    ("md", """**Exercise 3.** Change `window_frames` to 3 and to 15. What happens to the speed curve,
-and to the peaks of speed? Which would you report, and why?"""),
+    ("md", """**Exercise 3.** Set `window_frames` to 7 and then to 15 for every part. What happens to the
+speed curve and its peaks, and (after running section 6) to the stance diagram? Which would you
+report, and why?"""),
     ("md", """## 6. Gait
 
 A paw is in **stance** when it is on the ground (still) and in **swing** when it moves.

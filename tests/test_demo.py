@@ -28,7 +28,11 @@ def test_demo_end_to_end_small(tmp_path):
     error = np.linalg.norm(predicted["position"].values - truth["position"].values, axis=-1)
     visible = truth["visible"].values.astype(bool)
     assert summary["video_median_error_px"] == pytest.approx(np.nanmedian(error[visible]), abs=0.006)
-    assert json.loads((out / "summary.json").read_text())["test_rmse_px"] == summary["test_rmse_px"]
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["test_rmse_px"] == summary["test_rmse_px"]
+    # the gait against the truth: stance agreement is a fraction, the truth's duty factor a stance share
+    for key in ("stance_accuracy_walking", "duty_factor", "true_duty_factor"):
+        assert key in saved and (np.isnan(saved[key]) or 0 <= saved[key] <= 1), key
     with open_video(out / "labeled.mp4") as reader:
         assert len(reader) == 60
 
