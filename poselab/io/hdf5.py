@@ -53,18 +53,19 @@ def read_dataset(dataset: Any, workers: int | None = None) -> np.ndarray:
     shuffle = dataset.shuffle
     fd = os.open(dataset.file.filename, os.O_RDONLY)
 
-    def fill(chunk: tuple[tuple[int, ...], int, int]) -> None:
-        offset, address, size = chunk
-        raw = zlib.decompress(os.pread(fd, size, address))
-        if shuffle:  # bytes were stored grouped by their place in the element
-            raw = np.frombuffer(raw, np.uint8).reshape(dtype.itemsize, -1).T.tobytes()
-        block = np.frombuffer(raw, dtype=dtype).reshape(chunk_shape)
-        region = tuple(slice(o, min(o + c, n)) for o, c, n in zip(offset, chunk_shape, dataset.shape))
-        out[region] = block[tuple(slice(0, r.stop - r.start) for r in region)]
+    def fill(chunks: list[tuple[tuple[int, ...], int, int]]) -> None:
+        for offset, address, size in chunks:
+            raw = zlib.decompress(os.pread(fd, size, address))
+            if shuffle:  # bytes were stored grouped by their place in the element
+                raw = np.frombuffer(raw, np.uint8).reshape(dtype.itemsize, -1).T.tobytes()
+            block = np.frombuffer(raw, dtype=dtype).reshape(chunk_shape)
+            region = tuple(slice(o, min(o + c, n)) for o, c, n in zip(offset, chunk_shape, dataset.shape))
+            out[region] = block[tuple(slice(0, r.stop - r.start) for r in region)]
 
-    try:
-        with ThreadPoolExecutor(max_workers=min(workers, len(plan))) as pool:
-            list(pool.map(fill, plan))
+    workers = min(workers, len(plan))
+    try:  # one share of the chunks per thread: SLEAP's are small (~50 kB), thousands of them
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(fill, [plan[i::workers] for i in range(workers)]))
     finally:
         os.close(fd)
     return out
