@@ -234,10 +234,12 @@ def main(argv=None) -> int:
     print("|---|---|---:|---:|---:|---|")
     for name, status, wall, peak, anon, mode in rows:
         print(f"| {name} | {status} | {wall:.0f} | {peak:.2f} | {anon:.2f} | {mode} |")
-    if students > 1:
+    if students > 1:  # rows come student by student, the same jobs in the same order
+        per_job = len(rows) // students
+        peaks = [[row[3] for row in rows[k * per_job:(k + 1) * per_job]] for k in range(students)]
         print(f"{students} students at once on cores {', '.join(sorted({job[1] for job in student_jobs}))}; "
               f"at most (the sum of one notebook's peaks over the students, largest): "
-              f"{max(sum(r[3] for r in rows[i::len(rows) // students]) for i in range(len(rows) // students)):.2f} GiB")
+              f"{max(sum(job) for job in zip(*peaks)):.2f} GiB")
     print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"notebook_peak_gib: {max(row[3] for row in rows):.2f}")
     return 1 if any(row[1] != "passed" for row in rows) else 0

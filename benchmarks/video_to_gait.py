@@ -13,8 +13,8 @@ from its own noise, ``window_frames="auto"``); then stance,
 the stride table, the gait summary and behaviour segmentation, each against the truth, with
 the scoring of ``benchmarks/analysis_accuracy.py`` (strides matched to true strides starting
 within 3 frames). The same analysis with a fixed 7-frame window (the chain before
-``"auto"``), without smoothing, and on the true poses, is printed beside it: what is left on the true poses is the analysis methods' own error, not the
-network's. ``--reuse`` scores the models and poses an earlier run left in ``--out`` again.
+``"auto"``), without smoothing, and on the true poses, is printed beside it: what is left on
+the true poses is the analysis methods' own error, not the network's. ``--reuse`` scores the models and poses an earlier run left in ``--out`` again.
 
 Reported per seed: pose error over all frames where a part is visible (median, 90th and 99th
 percentile; paws and body apart), stance accuracy per frame in walking and turning bouts,

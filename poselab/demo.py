@@ -189,13 +189,13 @@ def _plots(predicted, truth, world, folder: Path) -> tuple[list[str], dict]:
     walking = np.isin(world.behaviour.values, [1, 2])[:, None, :].repeat(len(paws), 1)  # walk, turn bouts
     right = (stance.values == true_stance.values)[walking]
 
-    def duty(st) -> float:
-        table = gait.stride_table(smooth if st is stance else truth, paws, reference=paws[2], st=st)
+    def duty(ds, st) -> float:  # mean duty factor of the left hind paw's strides
+        table = gait.stride_table(ds, paws, reference=paws[2], st=st)
         summary = gait.gait_summary(table, max_duration_s=1.0) if len(table) else []
         return round(float(summary.iloc[0]["duty_factor"]), 3) if len(summary) else float("nan")
 
     scores = {"stance_accuracy_walking": round(float(right.mean()), 3) if right.size else float("nan"),
-              "duty_factor": duty(stance), "true_duty_factor": duty(true_stance)}
+              "duty_factor": duty(smooth, stance), "true_duty_factor": duty(truth, true_stance)}
     return names, scores
 
 

@@ -370,15 +370,10 @@ def savgol(
     da = _positions(data, "savgol")
     if isinstance(polyorder, bool) or not isinstance(polyorder, (int, np.integer)):
         raise FilterError(f"savgol: polyorder must be an int; got {polyorder!r}")
-    if isinstance(window_frames, str) or isinstance(window_frames, xr.DataArray):
-        if isinstance(window_frames, str):
-            if window_frames != "auto":
-                raise FilterError(
-                    f"savgol: window_frames must be an odd int, 'auto' or a DataArray; got {window_frames!r}"
-                )
-            windows = smoothing_windows(da, polyorder)
-        else:
-            windows = window_frames
+    if isinstance(window_frames, str) and window_frames != "auto":
+        raise FilterError(f"savgol: window_frames must be an odd int, 'auto' or a DataArray; got {window_frames!r}")
+    if isinstance(window_frames, (str, xr.DataArray)):
+        windows = smoothing_windows(da, polyorder) if isinstance(window_frames, str) else window_frames
         out = _savgol_per_track(da, windows, int(polyorder))
         chosen = {int(w): int((windows == w).sum()) for w in np.unique(windows.values)}
         return _wrap(data, out, "savgol", window_frames="per track", tracks_per_window=chosen,

@@ -47,10 +47,9 @@ def read_dataset(dataset: Any, workers: int | None = None) -> np.ndarray:
         from poselab.core.resources import cpu_limit
 
         workers = max(1, int(cpu_limit()))
-    dtype = dataset.dtype
-    chunk_shape = dataset.chunks
-    out = np.empty(dataset.shape, dtype=dtype)
-    shuffle = dataset.shuffle
+    # read once here: each h5py attribute is a call under h5py's lock, which the threads share
+    dtype, chunk_shape, shape, shuffle = dataset.dtype, dataset.chunks, dataset.shape, dataset.shuffle
+    out = np.empty(shape, dtype=dtype)
     fd = os.open(dataset.file.filename, os.O_RDONLY)
 
     def fill(chunks: list[tuple[tuple[int, ...], int, int]]) -> None:
@@ -59,7 +58,7 @@ def read_dataset(dataset: Any, workers: int | None = None) -> np.ndarray:
             if shuffle:  # bytes were stored grouped by their place in the element
                 raw = np.frombuffer(raw, np.uint8).reshape(dtype.itemsize, -1).T.tobytes()
             block = np.frombuffer(raw, dtype=dtype).reshape(chunk_shape)
-            region = tuple(slice(o, min(o + c, n)) for o, c, n in zip(offset, chunk_shape, dataset.shape))
+            region = tuple(slice(o, min(o + c, n)) for o, c, n in zip(offset, chunk_shape, shape))
             out[region] = block[tuple(slice(0, r.stop - r.start) for r in region)]
 
     workers = min(workers, len(plan))
