@@ -37,6 +37,7 @@ from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
 from poselab.core.resources import (
+    BatchRequest,
     Resources,
     StepMemory,
     allowed_resources,
@@ -655,10 +656,10 @@ def _batch_that_fits(model: Any, info: Any, options: AnalysisOptions, resources:
                      else (info.width, info.height))
     scale = model.scale / options.downscale
     pixels = max(1, round(width * scale)) * max(1, round(height * scale))
-    batch = fit_batch_to_memory(
-        options.batch_size, memory, pixels, minimum=1, step="video analysis",
-        advice=f"downscale (now {options.downscale:g}) or a crop to make the {width}x{height} frames smaller",
-        resources=resources, stacklevel=3)
+    request = BatchRequest(
+        options.batch_size, minimum=1, step="video analysis",
+        advice=f"downscale (now {options.downscale:g}) or a crop to make the {width}x{height} frames smaller")
+    batch = fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=3)
     return options if batch == options.batch_size else dataclasses.replace(options, batch_size=batch).checked()
 
 

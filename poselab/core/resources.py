@@ -30,8 +30,8 @@ from pathlib import Path
 
 from poselab.core.errors import ResourceError
 
-__all__ = ["BatchSizeWarning", "CgroupError", "CgroupLimit", "ResourceError", "Resources", "StepMemory",
-           "allowed_resources", "cpu_limit", "fit_batch_size", "fit_batch_to_memory", "fit_torch_threads",
+__all__ = ["BatchRequest", "BatchSizeWarning", "CgroupError", "CgroupLimit", "ResourceError", "Resources",
+           "StepMemory", "allowed_resources", "cpu_limit", "fit_batch_size", "fit_batch_to_memory", "fit_torch_threads",
            "memory_available", "memory_free", "memory_limit", "memory_reclaimable", "memory_usage",
            "release_freed_memory", "step_memory"]
 
@@ -363,32 +363,46 @@ def _where(res: Resources, free: float) -> str:
     return f"{_gib(free)} is available on this machine ({_gib(res.memory_bytes)} in all)"
 
 
-def fit_batch_to_memory(requested: int, memory: StepMemory, pixels: float, *, minimum: int = 1,
-                        extra_bytes: float = 0, step: str = "training", advice: str = "",
-                        resources: Resources | None = None, free_bytes: float | None = None,
-                        stacklevel: int = 1) -> int:
-    """The batch size to use: ``requested``, or lower (one :class:`BatchSizeWarning`) to fit memory.
+@dataclass(frozen=True)
+class BatchRequest:
+    """The batch size a step asks for, and what :func:`fit_batch_to_memory` says about it.
+
+    Attributes
+    ----------
+    requested : int
+        The configured batch size (images or frames).
+    minimum : int
+        The smallest batch size the step can use (training: 2, for batch normalisation).
+    extra_bytes : float
+        More bytes the step needs whatever its batch size (e.g. the stacked training images).
+    step : str
+        What runs, for the messages (``"training"``, ``"video analysis"``).
+    advice : str
+        What else lowers the memory of this step, for the error (e.g. "a smaller input_size").
+    """
+
+    requested: int
+    minimum: int = 1
+    extra_bytes: float = 0.0
+    step: str = "training"
+    advice: str = ""
+
+
+def fit_batch_to_memory(request: BatchRequest, memory: StepMemory, pixels: float, *,
+                        resources: Resources | None = None, stacklevel: int = 1) -> int:
+    """The batch size to use: the one requested, or lower (one :class:`BatchSizeWarning`) to fit memory.
 
     Parameters
     ----------
-    requested
-        The configured batch size.
+    request
+        The batch size asked for, the smallest usable and the messages' words (:class:`BatchRequest`).
     memory
         What the step needs per input pixel and fixed (:class:`StepMemory`).
     pixels
         Network-input pixels of one item (e.g. 256 * 256 for a 256 px training crop).
-    minimum
-        The smallest batch size the step can use.
-    extra_bytes
-        More bytes the step needs whatever the batch size (e.g. the stacked training images).
-    step
-        What runs, for the messages (``"training"``, ``"video analysis"``).
-    advice
-        What else lowers the memory of this step, for the error (e.g. "a smaller input_size").
     resources
-        What this process may use (default: :func:`allowed_resources`).
-    free_bytes
-        Memory free for the step (bytes; default: :func:`memory_free` of ``resources``).
+        What this process may use and what is in use (default: :func:`allowed_resources`); the
+        memory free for the step is :func:`memory_free` of it.
     stacklevel
         Whose line the warning names, as :func:`warnings.warn`'s would if the caller warned
         itself: 1 the caller's, 2 the caller's caller...
@@ -396,18 +410,19 @@ def fit_batch_to_memory(requested: int, memory: StepMemory, pixels: float, *, mi
     Returns
     -------
     int
-        The batch size that fits (between ``minimum`` and ``requested``).
+        The batch size that fits (between ``request.minimum`` and ``request.requested``).
 
     Raises
     ------
     ResourceError
-        When not even ``minimum`` fits: says what it needs, what is allowed and in use, and what
+        When not even the minimum fits: says what it needs, what is allowed and in use, and what
         to do.
     """
     res = resources if resources is not None else allowed_resources()
-    free = memory_free(res) if free_bytes is None else free_bytes
-    per_item, fixed = memory.per_item(pixels), memory.fixed_bytes + extra_bytes
-    batch = fit_batch_size(requested, per_item, fixed, free, minimum)
+    free = memory_free(res)
+    requested, step = int(request.requested), request.step
+    per_item, fixed = memory.per_item(pixels), memory.fixed_bytes + request.extra_bytes
+    batch = fit_batch_size(requested, per_item, fixed, free, request.minimum)
     if batch == requested:
         return batch
 
@@ -415,13 +430,13 @@ def fit_batch_to_memory(requested: int, memory: StepMemory, pixels: float, *, mi
         return _gib(fixed + b * per_item)
 
     if batch == 0:
-        smallest = min(int(minimum), int(requested))
+        smallest = min(int(request.minimum), requested)
         raise ResourceError(
             f"{step} needs about {need(smallest)} with batch_size {smallest}, the smallest it can use "
             f"(batch_size {requested} would need {need(requested)}), but {_where(res, free)}. "
             "Free memory by shutting down the kernels of other notebooks (JupyterLab: Kernel > "
             "Shut Down All Kernels, or the Running panel)"
-            + (f", use {advice}" if advice else "")
+            + (f", use {request.advice}" if request.advice else "")
             + ", or run on a machine with more memory.")
     warnings.warn(f"batch_size {requested} needs about {need(requested)}; {_where(res, free)}: "
                   f"{step} with batch_size {batch} (needs about {need(batch)})", BatchSizeWarning,

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from poselab.core.files import write_text_atomic
 from poselab.core.resources import (
+    BatchRequest,
     Resources,
     StepMemory,
     allowed_resources,
@@ -57,12 +58,12 @@ from poselab.model.checkpoint import load_state, restore_rng_states, rng_states,
 from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import LabeledImages, label_geometry
 from poselab.model.decode import decode
-from poselab.model.views import fit_multiview
 from poselab.model.evaluate import evaluate
 from poselab.model.network import PoseModel
 from poselab.model.optim import create_optimizer, create_scheduler
 from poselab.model.targets import make_targets
 from poselab.model.unlabeled import UnlabeledPairs, soft_argmax, temporal_loss
+from poselab.model.views import fit_multiview
 
 __all__ = [
     "PoseTask",
@@ -628,10 +629,10 @@ def _batch_that_fits(model: PoseModel, data: Any, config: TrainConfig, resources
         extra += len(data) * 3 * round(max(widths) * model.scale) * round(max(heights) * model.scale)
     if config.unlabeled is not None:  # each step runs unlabeled.batch pairs of frames more
         extra += 2 * config.unlabeled.batch * memory.per_item(pixels)
-    return fit_batch_to_memory(
-        config.batch_size, memory, pixels, minimum=2, extra_bytes=extra, step="training",
-        advice=f"a smaller input_size (now {h}x{w}) or scale in create_model, freeze_backbone=True",
-        resources=resources, stacklevel=3)
+    request = BatchRequest(
+        config.batch_size, minimum=2, extra_bytes=extra, step="training",
+        advice=f"a smaller input_size (now {h}x{w}) or scale in create_model, freeze_backbone=True")
+    return fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=3)
 
 
 class TrainingJob:

@@ -17,6 +17,7 @@ import pytest
 from poselab import PoselabError
 from poselab.core.errors import ResourceError
 from poselab.core.resources import (
+    BatchRequest,
     BatchSizeWarning,
     CgroupError,
     CgroupLimit,
@@ -140,7 +141,7 @@ def test_a_batch_that_does_not_fit_is_lowered_with_one_warning_saying_why():
     memory = StepMemory(bytes_per_pixel=2000, fixed_bytes=100 * 2**20)  # 256 px crops: 125 MiB an image
     free = int(0.9 * GIB)
     with pytest.warns(BatchSizeWarning) as caught:
-        batch = fit_batch_to_memory(8, memory, 256 * 256, minimum=2, resources=_server(free))
+        batch = fit_batch_to_memory(BatchRequest(8, minimum=2), memory, 256 * 256, resources=_server(free))
     assert batch == 6  # 100 MiB + 6 * 125 MiB = 0.83 GiB <= 0.90 GiB < 0.95 GiB
     assert len(caught) == 1
     assert str(caught[0].message) == (
@@ -149,15 +150,15 @@ def test_a_batch_that_does_not_fit_is_lowered_with_one_warning_saying_why():
     assert caught[0].filename == __file__  # points at the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a batch that fits: no warning
-        assert fit_batch_to_memory(4, memory, 256 * 256, minimum=2, resources=_server(free)) == 4
-        assert fit_batch_to_memory(4, memory, 256 * 256, free_bytes=GIB, resources=_server(0)) == 4
+        assert fit_batch_to_memory(BatchRequest(4, minimum=2), memory, 256 * 256, resources=_server(free)) == 4
+        assert fit_batch_to_memory(BatchRequest(4), memory, 256 * 256, resources=_server(GIB)) == 4
 
 
 def test_a_step_that_cannot_fit_raises_a_resource_error_saying_what_to_do():
     memory = StepMemory(bytes_per_pixel=2000, fixed_bytes=100 * 2**20)
     with pytest.raises(ResourceError) as raised:
-        fit_batch_to_memory(8, memory, 256 * 256, minimum=2, step="training", advice="a smaller input_size",
-                            resources=_server(GIB // 4))
+        request = BatchRequest(8, minimum=2, step="training", advice="a smaller input_size")
+        fit_batch_to_memory(request, memory, 256 * 256, resources=_server(GIB // 4))
     message = str(raised.value)
     assert message.startswith("training needs about 0.34 GiB with batch_size 2, the smallest it can use "
                               "(batch_size 8 would need 1.07 GiB), but 0.25 GiB is free on this server "
