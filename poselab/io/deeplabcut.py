@@ -175,6 +175,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     n_index = 1
     while n_index < len(first_row) and first_row[n_index] == "":
         n_index += 1
+    if n_index == 1:
+        table = _read_csv_with_arrow(path, rows[: len(levels)])
+        if table is not None:
+            return table
     kwargs: dict = {}
     if int(pd.__version__.split(".")[0]) < 3:
         kwargs["float_precision"] = "round_trip"  # pandas 3 parses floats exactly by default
@@ -186,6 +190,39 @@ def _read_csv(path: Path) -> pd.DataFrame:
     )
     if n_index > 1:
         table.index = table.index.set_names([None] * n_index)
+    return table
+
+
+def _read_csv_with_arrow(path: Path, header: list[list[str]]) -> pd.DataFrame | None:
+    """A predictions CSV (integer frame index, numbers) read by pyarrow's multi-threaded parser.
+
+    About 1.6x pandas' parser on two cores, with the same numbers (both parse floats exactly).
+    None where pyarrow is not installed, or the file is not of that simple form (image paths
+    as the index, text among the values, a ragged row): pandas then reads it, and says what
+    is wrong where something is.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:
+        return None
+    n_columns = len(header[0]) - 1
+    if any(len(row) != n_columns + 1 for row in header):
+        return None
+    names = ["index", *(f"c{i}" for i in range(n_columns))]
+    types = {"index": pa.int64(), **{name: pa.float64() for name in names[1:]}}
+    try:
+        data = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(skip_rows=len(header), column_names=names),
+            convert_options=pa_csv.ConvertOptions(column_types=types),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    index = pd.Index(data.column(0).to_numpy(), dtype=np.int64)
+    table = data.drop_columns(["index"]).to_pandas()  # one float block, copied in threads
+    table.index = index
+    table.columns = pd.MultiIndex.from_arrays([row[1:] for row in header], names=[row[0] for row in header])
     return table
 
 

@@ -293,3 +293,33 @@ def test_write_refuses_unknown_kind_and_suffix(tmp_path: Path, rng: np.random.Ge
         io.write_deeplabcut(ds, tmp_path / "x.txt")
     with pytest.raises(ValueError, match="kind"):
         io.write_deeplabcut(ds, tmp_path / "x.h5", kind="nonsense")  # type: ignore[arg-type]
+
+
+def test_csv_read_by_arrow_equals_pandas_read_exactly(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from poselab.io.deeplabcut import _read_csv_with_arrow
+
+    values = np.array([[0.1, 1e-300, 123456.789012345, np.nan, 2 / 3, 5e-324],
+                       [np.nan, -0.0, 1.7976931348623157e308, 0.30000000000000004, 1.0, 7.0]])
+    columns = pd.MultiIndex.from_product([["DLC_x"], ["a1", "a2"], ["nose"], ["x", "y", "likelihood"]],
+                                         names=["scorer", "individuals", "bodyparts", "coords"])
+    expected = pd.DataFrame(values, index=pd.Index([3, 9]), columns=columns)
+    path = tmp_path / "predictions.csv"
+    expected.to_csv(path)
+    header = [line.split(",") for line in path.read_text().splitlines()[:4]]
+    table = _read_csv_with_arrow(path, header)
+    assert table is not None  # the fast path was taken
+    pd.testing.assert_frame_equal(table, pd.read_csv(path, header=[0, 1, 2, 3], index_col=0), check_exact=True)
+    assert np.array_equal(table.to_numpy(), values, equal_nan=True)  # every bit, NaN gaps included
+    assert np.signbit(table.to_numpy()[1, 1])  # -0.0 stays negative
+
+    # image paths as the index, or text among the numbers: pandas reads the file instead
+    by_image = expected.set_axis(pd.Index(["labeled-data/v/img3.png", "labeled-data/v/img9.png"]), axis=0)
+    by_image.to_csv(path)
+    assert _read_csv_with_arrow(path, header) is None
+    assert read_deeplabcut_table(path).index.tolist() == ["labeled-data/v/img3.png", "labeled-data/v/img9.png"]
+    path.write_text(path.read_text().replace("labeled-data/v/img3.png", "3").replace("labeled-data/v/img9.png", "9")
+                    .replace("0.1,", "zero point one,"))
+    assert _read_csv_with_arrow(path, header) is None
+    with pytest.raises(PoseDataError, match="not numbers"):
+        io.read_deeplabcut(path)
