@@ -125,7 +125,8 @@ TRAIN_MINUTES = float(os.environ.get("POSELAB_COURSE_MINUTES", 10))
 trainer = project.train_widget(
     name="course", minutes=TRAIN_MINUTES,
     recipe=Recipe(scale=0.5, input_size=192,        # half-size images: 4x faster on one CPU
-                  train=TrainConfig(batch_size=8, lr=2e-3, eval_every=5, seed=0)))
+                  # batch 4: 0.27 GiB less memory than 8, as accurate (benchmarks/course_batch_size.py)
+                  train=TrainConfig(batch_size=4, lr=2e-3, eval_every=5, seed=0)))
 trainer"""),
     ("code", """trainer.start()                  # does nothing if you clicked "start training" already
 print(trainer.session.wait())    # waits for the end of training
