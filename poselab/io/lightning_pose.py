@@ -34,6 +34,8 @@ __all__ = ["read_lightning_pose", "write_lightning_pose"]
 #: ensemble's spread.
 VARIANCE_COORDS = (("x_posterior_var", "y_posterior_var"), ("x_var", "y_var"), ("x_ens_var", "y_ens_var"))
 _KEPT = ("x", "y", "likelihood")
+#: Lightning Pose's column of each labeled frame's split (train, validation, test, unused).
+SPLIT_COLUMN = ("set", "", "")
 
 
 def read_lightning_pose(
@@ -57,7 +59,10 @@ def read_lightning_pose(
     xarray.Dataset
         One animal (``animal0``); ``position`` in pixels, ``likelihood``, and
         ``position_variance`` ``(animal, part, frame, coord)`` in pixels² where the file has
-        variances (NaN elsewhere).
+        variances (NaN elsewhere). Predictions on labeled frames (``predictions.csv``, image
+        paths as the index) give a labels Dataset whose rows run along ``image``, with the
+        ``set`` column as the coordinate ``split`` (train, validation, test, unused); several
+        views of them are aligned by row, each view's paths kept as ``image_<view>``.
 
     Raises
     ------
@@ -65,18 +70,39 @@ def read_lightning_pose(
         If a file is not such a table, or the views' frames differ.
     """
     if isinstance(path, Mapping):
-        views = [(_read_one(p, fps, video), str(view)) for view, p in path.items()]
-        first = views[0][0]
-        for ds, view in views[1:]:
-            if not np.array_equal(ds["frame"].values, first["frame"].values):
-                raise PoseDataError(f"view {view!r} has frames {ds.sizes['frame']} that differ from "
-                                    f"view {views[0][1]!r}'s {first.sizes['frame']}: the views must be aligned")
-        renamed = [ds.assign_coords(part=[f"{p}_{view}" for p in ds["part"].values]) for ds, view in views]
-        out = xr.concat(renamed, dim="part", data_vars="all", coords="minimal", compat="override",
-                        combine_attrs="override")
-        out = out.transpose("animal", "part", "frame", "coord")
-        return poses.validate(out)
+        return _read_views([(_read_one(p, fps, video), str(view)) for view, p in path.items()])
     return _read_one(path, fps, video)
+
+
+def _read_views(views: list[tuple[xr.Dataset, str]]) -> xr.Dataset:
+    """One Dataset of several views' predictions, parts named ``<part>_<view>``.
+
+    Video predictions must have the same frames. Predictions on labeled frames are aligned by
+    row, as Lightning Pose keeps a multi-view dataset (row i of every view is the same
+    instant): the first view's image paths become ``image``, each view's its own coordinate
+    ``image_<view>``.
+    """
+    first, first_view = views[0]
+    rows = "frame" if "frame" in first.dims else "image"
+    for ds, view in views[1:]:
+        if rows not in ds.dims:
+            raise PoseDataError(f"view {view!r} holds predictions on {'labeled frames' if rows == 'frame' else 'a video'}, "
+                                f"view {first_view!r} on {'a video' if rows == 'frame' else 'labeled frames'}")
+        same = (np.array_equal(ds["frame"].values, first["frame"].values) if rows == "frame"
+                else ds.sizes["image"] == first.sizes["image"])
+        if not same:
+            raise PoseDataError(f"view {view!r} has {ds.sizes[rows]} {rows}s that differ from view "
+                                f"{first_view!r}'s {first.sizes[rows]}: the views must be aligned")
+    renamed = []
+    for ds, view in views:
+        ds = ds.assign_coords(part=[f"{p}_{view}" for p in ds["part"].values])
+        if rows == "image":
+            ds = ds.assign_coords({"image": first["image"].values, f"image_{view}": ("image", ds["image"].values)})
+        renamed.append(ds)
+    out = xr.concat(renamed, dim="part", data_vars="all", coords="minimal", compat="override",
+                    combine_attrs="override")
+    out = out.transpose("animal", "part", rows, "coord")
+    return poses.validate(out) if rows == "frame" else poses.validate_labels(out)
 
 
 def _read_one(path: str | os.PathLike, fps: float | None, video: str) -> xr.Dataset:
@@ -87,6 +113,9 @@ def _read_one(path: str | os.PathLike, fps: float | None, video: str) -> xr.Data
         raise PoseDataError(f"{path}: no x and y columns; a Lightning Pose prediction CSV has "
                             f"coords x, y, likelihood (and variances); found {sorted(set(coords))}")
     ds = from_deeplabcut_table(table.loc[:, coords.isin(_KEPT)], fps=fps, video=video, origin=str(path))
+    split = table.columns.get_level_values(0) == SPLIT_COLUMN[0]  # pandas names its empty cells
+    if split.sum() == 1 and "image" in ds.dims:  # predictions on labeled frames
+        ds = ds.assign_coords(split=("image", table.loc[:, split].iloc[:, 0].astype(str).to_numpy()))
     ds.attrs["source"] = f"Lightning Pose ({ds.attrs.pop('dlc_scorer')})"
     for key in [k for k in ds.attrs if k.startswith("dlc_")]:
         del ds.attrs[key]
@@ -115,7 +144,9 @@ def write_lightning_pose(ds: xr.Dataset, path: str | os.PathLike, *, view: str |
     ----------
     ds
         A pose Dataset with one animal; its ``position_variance``, if any, is written as
-        ``x_var``/``y_var`` (or the columns it was read from).
+        ``x_var``/``y_var`` (or the columns it was read from). Predictions on labeled frames
+        (a labels Dataset, rows along ``image``) are written with their image paths and, where
+        the Dataset has a ``split`` coordinate, Lightning Pose's ``set`` column.
     path
         The ``.csv`` file.
     view
@@ -127,7 +158,8 @@ def write_lightning_pose(ds: xr.Dataset, path: str | os.PathLike, *, view: str |
     pathlib.Path
         ``path``.
     """
-    poses.validate(ds)
+    labeled_frames = "image" in ds.dims  # predictions on labeled frames, rows by image path
+    poses.validate_labels(ds) if labeled_frames else poses.validate(ds)
     if ds.sizes["animal"] != 1:
         raise PoseDataError(f"Lightning Pose files hold one animal; select one of {ds['animal'].values.tolist()}")
     if view is not None:
@@ -136,8 +168,11 @@ def write_lightning_pose(ds: xr.Dataset, path: str | os.PathLike, *, view: str |
         if not parts:
             raise PoseDataError(f"no part is named '<part>{suffix}' among {ds['part'].values.tolist()}")
         ds = ds.sel(part=parts).assign_coords(part=[p.removesuffix(suffix) for p in parts])
-    table = to_deeplabcut_table(ds.drop_vars("position_variance", errors="ignore"), kind="predictions",
-                                scorer=_scorer(ds))
+        if labeled_frames and f"image_{view}" in ds.coords:  # this view's own image paths
+            ds = ds.assign_coords(image=ds[f"image_{view}"].values)
+    ds = ds.drop_vars([name for name in ds.coords if str(name).startswith("image_")])
+    table = to_deeplabcut_table(ds.drop_vars("position_variance", errors="ignore").assign_attrs(dlc_index="string"),
+                                kind="predictions", scorer=_scorer(ds))
     if "position_variance" in ds:
         kind = ds.attrs.get("lp_variance", "var")
         scorer = table.columns.get_level_values(0)[0]
@@ -147,6 +182,8 @@ def write_lightning_pose(ds: xr.Dataset, path: str | os.PathLike, *, view: str |
             table[(scorer, str(part), f"y_{kind}")] = var[:, 1]
         order = [(scorer, str(p), c) for p in ds["part"].values for c in (*_KEPT, f"x_{kind}", f"y_{kind}")]
         table = table[order]
+    if labeled_frames and "split" in ds.coords:
+        table[SPLIT_COLUMN] = ds["split"].values.astype(str)
     path = Path(path)
     with atomic_path(path) as tmp:
         table.to_csv(tmp)

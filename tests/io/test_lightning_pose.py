@@ -3,7 +3,10 @@ several views, exact round trips and files of other tools."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from poselab import io
@@ -89,3 +92,99 @@ def test_bad_files_get_a_clear_error(tmp_path):
     ds = io.read_lightning_pose(top)
     with pytest.raises(PoseDataError, match="no part is named"):
         io.write_lightning_pose(ds, tmp_path / "x.csv", view="side")
+
+
+# --- files written by Lightning Pose 2.4.3 and EKS 4.6.2 themselves (tests/io/data/lightning_pose) ---
+
+LP_FILES = Path(__file__).parent / "data" / "lightning_pose"
+
+
+def _given(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (part, frame, xy) positions and (part, frame) confidences handed to Lightning Pose."""
+    truth = np.load(LP_FILES / "truth.npz")
+    xy = truth[f"xy_{name}"] if f"xy_{name}" in truth else truth[name]
+    conf = truth[f"conf_{name.split('_')[-1]}"]
+    return xy.reshape(len(xy), -1, 2).transpose(1, 0, 2), conf.T
+
+
+@pytest.mark.parametrize("name, given", [("video_heatmap.csv", "top"), ("member1_bot.csv", "member1_bot")])
+def test_files_written_by_lightning_pose_read_as_given(name, given):
+    ds = io.read_lightning_pose(LP_FILES / name, fps=30.0)
+    xy, conf = _given(given)
+    assert list(ds["part"].values) == ["nose", "paw_l", "paw_r"]
+    assert ds["frame"].values.tolist() == list(range(40))
+    np.testing.assert_array_equal(ds["position"].values[0], xy)  # every bit
+    np.testing.assert_array_equal(ds["likelihood"].values[0], conf)
+    assert ds.attrs["source"] == "Lightning Pose (heatmap_tracker)"
+
+
+def test_context_model_file_has_every_frame():
+    # Lightning Pose's context model sees frames 2..37 with their neighbours and pads the ends
+    ds = io.read_lightning_pose(LP_FILES / "video_mhcrnn.csv")
+    xy, conf = _given("top")
+    assert ds.sizes["frame"] == 40
+    np.testing.assert_array_equal(ds["position"].values[0, :, 2:38], xy[:, 2:38])
+    np.testing.assert_array_equal(ds["position"].values[0, :, 0], xy[:, 2])
+    np.testing.assert_array_equal(ds["likelihood"].values[0, :, 2:38], conf[:, 2:38])
+
+
+def test_multiview_video_files_read_as_one_dataset():
+    ds = io.read_lightning_pose({view: LP_FILES / f"multiview_video_{view}.csv" for view in ("top", "bot")})
+    assert list(ds["part"].values) == ["nose_top", "paw_l_top", "paw_r_top", "nose_bot", "paw_l_bot", "paw_r_bot"]
+    for view in ("top", "bot"):
+        xy, conf = _given(view)
+        parts = [f"{p}_{view}" for p in ("nose", "paw_l", "paw_r")]
+        np.testing.assert_array_equal(ds["position"].sel(part=parts).values[0], xy)
+        np.testing.assert_array_equal(ds["likelihood"].sel(part=parts).values[0], conf)
+
+
+def test_predictions_on_labeled_frames_keep_the_split_and_each_views_images():
+    ds = io.read_lightning_pose({view: LP_FILES / f"labeled_{view}.csv" for view in ("top", "bot")})
+    assert ds.sizes["image"] == 10 and "frame" not in ds.dims
+    assert ds["split"].values.tolist() == ["train"] * 6 + ["validation"] * 2 + ["test", "unused"]
+    assert ds["image_bot"].values[3] == "labeled-data/session0_bot/img003.png"
+    assert ds["image"].values[3] == "labeled-data/session0_top/img003.png"
+    xy, _ = _given("bot")
+    np.testing.assert_array_equal(ds["position"].sel(part=["nose_bot", "paw_l_bot", "paw_r_bot"]).values[0],
+                                  xy[:, :10])
+    with pytest.raises(PoseDataError, match="labeled frames"):
+        io.read_lightning_pose({"top": LP_FILES / "labeled_top.csv", "bot": LP_FILES / "multiview_video_bot.csv"})
+
+
+@pytest.mark.parametrize("name", ["video_heatmap.csv", "video_mhcrnn.csv", "member0_top.csv",
+                                  "multiview_video_bot.csv", "labeled_top.csv"])
+def test_lightning_pose_files_written_back_byte_for_byte(tmp_path, name):
+    ds = io.read_lightning_pose(LP_FILES / name)
+    out = io.write_lightning_pose(ds, tmp_path / name)
+    assert out.read_bytes() == (LP_FILES / name).read_bytes()
+
+
+def test_labeled_views_written_back_per_view(tmp_path):
+    ds = io.read_lightning_pose({view: LP_FILES / f"labeled_{view}.csv" for view in ("top", "bot")})
+    for view in ("top", "bot"):  # each view under its own image paths, its split column kept
+        out = io.write_lightning_pose(ds, tmp_path / f"{view}.csv", view=view)
+        assert out.read_bytes() == (LP_FILES / f"labeled_{view}.csv").read_bytes()
+
+
+def test_files_written_by_the_ensemble_kalman_smoother():
+    single = io.read_lightning_pose(LP_FILES / "eks_singlecam.csv")
+    table = pd.read_csv(LP_FILES / "eks_singlecam.csv", header=[0, 1, 2], index_col=0)
+    for i, part in enumerate(("nose", "paw_l", "paw_r")):
+        for c, coord in enumerate("xy"):
+            np.testing.assert_array_equal(single["position"].values[0, i, :, c], table.xs((part, coord), axis=1,
+                                          level=(1, 2)).to_numpy()[:, 0])
+            np.testing.assert_array_equal(single["position_variance"].values[0, i, :, c],
+                                          table.xs((part, f"{coord}_posterior_var"), axis=1,
+                                                   level=(1, 2)).to_numpy()[:, 0])
+    assert single.attrs["lp_variance"] == "posterior_var"
+    cameras = {view: LP_FILES / "eks_multicam" / f"multicam_{view}_results.csv" for view in ("top", "bot")}
+    both = io.read_lightning_pose(cameras)
+    assert both.sizes["part"] == 6 and both.sizes["frame"] == 40
+    assert np.isfinite(both["position_variance"].values).all() and (both["position_variance"].values > 0).all()
+    # the smoother's estimate is nearer the truth than one member is (members: truth + 1.5 px noise)
+    truth = np.load(LP_FILES / "truth.npz")
+    for view in ("top", "bot"):
+        exact = truth[f"xy_{view}"].reshape(40, 3, 2).transpose(1, 0, 2)
+        member = truth[f"member0_{view}"].reshape(40, 3, 2).transpose(1, 0, 2)
+        smoothed = both["position"].sel(part=[f"{p}_{view}" for p in ("nose", "paw_l", "paw_r")]).values[0]
+        assert np.median(np.abs(smoothed - exact)) < np.median(np.abs(member - exact)) < 1.5
