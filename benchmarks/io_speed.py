@@ -5,8 +5,9 @@
 Writes a random pose Dataset (NaN gaps included) as a multi-animal DeepLabCut .h5 and .csv and a
 SLEAP analysis .h5 with poselab, then reads each with ``poselab.io.read_*`` and with
 ``movement.io.load_dataset`` (when movement is installed), best of 3 reads. Checks that
-both give the same numbers. Prints write and read times and the ratio movement / poselab per
-format, and for an NWB file (one animal: movement reads one per file); the last line is
+both give the same numbers (poselab parses a DeepLabCut CSV with pyarrow where the ``arrow``
+extra is installed, otherwise with pandas, as movement does). Prints write and read times and
+the ratio movement / poselab per format, and for an NWB file (one animal: movement reads one per file); the last line is
 ``io_speed_ratio: <the smallest ratio movement / poselab>`` (or, without movement,
 ``dlc_h5_read_s: <seconds>``).
 """
@@ -73,6 +74,11 @@ def main() -> None:
         one = ds.isel(animal=[0])
         formats["nwb"] = (folder / "session.nwb", lambda _, p: io.write_nwb(one, p), io.read_nwb, None)
     print(f"{args.frames} frames x {args.animals} animals x {args.parts} parts")
+    try:
+        import pyarrow
+        print(f"pyarrow {pyarrow.__version__}: DeepLabCut prediction CSVs parsed on every core")
+    except ImportError:
+        print("no pyarrow (the 'arrow' extra): DeepLabCut CSVs parsed by pandas, on one core")
     ratios = {}
     for name, (path, write, read, software) in formats.items():
         start = time.perf_counter()
