@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--split-frames", type=int, default=None,
                    help="with --scheduler: frames per task, to spread one long video over workers")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=None, help="frames per pass (default: 4 on a CPU, 16 on a GPU)")
     p.add_argument("--downscale", type=float, default=1.0, help="> 1 shrinks frames before the network")
     p.add_argument("--follow-crop", type=int, default=None,
                    help="side (pixels) of a window that follows the animal: the fastest path for one small animal")

@@ -76,14 +76,20 @@ class AnalysisError(PoselabError, ValueError):
     """A video analysis cannot run as asked (the message says what to change)."""
 
 
+#: Frames per forward pass when ``AnalysisOptions.batch_size`` is None, on a CPU and on a GPU.
+CPU_BATCH_SIZE, GPU_BATCH_SIZE = 4, 16
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """How frames go through the network (the settings a resumed run must share).
 
     Attributes
     ----------
-    batch_size : int
-        Frames per forward pass.
+    batch_size : int or None
+        Frames per forward pass. None: 4 on a CPU, 16 on a GPU. On a CPU small batches are
+        as fast or faster and take far less memory (640x480 frames, lite0: 3.0-3.2 frames/s on
+        one core and 1.3 GiB with 4, 2.6-2.9 frames/s and 2.3 GiB with 16; BENCHMARKS.md).
     crop : tuple of int or None
         ``(x0, y0, x1, y1)`` in pixels: analyze only this region (positions stay in full-frame
         pixels).
@@ -107,17 +113,24 @@ class AnalysisOptions:
         faster.
     """
 
-    batch_size: int = 16
+    batch_size: int | None = None
     crop: tuple[int, int, int, int] | None = None
     downscale: float = 1.0
     chunk_frames: int = 1024
     decode_workers: int | None = None
     follow_crop: int | None = None
 
+    def on(self, device: Any) -> AnalysisOptions:
+        """These options with the batch size settled for ``device`` (a ``torch.device``)."""
+        if self.batch_size is not None:
+            return self
+        batch = CPU_BATCH_SIZE if getattr(device, "type", str(device)) == "cpu" else GPU_BATCH_SIZE
+        return dataclasses.replace(self, batch_size=batch).checked()
+
     def checked(self) -> AnalysisOptions:
         """These options validated and normalised (raises :class:`AnalysisError`)."""
-        batch = int(self.batch_size)
-        if batch < 1:
+        batch = None if self.batch_size is None else int(self.batch_size)  # None: settled by on()
+        if batch is not None and batch < 1:
             raise AnalysisError(f"batch_size must be >= 1; got {self.batch_size}")
         if not float(self.downscale) > 0:
             raise AnalysisError(f"downscale must be positive; got {self.downscale}")
@@ -129,7 +142,8 @@ class AnalysisOptions:
             raise AnalysisError("crop and follow_crop exclude each other: give one")
         return AnalysisOptions(batch_size=batch, crop=_check_crop(self.crop),
                                downscale=float(self.downscale),
-                               chunk_frames=max(batch, int(self.chunk_frames) // batch * batch),
+                               chunk_frames=(int(self.chunk_frames) if batch is None
+                                             else max(batch, int(self.chunk_frames) // batch * batch)),
                                decode_workers=None if self.decode_workers is None else int(self.decode_workers),
                                follow_crop=None if self.follow_crop is None else int(self.follow_crop))
 
@@ -193,6 +207,7 @@ def analyze_video(
     with open_video(video) as reader:
         info = reader.info
         n_total = len(reader)
+    options = options.on(model.device)
     if model.device.type == "cpu":  # a GPU's memory is not what the cgroup limits
         options = _batch_that_fits(model, info, options, resources)
     start, stop = (0, n_total) if frames is None else (int(frames[0]), min(int(frames[1]), n_total))
@@ -298,7 +313,7 @@ def analyze_videos(
             results.append(ds if out is None else out)
         return results
     model_path = _model_file(model, out_dir)
-    batch = int(options.get("batch_size", AnalysisOptions.batch_size))
+    batch = int(options.get("batch_size") or GPU_BATCH_SIZE)  # frame ranges are whole batches either way
     tasks = []
     for video in videos:
         with open_video(video) as reader:

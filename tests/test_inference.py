@@ -16,7 +16,14 @@ import xarray as xr
 from poselab.core import poses
 from poselab.core.errors import ResourceError
 from poselab.core.resources import BatchSizeWarning, Resources
-from poselab.inference import ANALYSIS_MEMORY, analyze_video, analyze_videos
+from poselab.inference import (
+    ANALYSIS_MEMORY,
+    CPU_BATCH_SIZE,
+    GPU_BATCH_SIZE,
+    AnalysisOptions,
+    analyze_video,
+    analyze_videos,
+)
 from poselab.io.video import open_video, write_video
 from poselab.model import create_model
 
@@ -59,6 +66,20 @@ def test_results_equal_direct_prediction(video, model):
     np.testing.assert_allclose(got, xy, atol=1e-4)
     np.testing.assert_allclose(ds["likelihood"].sel(frame=[0, 33, 69]).values[0].T, likelihood, atol=1e-6)
     assert [p["operation"] for p in poses.provenance(ds)] == ["analyze_video"]
+
+
+def test_default_batch_size_is_small_on_a_cpu_and_larger_on_a_gpu(video, model):
+    model, _ = model
+    ds = analyze_video(model, video, frames=(0, 10), progress=False)  # the CPU default
+    assert poses.provenance(ds)[-1]["parameters"]["batch_size"] == CPU_BATCH_SIZE == 4
+    reference = analyze_video(model, video, frames=(0, 10), batch_size=8, progress=False)
+    np.testing.assert_allclose(ds["position"].values, reference["position"].values, atol=1e-4)
+    options = AnalysisOptions(chunk_frames=1000).checked()
+    assert options.batch_size is None and options.chunk_frames == 1000  # settled with the device
+    assert options.on(torch.device("cpu")).chunk_frames == 1000  # a multiple of 4
+    assert options.on(torch.device("cuda")).batch_size == GPU_BATCH_SIZE == 16
+    assert options.on(torch.device("cuda")).chunk_frames == 992
+    assert AnalysisOptions(batch_size=2).on(torch.device("cuda")).batch_size == 2  # asked for: kept
 
 
 def test_parallel_decoding_gives_the_same_frames_in_order(video, model, one_thread):
@@ -181,9 +202,8 @@ def test_truncated_video_gives_nan_frames_and_a_warning(tmp_path, model):
 
 
 def test_damaged_frames_are_nan_in_the_poses_and_kept_in_the_labeled_video(tmp_path, model):
-    from tests.io.test_video import _damage_avi_frames
-
     from poselab.io.render import labeled_video
+    from tests.io.test_video import _damage_avi_frames
 
     model, _ = model
     path = write_video(tmp_path / "clip.avi", _frames(40), fps=25.0, codec="MJPG")
