@@ -54,8 +54,12 @@ from poselab.core.files import atomic_path
 from poselab.core.poses import PoseDataError
 
 __all__ = [
-    "read_deeplabcut", "write_deeplabcut", "read_deeplabcut_table", "to_deeplabcut_table",
-    "from_deeplabcut_table", "column_pairs",
+    "column_pairs",
+    "from_deeplabcut_table",
+    "read_deeplabcut",
+    "read_deeplabcut_table",
+    "to_deeplabcut_table",
+    "write_deeplabcut",
 ]
 
 SINGLE_LEVELS = ("scorer", "bodyparts", "coords")
