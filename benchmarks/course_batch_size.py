@@ -121,12 +121,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="poselab-course-batch-") as tmp:
         jobs = []
-        for seed in args.seeds:
-            for batch in args.batch_sizes:
-                folder = Path(tmp) / f"seed{seed}-b{batch}"
-                folder.mkdir()
-                synthetic(folder / "mouse.mp4", n_frames=300, seed=seed)
-                jobs.append((seed, batch, folder / "mouse.mp4"))
+        for seed in args.seeds:  # one world per seed; each batch size makes its own project beside it
+            video = Path(tmp) / f"seed{seed}" / "mouse.mp4"
+            video.parent.mkdir()
+            synthetic(video, n_frames=300, seed=seed)
+            jobs += [(seed, batch, video) for batch in args.batch_sizes]
         with ThreadPoolExecutor(args.parallel) as pool:
             futures = [pool.submit(run_one, video, batch, args.epochs, i % args.parallel)
                        for i, (_, batch, video) in enumerate(jobs)]

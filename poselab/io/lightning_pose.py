@@ -84,10 +84,11 @@ def _read_views(views: list[tuple[xr.Dataset, str]]) -> xr.Dataset:
     """
     first, first_view = views[0]
     rows = "frame" if "frame" in first.dims else "image"
+    what = {"frame": "a video", "image": "labeled frames"}
     for ds, view in views[1:]:
         if rows not in ds.dims:
-            raise PoseDataError(f"view {view!r} holds predictions on {'labeled frames' if rows == 'frame' else 'a video'}, "
-                                f"view {first_view!r} on {'a video' if rows == 'frame' else 'labeled frames'}")
+            other = "image" if rows == "frame" else "frame"
+            raise PoseDataError(f"view {view!r} holds predictions on {what[other]}, view {first_view!r} on {what[rows]}")
         same = (np.array_equal(ds["frame"].values, first["frame"].values) if rows == "frame"
                 else ds.sizes["image"] == first.sizes["image"])
         if not same:
