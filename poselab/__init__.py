@@ -12,10 +12,11 @@ The short public API::
     poselab.io.read_deeplabcut(...), poselab.io.to_movement(ds)            # formats
     from poselab.analysis import filters, kinematics, gait, behaviour      # analysis
     poselab.datasets.synthetic(...)                                        # data with ground truth
+    poselab.zoo.load("topview_mouse")                                      # a model before any label
 
 The package's layers, bottom to top: ``core`` (the pose Dataset, errors, atomic files, the input
 validator), ``io`` (pose formats, video), ``datasets``, ``model``, ``analysis``, ``inference``,
-``live``, ``multianimal``, ``widgets``, ``project``; ``cli`` and ``demo`` on top. The analysis modules and a few others
+``zoo``, ``live``, ``multianimal``, ``widgets``, ``project``; ``cli`` and ``demo`` on top. The analysis modules and a few others
 are also reachable one level up (``poselab.filters`` is ``poselab.analysis.filters``).
 
 Submodules load on first use, so ``import poselab`` stays fast (PyTorch loads only when a model
@@ -47,6 +48,7 @@ _SUBMODULES = {
     "multianimal": "poselab.multianimal",
     "project": "poselab.project",
     "widgets": "poselab.widgets",
+    "zoo": "poselab.zoo",
     # Short names for modules that live one level down.
     "behaviour": "poselab.analysis.behaviour",
     "filters": "poselab.analysis.filters",

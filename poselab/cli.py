@@ -93,10 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="start afresh even if --out holds an interrupted run")
     p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA when available)")
+    p.add_argument("--init-from", default=None,
+                   help="fine-tune from a zoo model (e.g. topview_mouse) or a model file, not ImageNet")
     p.set_defaults(run=_train)
 
     p = commands.add_parser("analyze", help="predict poses in videos (locally or on a Dask cluster)")
-    p.add_argument("model", help="a saved model (.safetensors, or .onnx from `poselab export`)")
+    p.add_argument("model", help="a saved model (.safetensors, or .onnx from `poselab export`), "
+                                 "or zoo:NAME for a zoo model (no labels needed)")
     p.add_argument("videos", nargs="+")
     p.add_argument("--out", default=".", help="folder for the results, one per video")
     p.add_argument("--zarr", action="store_true", help="write Zarr (long videos) instead of NetCDF")
@@ -124,6 +127,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a saved model (.safetensors)")
     p.add_argument("target", help="the .onnx file to write")
     p.set_defaults(run=_export)
+
+    p = commands.add_parser("zoo", help="the model zoo: list its models, adapt one to a video")
+    zoo_commands = p.add_subparsers(dest="zoo_command", required=True)
+    z = zoo_commands.add_parser("list", help="the zoo's models and their cards")
+    z.set_defaults(run=_zoo_list)
+    z = zoo_commands.add_parser("adapt", help="self-train a zoo model on a video (no labels)")
+    z.add_argument("name", help="a zoo model, e.g. topview_mouse")
+    z.add_argument("video")
+    z.add_argument("--out", required=True, help="the adapted model file (.safetensors)")
+    z.add_argument("--frames", type=int, default=None, help="frames taken over the video (default 200)")
+    z.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default 10)")
+    z.set_defaults(run=_zoo_adapt)
 
     p = commands.add_parser("synthetic", help="render a synthetic video with ground truth")
     p.add_argument("path", help="the .mp4 to write (truth files are written next to it)")
@@ -218,6 +233,8 @@ def _train(args: argparse.Namespace) -> int:
                              train=config)
     if args.rotation is not None:
         recipe.train.augment = dataclasses.replace(recipe.train.augment, rotation=args.rotation)
+    if args.init_from:
+        recipe.init_from = _model_source(args.init_from)
     result = fit(data, recipe, flip_pairs=flip_pairs, out_dir=args.out)
     path = result.model.save(Path(args.out) / "model.safetensors")
     summary = {key: result.result[key] for key in ("rmse_px", "rmse_px_cutoff", "pck", "n_images")}
@@ -231,8 +248,48 @@ def _given(**values: object) -> dict[str, object]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _model_source(text: str):
+    """A model file, or the loaded zoo model of that name (``zoo:NAME`` or a plain zoo name)."""
+    from poselab import zoo
+
+    name = text.removeprefix("zoo:")
+    if Path(text).is_file() and not text.startswith("zoo:"):
+        return Path(text)
+    if name in {c.name for c in zoo.list_models()}:
+        return zoo.load(name)
+    raise FileNotFoundError(f"{text}: no such model file or zoo model (poselab zoo list)")
+
+
+def _zoo_list(args: argparse.Namespace) -> int:
+    from poselab import zoo
+
+    for card in zoo.list_models():
+        accuracy = "; ".join(f"{k}: {v}" for k, v in card.accuracy.items()) or "not measured"
+        print(f"{card.name}: {card.species}, {card.view} view, {len(card.parts)} keypoints "
+              f"({', '.join(card.parts)})\n  trained on: {card.training_data}\n  licence: {card.licence}"
+              f"\n  accuracy: {accuracy}")
+    return 0
+
+
+def _zoo_adapt(args: argparse.Namespace) -> int:
+    from poselab import zoo
+
+    config = zoo.AdaptConfig(**_given(frames=args.frames, epochs=args.epochs))
+    model = zoo.adapt_to_video(zoo.load(args.name), args.video, config)
+    path = model.save(args.out)
+    report = model.card["adapted_to"]
+    print(f"{path}: adapted on {report['frames_kept']} of {report['frames_read']} frames "
+          f"({report['keypoints_kept']:.0%} of keypoints confident and consistent)")
+    return 0
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from poselab.inference import analyze_videos
+
+    if args.model.startswith("zoo:"):
+        from poselab import zoo
+
+        args.model = str(zoo.locate(args.model[4:]))
 
     for video in args.videos:
         if not Path(video).is_file():

@@ -78,3 +78,32 @@ def test_training_an_unlabeled_project_says_how_to_label(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "has 0 labeled image(s)" in error and "poselab.widgets.label" in error and "import-dlc" in error
     assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_the_zoo_from_the_command_line(tmp_path, capsys):
+    assert main(["zoo", "list"]) == 0
+    assert "topview_mouse: mouse, top view, 12 keypoints" in capsys.readouterr().out
+    video = tmp_path / "mouse.mp4"
+    assert main(["synthetic", str(video), "--frames", "12", "--seed", "7102"]) == 0
+    assert main(["analyze", "zoo:topview_mouse", str(video), "--out", str(tmp_path / "zero-shot")]) == 0
+    result = poses.load(tmp_path / "zero-shot" / "mouse.nc")
+    truth = load_synthetic(video).poses
+    err = np.linalg.norm(result["position"].sel(part="snout") - truth["position"].sel(part="snout"), axis=-1)
+    assert result["part"].values.tolist() == list(SYNTHETIC_PARTS) and np.median(err) < 4.0
+    root = tmp_path / "study"
+    assert main(["create", str(root), "--parts", "snout,tailbase", "--videos", str(video)]) == 0
+    assert main(["select-frames", str(root), "--n", "4", "--method", "uniform"]) == 0
+    with Project.open(root) as project:
+        for record in project.labels.images():
+            xy = truth["position"].isel(animal=0).sel(frame=record.frame)
+            project.labels.set_points(record.image, {("animal0", "snout"): tuple(xy.sel(part="snout").values),
+                                                     ("animal0", "tailbase"): tuple(xy.sel(part="tail_base").values)})
+    capsys.readouterr()
+    assert main(["train", str(root), "--out", str(tmp_path / "run"), "--epochs", "1", "--init-from", "topview_mouse",
+                 "--test-fraction", "0.25"]) == 0
+    from poselab.model import read_card
+    card = read_card(json.loads(capsys.readouterr().out)["model"])
+    assert card["init_from"]["zoo"] == "topview_mouse"
+    assert card["init_from"]["parts"] == {"snout": "snout", "tailbase": "tail_base"}
+    assert main(["train", str(root), "--out", str(tmp_path / "run2"), "--epochs", "1", "--init-from", "rat"]) == 1
+    assert "no such model file or zoo model" in capsys.readouterr().err

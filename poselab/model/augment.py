@@ -47,6 +47,9 @@ class AugmentConfig:
         Where on the animal crops are centred: 0 on the mean of its visible keypoints, 1 on a
         uniform random point of the box around them (a part far from the others, a tongue or a
         tail tip, then lies inside some crops even when the crop is smaller than the animal).
+    grayscale : float
+        Probability of turning a crop grey (its luminance in all three channels): a model
+        meant for any camera, colour or monochrome, learns shapes rather than hues.
     """
 
     rotation: float = 25.0
@@ -59,6 +62,7 @@ class AugmentConfig:
     blur: float = 0.2
     random_crop: float = 0.1
     box_jitter: float = 1.0
+    grayscale: float = 0.0
 
     @classmethod
     def none(cls) -> AugmentConfig:
@@ -198,7 +202,12 @@ def _photometric(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
         sigma = _uniform(b, 0, cfg.noise, gen, dev)[:, None, None, None]
         noise = torch.randn(x.shape, generator=gen).to(dev)
         x = x + noise * sigma
-    return x.clamp(0, 1)
+    x = x.clamp(0, 1)
+    if cfg.grayscale:  # drawn last, and only when asked: other settings keep their random streams
+        pick = (torch.rand(b, generator=gen) < cfg.grayscale).to(dev)[:, None, None, None]
+        weights = torch.tensor([0.299, 0.587, 0.114], device=dev, dtype=x.dtype)[:, None, None]
+        x = torch.where(pick, (x * weights).sum(1, keepdim=True).expand_as(x), x)
+    return x
 
 
 def augment_batch(

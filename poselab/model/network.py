@@ -36,11 +36,11 @@ from poselab.model.views import MultiView
 
 __all__ = [
     "ModelError",
-    "PoseNet",
     "PoseModel",
+    "PoseNet",
     "create_model",
-    "load_model",
     "flip_pairs_from_names",
+    "load_model",
     "model_card",
 ]
 
@@ -477,8 +477,14 @@ def read_card(path: str | os.PathLike) -> dict[str, Any]:
     """The model card stored in a ``.safetensors`` model file."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as error:  # safetensors raises its own error types for any bad header
+        raise ModelError(
+            f"{path} is not a .safetensors model file ({error}); poselab loads only "
+            "safetensors files, which hold numbers, never code (a pickled .pt/.pth file is refused)"
+        ) from error
     if CARD_KEY not in meta:
         raise ModelError(f"{path} is not a poselab model file (no model card in its header)")
     return json.loads(meta[CARD_KEY])

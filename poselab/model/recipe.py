@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from poselab.core.validate import part_index_pairs
 from poselab.model.config import TrainConfig
 from poselab.model.data import LabeledImages, LabelGeometry, label_geometry
 from poselab.model.evaluate import evaluate
-from poselab.model.network import PoseModel, create_model, load_model
+from poselab.model.network import ModelError, PoseModel, create_model, load_model
 from poselab.model.train import Callback, StopSignal, TrainingHistory, train
+from poselab.model.transfer import with_parts
 
 __all__ = ["Fit", "LabelGeometry", "Recipe", "fit", "label_geometry", "project_images"]
 
@@ -50,6 +52,9 @@ class Recipe:
         worth it where mirrored training images were used).
     train : TrainConfig
         How to train (length, optimizer, augmentation...).
+    init_from : PoseModel, path or None
+        Start from this trained model instead of ImageNet weights (a zoo model,
+        ``poselab.zoo.load("topview_mouse")``, or a model file): see :meth:`model`.
     """
 
     backbone: str = DEFAULT_BACKBONE
@@ -59,6 +64,7 @@ class Recipe:
     head_channels: int = 128
     flip_test: bool = False
     train: TrainConfig = field(default_factory=TrainConfig)
+    init_from: Any = None
 
     @classmethod
     def for_data(cls, data: LabeledImages, **settings: Any) -> Recipe:
@@ -107,18 +113,49 @@ class Recipe:
 
     def model(self, parts: list[str], *, flip_pairs: Any = None, init_from: Any = None,
               device: str | None = None) -> PoseModel:
-        """A new model for ``parts`` (or the model in the file ``init_from``, to fine-tune).
+        """A new model for ``parts``, or one that starts from a trained model, to fine-tune.
 
         ``flip_pairs``: left/right pairs of part names (a project's ``flip_pairs``); None or
-        empty guesses them from the names.
+        empty guesses them from the names. ``init_from`` (or the recipe's ``init_from``): a
+        :class:`~poselab.model.PoseModel` (``poselab.zoo.load("topview_mouse")``) or a model
+        file. Its keypoints are carried over to ``parts`` by name
+        (:func:`~poselab.model.transfer.with_parts`; parts it does not know start untrained),
+        its network settings kept, the recipe's crop, scale and flip test taken, and the card
+        records where it started (``card["init_from"]``).
         """
-        if init_from is not None:
-            return load_model(init_from, device=device)
+        source = init_from if init_from is not None else self.init_from
+        if source is not None:
+            return self._fine_tune(source, list(parts), flip_pairs, device)
         model = create_model(self.backbone, list(parts), stride=self.stride,
                              input_size=self.input_size, scale=self.scale,
                              head_channels=self.head_channels, flip_pairs=flip_pairs or None,
                              device=device)
         model.card["flip_test"] = bool(self.flip_test)
+        return model
+
+    def _fine_tune(self, source: Any, parts: list[str], flip_pairs: Any, device: str | None) -> PoseModel:
+        base = source if isinstance(source, PoseModel) else load_model(source)
+        model = with_parts(base, parts, allow_new=True)
+        zoo = model.card.pop("zoo", None) or {}
+        sources = model.card.pop("keypoint_source")
+        # a model fine-tuned again (adapted, then trained on labels) keeps its first origin
+        origin = base.card.get("init_from") or {}
+        if origin and not zoo:
+            sources = {p: origin.get("parts", {}).get(q) if q else None for p, q in sources.items()}
+        model.card["init_from"] = {
+            "zoo": zoo.get("name", origin.get("zoo")),
+            "sha256": zoo.get("sha256", origin.get("sha256")),
+            "file": str(source) if not isinstance(source, PoseModel) else origin.get("file"),
+            "parts": sources,
+        }
+        model.card["input_size"] = [int(self.input_size)] * 2
+        model.card["scale"] = float(self.scale)
+        model.card["flip_test"] = bool(self.flip_test)
+        if flip_pairs:
+            model.card["flip_pairs"] = part_index_pairs(flip_pairs, parts, what="flip pair",
+                                                        error=ModelError).tolist()
+        if device is not None:
+            model.to(device)
         return model
 
     def split(self, data: LabeledImages) -> tuple[LabeledImages, LabeledImages]:

@@ -51,7 +51,14 @@ class TrainingSession:
         The animal whose labels train the model (index or name).
     init_from
         A model file to start from (fine-tuning, e.g. the previous run's best model after
-        adding corrected frames); ``"previous"``: the best model of this name's latest run.
+        adding corrected frames); ``"previous"``: the best model of this name's latest run;
+        a zoo model's name (``"topview_mouse"``): its keypoints carried over to the project's
+        by name, the others learned from the labels.
+    adapt
+        Before training on the labels, adapt the starting model to the project's videos
+        (:func:`poselab.zoo.adapt_to_video`: self-training on its own confident, consistent
+        predictions, no labels), e.g. a zoo model meeting this lab's arena and camera. True for
+        the default settings, or a :class:`poselab.zoo.AdaptConfig`.
     """
 
     project: Any = field(repr=False)
@@ -61,6 +68,7 @@ class TrainingSession:
     recipe: Any = None
     animal: str | int = 0
     init_from: str | Path | None = None
+    adapt: Any = False
     state: str = "idle"
     records: list = field(default_factory=list, repr=False)
     run_dir: Path | None = None
@@ -111,6 +119,10 @@ class TrainingSession:
         init = self.init_from
         if init == "previous":
             init = self.previous_best()
+        elif isinstance(init, str) and not Path(init).is_file():
+            from poselab import zoo
+
+            init = zoo.load(init)  # a zoo model's name; an unknown name says which exist
         model = self.recipe.model(list(self.project.parts), init_from=init,
                                   flip_pairs=self.project.config.flip_pairs)
         if model.parts != list(self.project.parts):
@@ -157,6 +169,12 @@ class TrainingSession:
 
                 self.recipe = Recipe.for_data(train_set, train=self.recipe.train)
             self.model = self.make_model()
+            if self.adapt:
+                from poselab.zoo import adapt_to_video
+
+                settings = None if self.adapt is True else self.adapt
+                for video in self.project.videos:
+                    self.model = adapt_to_video(self.model, self.project.path(video), settings)
             length = ({"epochs": int(self.epochs), "minutes": None} if self.epochs is not None
                       else {"epochs": None, "minutes": float(self.minutes)})
             config = self.recipe.train.replace(resume=False, progress=False, **length)

@@ -114,3 +114,17 @@ def test_crops_are_centred_on_random_points_of_the_animals_box():
     _, on_mean = augment_batch(images, kp, (64, 64), dataclasses.replace(fixed, box_jitter=0.0),
                                generator=torch.Generator().manual_seed(0))
     assert not torch.isfinite(on_mean[:, 3]).any()
+
+
+def test_grey_crops_are_the_luminance_of_the_same_colour_crops():
+    torch.manual_seed(0)
+    images = torch.rand(4, 3, 64, 80)
+    kp = torch.tensor([[[30.0, 20.0], [50.0, 40.0]]]).repeat(4, 1, 1)
+    colour = AugmentConfig(noise=0.0)
+    grey = dataclasses.replace(colour, grayscale=1.0)
+    a, ka = augment_batch(images, kp, (32, 32), colour, generator=torch.Generator().manual_seed(5))
+    b, kb = augment_batch(images, kp, (32, 32), grey, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(kb, ka, equal_nan=True)  # the same geometry: drawn before
+    luma = (a * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(1, keepdim=True)
+    torch.testing.assert_close(b, luma.expand_as(b))
+    assert not torch.equal(a[:, 0], a[:, 1])

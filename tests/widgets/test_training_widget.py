@@ -194,3 +194,17 @@ def test_stop_while_preparing_trains_nothing(project):
     assert s.wait(120) == "stopped" and s.records == [] and s.job is None
     assert states == ["preparing", "stopping", "stopped"]
     assert s.run_dir == project.models_dir / "early" / "run-001"
+
+
+def test_training_can_start_from_a_zoo_model_adapted_to_the_project_videos(project):
+    from poselab.zoo import AdaptConfig
+
+    s = TrainingSession(project, name="zoo", epochs=1, init_from="topview_mouse",
+                        adapt=AdaptConfig(frames=12, epochs=1, batch_size=4), **TINY)
+    s.start()
+    assert s.wait(300) == "finished", s.error
+    card = s.model.card
+    assert card["init_from"]["zoo"] == "topview_mouse"
+    assert card["init_from"]["parts"] == {p: p for p in PARTS}
+    assert card["adapted_to"]["video"] == "m.mp4" and card["adapted_to"]["frames_kept"] >= 8
+    assert s.model.parts == PARTS
