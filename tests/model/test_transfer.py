@@ -46,8 +46,9 @@ def test_mapped_parts_predict_exactly_what_the_source_model_did(model, images):
     mapped = with_parts(model, ["tailbase", "nose"])
     assert mapped.parts == ["tailbase", "nose"]
     xy2, lik2 = mapped.predict(images)
-    np.testing.assert_array_equal(xy2, xy[:, [3, 0]])
-    np.testing.assert_array_equal(lik2, lik[:, [3, 0]])
+    # equal up to float rounding: a head with fewer output channels may sum in another order
+    np.testing.assert_allclose(xy2, xy[:, [3, 0]], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(lik2, lik[:, [3, 0]], rtol=1e-5)
     assert mapped.card["keypoint_source"] == {"tailbase": "tail_base", "nose": "snout"}
     assert model.parts == PARTS  # the source is untouched
 
@@ -58,7 +59,7 @@ def test_an_unknown_part_is_refused_unless_new_parts_are_allowed(model, images):
     grown = with_parts(model, ["snout", "tongue"], allow_new=True)
     _, lik = model.predict(images)
     _, lik2 = grown.predict(images)
-    np.testing.assert_array_equal(lik2[:, 0], lik[:, 0])
+    np.testing.assert_allclose(lik2[:, 0], lik[:, 0], rtol=1e-5)
     assert (lik2[:, 1] < 0.05).all()  # a new part starts as "not here", as a new model does
 
 

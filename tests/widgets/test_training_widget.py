@@ -199,8 +199,10 @@ def test_stop_while_preparing_trains_nothing(project):
 def test_training_can_start_from_a_zoo_model_adapted_to_the_project_videos(project):
     from poselab.zoo import AdaptConfig
 
+    # the zoo model sees whole-scale images (TINY's quarter scale would shrink the mouse to 14 px)
+    recipe = Recipe(input_size=128, train=TrainConfig(batch_size=4, eval_every=1, num_threads=1))
     s = TrainingSession(project, name="zoo", epochs=1, init_from="topview_mouse",
-                        adapt=AdaptConfig(frames=12, epochs=1, batch_size=4), **TINY)
+                        adapt=AdaptConfig(frames=12, epochs=1, batch_size=4), recipe=recipe)
     s.start()
     assert s.wait(300) == "finished", s.error
     card = s.model.card
