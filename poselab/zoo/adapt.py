@@ -12,6 +12,7 @@ than the likelihood alone.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,49 +84,32 @@ def pseudo_labels(model: PoseModel, video: str | os.PathLike,
         The kept frames (at least one pseudo-labeled keypoint each), NaN where unsure.
     dict
         ``frames_read``, ``frames_kept``, ``keypoints_kept`` (fraction of the read frames'
-        keypoints), and per check the fraction of keypoints it alone rejected.
+        keypoints kept), and the fraction that passes each check on its own: ``likely``,
+        ``mirror_agrees``, ``step_small``.
     """
     config = config or AdaptConfig()
-    pairs = model.card["flip_pairs"]
     images, labels, names = [], [], []
     passed = {"likely": 0, "mirror": 0, "step": 0}
-    total = 0
+    total = read = 0
     with open_video(video) as reader:
         n = len(reader)
         starts = np.unique(np.linspace(0, max(n - 2, 0), min(config.frames, max(n - 1, 1))).round().astype(int))
-        wanted = np.unique(np.concatenate([starts, starts + 1]))
-        frames = dict(reader.iter_frames_at(wanted))
-        starts = [s for s in starts if s in frames and s + 1 in frames]
-        for i in range(0, len(starts), config.batch_size):
-            chunk = starts[i : i + config.batch_size]
-            now = np.stack([frames[s] for s in chunk])
-            nxt = np.stack([frames[s + 1] for s in chunk])
-            w = now.shape[2]
-            xy, lik = model.predict(now, config.batch_size, flip_test=False)
-            mxy, mlik = model.predict(np.ascontiguousarray(now[:, :, ::-1]), config.batch_size, flip_test=False)
-            mxy = _unmirror(mxy, w, pairs)
-            mlik = mlik[:, [_partner(p, pairs) for p in range(mlik.shape[1])]]
-            nxy, nlik = model.predict(nxt, config.batch_size, flip_test=False)
-            likely = (lik >= config.min_likelihood) & (mlik >= config.min_likelihood) & (nlik >= config.min_likelihood)
-            mirror = np.linalg.norm(xy - mxy, axis=-1) <= config.agreement_px
-            step = np.linalg.norm(xy - nxy, axis=-1) <= config.max_step_px
-            passed["likely"] += int(likely.sum())
-            passed["mirror"] += int(mirror.sum())
-            passed["step"] += int(step.sum())
-            total += likely.size
-            keep = likely & mirror & step
-            mean = (xy + mxy) / 2
-            for j, s in enumerate(chunk):
+        pairs = _frame_pairs(reader, starts)
+        while chunk := list(itertools.islice(pairs, config.batch_size)):
+            read += len(chunk)
+            mean, checks = _judge(model, chunk, config)
+            for name, ok in checks.items():
+                passed[name] += int(ok.sum())
+            total += mean.shape[0] * mean.shape[1]
+            keep = checks["likely"] & checks["mirror"] & checks["step"]
+            for j, (start, frame, _) in enumerate(chunk):
                 if keep[j].any():
-                    images.append(frames[s])
+                    images.append(frame)
                     labels.append(np.where(keep[j][:, None], mean[j], np.nan))
-                    names.append(f"{Path(video).name}#{s}")
-            later = starts[i + config.batch_size] if i + config.batch_size < len(starts) else n
-            for k in [k for k in frames if k < later]:  # kept frames live on in ``images``
-                del frames[k]
+                    names.append(f"{Path(video).name}#{start}")
     kept = np.stack(labels) if labels else np.zeros((0, len(model.parts), 2))
     report = {
-        "frames_read": len(starts),
+        "frames_read": read,
         "frames_kept": len(images),
         "keypoints_kept": float(np.isfinite(kept[..., 0]).sum() / max(total, 1)),
         "likely": passed["likely"] / max(total, 1),
@@ -133,6 +117,37 @@ def pseudo_labels(model: PoseModel, video: str | os.PathLike,
         "step_small": passed["step"] / max(total, 1),
     }
     return LabeledImages(images, kept, model.parts, names), report
+
+
+def _frame_pairs(reader, starts: np.ndarray):
+    """``(start, frame, next frame)`` for each start, decoded in one forward pass (frames are
+    never all held at once: long or large videos stay within memory)."""
+    wanted = np.unique(np.concatenate([starts, starts + 1]))
+    is_start = {int(s) for s in starts}
+    previous = None
+    for index, frame in reader.iter_frames_at(wanted):
+        if previous is not None and previous[0] == index - 1 and previous[0] in is_start:
+            yield previous[0], previous[1], frame
+        previous = (index, frame)
+
+
+def _judge(model: PoseModel, chunk: list, config: AdaptConfig) -> tuple[np.ndarray, dict]:
+    """Mean of the frame's and the mirrored frame's predictions ``(B, P, 2)`` and, per check,
+    which keypoints pass it ``(B, P)``."""
+    pairs = model.card["flip_pairs"]
+    now = np.stack([c[1] for c in chunk])
+    nxt = np.stack([c[2] for c in chunk])
+    xy, lik = model.predict(now, config.batch_size, flip_test=False)
+    mxy, mlik = model.predict(np.ascontiguousarray(now[:, :, ::-1]), config.batch_size, flip_test=False)
+    mxy = _unmirror(mxy, now.shape[2], pairs)
+    mlik = mlik[:, [_partner(p, pairs) for p in range(mlik.shape[1])]]
+    nxy, nlik = model.predict(nxt, config.batch_size, flip_test=False)
+    sure = config.min_likelihood
+    return (xy + mxy) / 2, {
+        "likely": (lik >= sure) & (mlik >= sure) & (nlik >= sure),
+        "mirror": np.linalg.norm(xy - mxy, axis=-1) <= config.agreement_px,
+        "step": np.linalg.norm(xy - nxy, axis=-1) <= config.max_step_px,
+    }
 
 
 def _partner(part: int, pairs: list[list[int]]) -> int:

@@ -64,5 +64,7 @@ def test_adaptation_records_what_it_learned_from(model, world):
 def test_a_model_that_sees_nothing_is_told_to_label_frames_instead(tmp_path):
     small = synthetic(tmp_path / "small.mp4", n_frames=12, size=(320, 240), seed=7101)
     untrained = create_model("tf_efficientnet_lite0", ["snout", "tail_base"], input_size=64, head_channels=32)
+    data, report = zoo.pseudo_labels(untrained, small.video, zoo.AdaptConfig(frames=10, batch_size=3))
+    assert report["frames_read"] == 10 and len(data) == 0  # consecutive starts share frames
     with pytest.raises(zoo.AdaptationError, match="label a few frames"):
         zoo.adapt_to_video(untrained, small.video, zoo.AdaptConfig(frames=10))
