@@ -120,8 +120,9 @@ class Recipe:
         :class:`~poselab.model.PoseModel` (``poselab.zoo.load("topview_mouse")``) or a model
         file. Its keypoints are carried over to ``parts`` by name
         (:func:`~poselab.model.transfer.with_parts`; parts it does not know start untrained),
-        its network settings kept, the recipe's crop, scale and flip test taken, and the card
-        records where it started (``card["init_from"]``).
+        its network kept, and the card records where it started (``card["init_from"]``). A zoo
+        model takes the recipe's crop, scale and flip test (chosen for this data); a project's
+        own model file (the previous run's best) keeps its own.
         """
         source = init_from if init_from is not None else self.init_from
         if source is not None:
@@ -148,9 +149,11 @@ class Recipe:
             "file": str(source) if not isinstance(source, PoseModel) else origin.get("file"),
             "parts": sources,
         }
-        model.card["input_size"] = [int(self.input_size)] * 2
-        model.card["scale"] = float(self.scale)
-        model.card["flip_test"] = bool(self.flip_test)
+        if zoo:  # a general model: crop, scale and flip test as the recipe chose them for the data
+            model.card["input_size"] = [int(self.input_size)] * 2
+            model.card["scale"] = float(self.scale)
+            model.card["flip_test"] = bool(self.flip_test)
+        # else a project's own model (the previous run's best): its settings stay as trained
         if flip_pairs:
             model.card["flip_pairs"] = part_index_pairs(flip_pairs, parts, what="flip pair",
                                                         error=ModelError).tolist()

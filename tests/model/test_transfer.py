@@ -64,11 +64,18 @@ def test_an_unknown_part_is_refused_unless_new_parts_are_allowed(model, images):
 
 
 def test_a_recipe_fine_tunes_from_a_model_and_the_card_records_it(model, images):
-    recipe = Recipe(input_size=96, scale=0.5, init_from=model)
+    import copy
+
+    zoo_model = copy.copy(model)
+    zoo_model.card = {**model.card, "zoo": {"name": "topview_mouse", "sha256": "abc"}}
+    recipe = Recipe(input_size=96, scale=0.5, init_from=zoo_model)
     tuned = recipe.model(["leftear", "rightear", "tongue"], flip_pairs=[["leftear", "rightear"]])
     assert tuned.card["init_from"]["parts"] == {"leftear": "left_ear", "rightear": "right_ear",
                                                  "tongue": None}
+    # a zoo model takes the recipe's crop and scale; a project's own model keeps its own
     assert tuned.card["input_size"] == [96, 96] and tuned.card["scale"] == 0.5
+    own = Recipe(input_size=96, scale=0.5).model(PARTS, init_from=model)
+    assert own.card["input_size"] == model.card["input_size"] and own.card["scale"] == model.card["scale"]
     assert tuned.card["flip_pairs"] == [[0, 1]]
     torch.testing.assert_close(tuned.net.scoremap.weight[:2], model.net.scoremap.weight[1:3])
     assert tuned.net.backbone is not model.net.backbone  # a copy: training it leaves the source
