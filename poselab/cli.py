@@ -8,6 +8,7 @@ Examples
     poselab train my-study --out my-study/models/run1 --minutes 20
     poselab analyze my-study/models/run1/model.safetensors videos/*.mp4 --out results/
     poselab analyze model.safetensors videos/*.mp4 --out results/ --scheduler tcp://host:8786
+    poselab analyze three-mice.safetensors videos/*.mp4 --animals 3 --out results/   # multi-animal
     poselab export model.safetensors model.onnx    # the fast CPU path (ONNX Runtime)
     poselab convert results.h5 results.nc          # DeepLabCut/SLEAP/NWB/poselab -> any of them
     poselab info results.nc
@@ -110,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--downscale", type=float, default=1.0, help="> 1 shrinks frames before the network")
     p.add_argument("--follow-crop", type=int, default=None,
                    help="side (pixels) of a window that follows the animal: the fastest path for one small animal")
+    p.add_argument("--animals", type=int, default=None,
+                   help="a multi-animal model: the number of animals to track (identities)")
     p.add_argument("--device", default=None)
     p.set_defaults(run=_analyze)
 
@@ -296,15 +299,21 @@ def _analyze(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{video}: no such video")
     options = dict(batch_size=args.batch_size, downscale=args.downscale, device=args.device,
                    follow_crop=args.follow_crop)
+    model = args.model
+    if args.animals is not None:  # a multi-animal model: found animals linked into identities
+        from poselab.multianimal import load_multianimal_model
+
+        model = load_multianimal_model(args.model)
+        options["animals"] = args.animals
     suffix = ".zarr" if args.zarr else ".nc"
     if args.scheduler:
         from distributed import Client
 
         with Client(args.scheduler) as client:
-            paths = analyze_videos(args.model, args.videos, out_dir=args.out, suffix=suffix,
+            paths = analyze_videos(model, args.videos, out_dir=args.out, suffix=suffix,
                                    client=client, split_frames=args.split_frames, **options)
     else:
-        paths = analyze_videos(args.model, args.videos, out_dir=args.out, suffix=suffix,
+        paths = analyze_videos(model, args.videos, out_dir=args.out, suffix=suffix,
                                progress=sys.stderr.isatty(), **options)
     print("\n".join(str(p) for p in paths))
     return 0

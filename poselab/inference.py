@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -36,6 +37,7 @@ from tqdm.auto import tqdm
 from poselab._version import __version__
 from poselab.core import poses
 from poselab.core.errors import PoselabError
+from poselab.core.files import atomic_path, write_text_atomic
 from poselab.core.resources import (
     BatchRequest,
     Resources,
@@ -48,8 +50,8 @@ from poselab.core.resources import (
 )
 from poselab.io.video import open_video
 
-__all__ = ["ANALYSIS_MEMORY", "AnalysisError", "AnalysisOptions", "analyze_video", "analyze_videos",
-           "follow_window"]
+__all__ = ["ANALYSIS_MEMORY", "AnalysisError", "AnalysisOptions", "DetectionStore", "MultiAnimalOptions",
+           "analyze_video", "analyze_videos", "follow_window", "join_detections", "split_detections"]
 
 
 SEGMENT_BATCHES = 8  # batches per stretch a parallel decode thread takes (a seek each)
@@ -148,6 +150,42 @@ class AnalysisOptions:
                                follow_crop=None if self.follow_crop is None else int(self.follow_crop))
 
 
+@dataclass(frozen=True)
+class MultiAnimalOptions:
+    """What a multi-animal analysis needs beyond the frames: how many animals, and how found
+    parts become animals and animals identities.
+
+    Attributes
+    ----------
+    n_animals : int
+        Number of animals (identities) in the video.
+    names : tuple of str or None
+        Identity names (default ``animal0``, ``animal1``...).
+    decoding : dict or None
+        Peak finding and assembly settings (:data:`poselab.multianimal.DECODING`: ``threshold``,
+        ``min_affinity``, ``min_parts``...); part of what a resumed run must share.
+    tracking : poselab.multianimal.TrackingConfig or None
+        How detections link into tracklets and tracklets into identities (default its
+        defaults). Not part of the checkpoint: a rerun with other tracking settings reuses the
+        stored detections and skips the network.
+    """
+
+    n_animals: int
+    names: tuple[str, ...] | None = None
+    decoding: dict[str, Any] | None = None
+    tracking: Any = None
+
+    def checked(self) -> MultiAnimalOptions:
+        """These options validated (raises :class:`AnalysisError`)."""
+        n = int(self.n_animals)
+        if n < 1:
+            raise AnalysisError(f"n_animals must be >= 1; got {self.n_animals}")
+        names = None if self.names is None else tuple(str(a) for a in self.names)
+        if names is not None and len(names) != n:
+            raise AnalysisError(f"{len(names)} names for {n} animals: give one name per animal")
+        return MultiAnimalOptions(n, names, dict(self.decoding or {}), self.tracking)
+
+
 def analyze_video(
     model: Any,
     video: str | os.PathLike,
@@ -159,14 +197,17 @@ def analyze_video(
     resume: bool = True,
     progress: bool = True,
     resources: Resources | None = None,
+    animals: int | MultiAnimalOptions | None = None,
     **settings: Any,
 ) -> xr.Dataset:
-    """Predict the poses in every frame of a video.
+    """Predict the poses in every frame of a video, of one animal or of several.
 
     Parameters
     ----------
     model
-        A :class:`poselab.model.PoseModel` (or a path to a saved one).
+        A :class:`poselab.model.PoseModel` (or a path to a saved one), or a
+        :class:`poselab.multianimal.MultiAnimalModel`: then every frame's animals are found,
+        checkpointed and resumed the same way, and linked into ``animals`` identities at the end.
     video
         The video file.
     options
@@ -188,20 +229,65 @@ def analyze_video(
         The CPUs and memory to fit (default: :func:`~poselab.core.resources.allowed_resources`,
         the cgroup's limits). On the CPU a ``batch_size`` that would not fit the free memory is
         lowered, with a :class:`~poselab.core.resources.BatchSizeWarning`.
+    animals
+        For a multi-animal model: the number of animals, or :class:`MultiAnimalOptions`. The
+        frames' detections are kept beside ``out`` in ``<out>.detections/`` (a few kB per frame):
+        a killed job resumes from them, and a rerun with other ``tracking`` settings re-links
+        them without the network.
 
     Returns
     -------
     xarray.Dataset
-        The pose Dataset (one animal, the model's parts), with attrs ``bad_frames`` (number of
-        unreadable frames, which are NaN) and the model's card in the provenance.
+        The pose Dataset (the model's parts; one animal, or one per identity), with attrs
+        ``bad_frames`` (number of unreadable frames, which are NaN) and the model's card in the
+        provenance.
 
     Raises
     ------
     poselab.core.errors.ResourceError
         When not even one frame at a time fits the free memory.
     """
+    job = _job(model, video, options, settings, animals, frames, device, resources)
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and out_path.suffix.lower() not in (".nc", ".zarr"):
+        raise AnalysisError(f"save results as .nc or .zarr; got {out_path.name}")
+    signature = _signature(job.model, video, job.options, job.start, job.stop, job.animals)
+    attrs = _attrs(job, out_path)
+    bar = {"desc": f"analyze {Path(video).name}", "disable": not progress, "unit": "frame", "smoothing": 0.1}
+    partial = None
+    if job.animals is not None:
+        store = (DetectionStore(out_path.with_name(out_path.name + ".detections"), signature)
+                 if out_path is not None else None)
+        found = _detections(job, store, resume, bar)
+        ds, bad_total = _identities(job, found, attrs), int((~found["valid"]).sum())
+    else:
+        partial = out_path.with_name(out_path.name + ".partial.zarr") if out_path is not None else None
+        ds, bad_total = _poses(job, partial, signature, resume, bar, attrs)
+    ds = _finish(job, ds, bad_total, out_path)
+    if partial is not None:
+        shutil.rmtree(partial, ignore_errors=True)
+    return ds
+
+
+@dataclass
+class _Job:
+    """One analysis, settled: the model on its device, options fitted to it, the frame range."""
+
+    model: Any
+    video: str | os.PathLike
+    options: AnalysisOptions
+    animals: MultiAnimalOptions | None
+    info: Any
+    start: int
+    stop: int
+    whole: bool  # the whole video was asked for: padded to the frame count the file claims
+
+
+def _job(model: Any, video, options: AnalysisOptions | None, settings: dict, animals, frames, device,
+         resources: Resources | None) -> _Job:
     model = _as_model(model, device)
     options = _options(options, settings)
+    animals = _animal_options(model, animals, options)
     resources = resources if resources is not None else allowed_resources()
     fit_torch_threads(resources)  # a JupyterHub server's 1 CPU, not the host's 32 cores
     with open_video(video) as reader:
@@ -213,22 +299,60 @@ def analyze_video(
     start, stop = (0, n_total) if frames is None else (int(frames[0]), min(int(frames[1]), n_total))
     if not 0 <= start < stop:
         raise AnalysisError(f"frame range {frames} is empty or outside the video's {n_total} frames")
-    out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.suffix.lower() not in (".nc", ".zarr"):
-        raise AnalysisError(f"save results as .nc or .zarr; got {out_path.name}")
-    signature = _signature(model, video, options, start, stop)
-    partial = out_path.with_name(out_path.name + ".partial.zarr") if out_path is not None else None
+    return _Job(model, video, options, animals, info, start, stop, frames is None)
+
+
+def _attrs(job: _Job, out_path: Path | None) -> dict:
+    info = job.info
+    return {"fps": info.fps if info.fps and math.isfinite(info.fps) else None,
+            "video": _relative_video(job.video, out_path), "width": info.width, "height": info.height,
+            "source": f"poselab {__version__}"}
+
+
+def _identities(job: _Job, found: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
+    return job.model.identities(split_detections(found, len(job.model.parts)), job.animals.n_animals,
+                                job.animals.tracking, animals=job.animals.names, frames=found["frames"],
+                                **attrs)
+
+
+def _finish(job: _Job, ds: xr.Dataset, bad_total: int, out_path: Path | None) -> xr.Dataset:
+    """Pad, record provenance, warn of bad frames, save: the end of every analysis."""
+    if job.whole:
+        ds, missing = _pad_to_claimed_length(ds, job.info)
+        bad_total += missing
+    ds.attrs["bad_frames"] = bad_total
+    options, animals = job.options, job.animals
+    many = {}
+    if animals is not None:
+        tracking = dataclasses.asdict(animals.tracking) if dataclasses.is_dataclass(animals.tracking) else None
+        many = {"n_animals": animals.n_animals, "decoding": animals.decoding, "tracking": tracking}
+    ds = poses.with_provenance(ds, "analyze_video", model=_card_summary(job.model), video=str(Path(job.video).name),
+                               batch_size=options.batch_size, crop=options.crop, downscale=options.downscale,
+                               follow_crop=options.follow_crop, frames=[job.start, job.stop], **many)
+    if bad_total:
+        warnings.warn(f"{job.video}: {bad_total} unreadable frames were left as NaN (see attrs['bad_frames'];"
+                      " the file may be truncated or damaged)", stacklevel=3)
+    if out_path is not None:
+        if out_path.suffix.lower() == ".zarr":
+            ds = ds.chunk({"frame": options.chunk_frames})
+        poses.save(ds, out_path)
+        ds = poses.load(out_path, lazy=False)
+    release_freed_memory()  # the batches' freed memory back to the kernel (and the cgroup)
+    return ds
+
+
+def _poses(job: _Job, partial: Path | None, signature: str, resume: bool, bar: dict,
+           attrs: dict) -> tuple[xr.Dataset, int]:
+    """One animal's poses, checkpointed to ``partial`` (Zarr); and the unreadable frames."""
+    model, video, options, start, stop = job.model, job.video, job.options, job.start, job.stop
     done_until = start
     if partial is not None and partial.exists():
         done_until = _resume_point(partial, signature, start) if resume else start
         if done_until == start:
             shutil.rmtree(partial)
-    attrs = dict(fps=info.fps if info.fps and math.isfinite(info.fps) else None, video=_relative_video(video, out_path),
-                 width=info.width, height=info.height, source=f"poselab {__version__}")
     in_memory: list[xr.Dataset] = []
     bad_total = 0
-    bar = tqdm(total=stop - start, initial=done_until - start, disable=not progress,
-               desc=f"analyze {Path(video).name}", unit="frame", smoothing=0.1)
+    progress = tqdm(total=stop - start, initial=done_until - start, **bar)
     try:
         for chunk in _run(model, video, options, done_until, stop):
             chunk_ds = _to_dataset(model, chunk, attrs)
@@ -238,34 +362,38 @@ def analyze_video(
                 poses.append_zarr(chunk_ds, partial, chunk_frames=options.chunk_frames)
             else:
                 in_memory.append(chunk_ds)
-            bar.update(len(chunk["frames"]))
+            progress.update(len(chunk["frames"]))
     finally:
-        bar.close()
+        progress.close()
     if partial is not None:
         ds = poses.load(partial, lazy=False)
         bad_total = int((~np.isfinite(ds["likelihood"]).any(["animal", "part"])).sum())
     else:
         ds = xr.concat(in_memory, dim="frame") if len(in_memory) > 1 else in_memory[0]
     ds.attrs.pop("analysis_signature", None)
-    if frames is None:
-        ds, missing = _pad_to_claimed_length(ds, info)
-        bad_total += missing
-    ds.attrs["bad_frames"] = bad_total
-    ds = poses.with_provenance(ds, "analyze_video", model=_card_summary(model), video=str(Path(video).name),
-                               batch_size=options.batch_size, crop=options.crop, downscale=options.downscale,
-                               follow_crop=options.follow_crop,
-                               frames=[start, stop])
-    if bad_total:
-        warnings.warn(f"{video}: {bad_total} unreadable frames were left as NaN (see attrs['bad_frames'];"
-                      " the file may be truncated or damaged)", stacklevel=2)
-    if out_path is not None:
-        if out_path.suffix.lower() == ".zarr":
-            ds = ds.chunk({"frame": options.chunk_frames})
-        poses.save(ds, out_path)
-        shutil.rmtree(partial, ignore_errors=True)
-        ds = poses.load(out_path, lazy=False)
-    release_freed_memory()  # the batches' freed memory back to the kernel (and the cgroup)
-    return ds
+    return ds, bad_total
+
+
+def _detections(job: _Job, store: DetectionStore | None, resume: bool, bar: dict) -> dict[str, np.ndarray]:
+    """Every frame's animals (:func:`split_detections` layout), checkpointed to ``store``."""
+    start, stop = job.start, job.stop
+    done_until = start
+    if store is not None:
+        done_until = store.resume_point(start) if resume else start
+        if done_until == start:
+            store.clear()
+    in_memory: list[dict] = []
+    progress = tqdm(total=stop - start, initial=done_until - start, **bar)
+    try:
+        for chunk in _run_detections(job.model, job.video, job.options, job.animals.decoding, done_until, stop):
+            if store is not None:
+                store.write(chunk)
+            else:
+                in_memory.append(chunk)
+            progress.update(len(chunk["frames"]))
+    finally:
+        progress.close()
+    return store.read(start, stop) if store is not None else join_detections(in_memory)
 
 
 def analyze_videos(
@@ -313,6 +441,7 @@ def analyze_videos(
             results.append(ds if out is None else out)
         return results
     model_path = _model_file(model, out_dir)
+    model = _as_model(model, "cpu") if isinstance(model, (str, os.PathLike)) else model
     batch = int(options.get("batch_size") or GPU_BATCH_SIZE)  # frame ranges are whole batches either way
     tasks = []
     for video in videos:
@@ -320,10 +449,18 @@ def analyze_videos(
             n = len(reader)
         step = n if not split_frames else max(batch, int(split_frames) // batch * batch)
         ranges = [(s, min(s + step, n)) for s in range(0, n, step)]
-        tasks.append([client.submit(_remote_range, str(model_path), str(video.resolve()), r, options,
+        tasks.append([client.submit(_remote_range, type(model), str(model_path), str(video.resolve()), r, options,
                                     pure=False) for r in ranges])
     results = []
     for video, out, futures in zip(videos, out_paths, tasks):
+        if getattr(model, "finds_many_animals", False):  # the workers found the animals: identities here
+            settings = {k: v for k, v in options.items() if k not in _NOT_ANALYSIS_OPTIONS + ("animals", "device")}
+            job = _job(model, video, None, settings, options.get("animals"), None, "cpu", None)
+            found = join_detections(client.gather(futures))
+            ds = _identities(job, found, _attrs(job, out))
+            ds = _finish(job, ds, int((~found["valid"]).sum()), out)
+            results.append(ds if out is None else out)
+            continue
         parts = client.gather(futures)
         ds = xr.concat(parts, dim="frame") if len(parts) > 1 else parts[0]
         ds.attrs = dict(parts[0].attrs)
@@ -358,11 +495,6 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
     device = model.device
     scale = model.scale / options.downscale
     x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
-    batches: queue.Queue = queue.Queue(maxsize=3)
-    stop_event = threading.Event()
-    thread = threading.Thread(target=_decode_batches, name="poselab-decode", daemon=True,
-                              args=(video, options, start, stop, scale, batches, stop_event, device.type))
-    thread.start()
     buffers: dict[str, list] = {"frames": [], "xy": [], "likelihood": [], "valid": []}
     buffered = 0
 
@@ -383,14 +515,11 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
     was_training = model.net.training
     model.net.eval()
     try:
-        with torch.inference_mode():
+        with _decoded_batches(video, options, start, stop, scale, device.type) as batches, torch.inference_mode():
             # On a GPU the batches are launched one ahead of their collection: the device works
             # on batch i while this thread hands in batch i + 1 and converts batch i - 1.
             in_flight = None
-            while True:
-                item = batches.get()
-                if isinstance(item, BaseException):
-                    raise item
+            for item in itertools.chain(batches, [None]):  # None: flush the last batch
                 if item is not None:
                     indices, images, valid = item
                     tensor = torch.as_tensor(images)  # pinned already when the device is a GPU
@@ -412,8 +541,32 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
                     yield {k: np.concatenate(v) for k, v in buffers.items()}
                     buffers = {k: [] for k in buffers}
                     buffered = 0
-                if item is None:
-                    break
+    finally:
+        model.net.train(was_training)
+
+
+@contextlib.contextmanager
+def _decoded_batches(video, options: AnalysisOptions, start: int, stop: int, scale: float,
+                     device_type: str) -> Iterator[Iterator[tuple]]:
+    """The frames ``start:stop`` as ``(indices, network-sized uint8 images, valid)`` batches,
+    decoded by a background thread a few batches ahead (memory bounded by its queue)."""
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    stop_event = threading.Event()
+    thread = threading.Thread(target=_decode_batches, name="poselab-decode", daemon=True,
+                              args=(video, options, start, stop, scale, batches, stop_event, device_type))
+    thread.start()
+
+    def items() -> Iterator[tuple]:
+        while True:
+            item = batches.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
+                return
+            yield item
+
+    try:
+        yield items()
     finally:
         stop_event.set()
         while thread.is_alive():  # unblock the decoder if it waits on a full queue
@@ -421,7 +574,144 @@ def _run(model: Any, video: str | os.PathLike, options: AnalysisOptions, start: 
                 batches.get_nowait()
             except queue.Empty:
                 thread.join(timeout=0.05)
+
+
+def _run_detections(model: Any, video, options: AnalysisOptions, decoding: dict, start: int,
+                    stop: int) -> Iterator[dict[str, np.ndarray]]:
+    """Yield chunks of every frame's animals (:func:`split_detections` layout, image pixels)."""
+    import torch
+
+    device = model.device
+    scale = model.scale / options.downscale
+    x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
+    n_parts = len(model.parts)
+    chunk: dict[str, list] = {"frames": [], "valid": [], "points": []}
+    was_training = model.net.training
+    model.net.eval()
+    try:
+        with _decoded_batches(video, options, start, stop, scale, device.type) as batches, torch.inference_mode():
+            for indices, images, valid in batches:
+                tensor = torch.as_tensor(images).to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+                found = model.detect_pixels(tensor, scale=scale, **decoding)
+                for ok, animals in zip(valid, found):
+                    animals = np.asarray(animals, np.float64).reshape(-1, n_parts, 3)
+                    animals = animals if ok else animals[:0]  # an unreadable frame finds nothing
+                    animals[..., :2] = (animals[..., :2] + 0.5) / scale - 0.5 + np.array([x0, y0])
+                    chunk["points"].append(animals)
+                chunk["frames"].append(np.asarray(indices))
+                chunk["valid"].append(np.asarray(valid, bool))
+                if sum(len(f) for f in chunk["frames"]) >= options.chunk_frames:
+                    yield _as_detections(chunk, n_parts)
+                    chunk = {key: [] for key in chunk}
+            if chunk["frames"]:
+                yield _as_detections(chunk, n_parts)
+    finally:
         model.net.train(was_training)
+
+
+def _as_detections(chunk: dict[str, list], n_parts: int) -> dict[str, np.ndarray]:
+    return {"frames": np.concatenate(chunk["frames"]).astype(np.int64),
+            "valid": np.concatenate(chunk["valid"]),
+            "counts": np.array([len(a) for a in chunk["points"]], np.int64),
+            "points": (np.concatenate(chunk["points"]) if chunk["points"] else np.zeros((0, n_parts, 3)))}
+
+
+def split_detections(detections: dict[str, np.ndarray], n_parts: int) -> list[np.ndarray]:
+    """Per-frame ``(n_found, P, 3)`` arrays from the flat layout of a multi-animal analysis.
+
+    Parameters
+    ----------
+    detections
+        ``frames (F,)``, ``valid (F,)`` (False: the frame could not be read), ``counts (F,)``
+        (animals found in each frame) and ``points (sum(counts), P, 3)`` (x, y in image pixels,
+        peak score), frames in order: what ``<out>.detections/`` stores
+        (:meth:`DetectionStore.read`).
+    n_parts
+        Parts per animal.
+    """
+    ends = np.cumsum(detections["counts"])
+    points = np.asarray(detections["points"]).reshape(-1, n_parts, 3)
+    return list(np.split(points, ends[:-1])) if len(ends) else []
+
+
+def join_detections(chunks: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Consecutive chunks of detections (:func:`split_detections` layout) as one."""
+    chunks = list(chunks)
+    if not chunks:
+        raise AnalysisError("no frames were analyzed")
+    return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
+
+
+class DetectionStore:
+    """A multi-animal analysis' detections, chunk by chunk, in a folder beside its result.
+
+    Each chunk is one ``.npz`` file (:func:`split_detections` layout) written atomically, so a
+    killed job leaves only whole chunks; ``analysis.json`` holds the signature of what was
+    analyzed (model, video, frames, settings): chunks of another analysis are never mixed in.
+
+    Parameters
+    ----------
+    folder
+        The folder (``<out>.detections`` for :func:`analyze_video`).
+    signature
+        What the stored chunks must have been computed with.
+    """
+
+    def __init__(self, folder: str | os.PathLike, signature: str):
+        self.folder = Path(folder)
+        self.signature = signature
+
+    def _chunks(self) -> list[tuple[int, int, Path]]:
+        found = []
+        for path in self.folder.glob("frames-*.npz"):
+            try:
+                first, stop = (int(v) for v in path.stem.split("-")[1:3])
+            except ValueError:
+                continue
+            found.append((first, stop, path))
+        return sorted(found)
+
+    def resume_point(self, start: int) -> int:
+        """The first frame from ``start`` on that no stored chunk holds (``start``: none)."""
+        try:
+            stored = json.loads((self.folder / "analysis.json").read_text())
+        except (OSError, ValueError):
+            return start
+        if stored.get("signature") != self.signature:
+            return start
+        done = start
+        for first, stop, _ in self._chunks():
+            if first == done:
+                done = stop
+        return done
+
+    def clear(self) -> None:
+        """Remove every stored chunk and start the folder afresh for this signature."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        write_text_atomic(self.folder / "analysis.json", json.dumps({"signature": self.signature}))
+
+    def write(self, chunk: dict[str, np.ndarray]) -> Path:
+        """Store one chunk (atomic)."""
+        first, last = int(chunk["frames"][0]), int(chunk["frames"][-1])
+        path = self.folder / f"frames-{first:09d}-{last + 1:09d}.npz"
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **chunk)
+        return path
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The stored detections of frames ``start:stop``, whole chunks in order."""
+        chunks, done = [], start
+        for first, end, path in self._chunks():
+            if first != done or done >= stop:
+                continue
+            with np.load(path) as data:
+                chunks.append({key: data[key] for key in ("frames", "valid", "counts", "points")})
+            done = end
+        if done < stop:
+            raise AnalysisError(f"{self.folder} holds frames {start} to {done}, not to {stop}: "
+                                "analyze again with resume=True to finish it")
+        return join_detections(chunks)
 
 
 def follow_window(shape: tuple[int, ...], xy: np.ndarray | None, likelihood: np.ndarray | None, side: int,
@@ -674,7 +964,7 @@ def _batch_that_fits(model: Any, info: Any, options: AnalysisOptions, resources:
     request = BatchRequest(
         options.batch_size, minimum=1, step="video analysis",
         advice=f"downscale (now {options.downscale:g}) or a crop to make the {width}x{height} frames smaller")
-    batch = fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=3)
+    batch = fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=4)
     return options if batch == options.batch_size else dataclasses.replace(options, batch_size=batch).checked()
 
 
@@ -717,8 +1007,32 @@ def _card_summary(model: Any) -> dict:
     return {k: card.get(k) for k in ("backbone", "parts", "stride", "scale", "input_size", "data_hash")}
 
 
-def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: int) -> str:
-    """What a checkpoint must match to be resumed: model weights, video, options, range."""
+def _animal_options(model: Any, animals: int | MultiAnimalOptions | None,
+                    options: AnalysisOptions) -> MultiAnimalOptions | None:
+    """The multi-animal options for a multi-animal model (None for a one-animal model)."""
+    if not getattr(model, "finds_many_animals", False):
+        if animals not in (None, 1):
+            raise AnalysisError(f"this model finds one animal; animals={animals!r} needs a multi-animal model "
+                                "(poselab.multianimal.create_multianimal_model)")
+        return None
+    if animals is None:
+        raise AnalysisError("a multi-animal model needs the number of animals: analyze_video(model, video, "
+                            "animals=3) or animals=MultiAnimalOptions(3, tracking=...)")
+    if options.follow_crop is not None:
+        raise AnalysisError("follow_crop follows one animal; a multi-animal analysis takes whole frames "
+                            "(or a fixed crop)")
+    animals = (animals if isinstance(animals, MultiAnimalOptions) else MultiAnimalOptions(int(animals))).checked()
+    try:
+        decoding = model.decoding_settings(animals.decoding)
+    except ValueError as error:
+        raise AnalysisError(str(error)) from None
+    return dataclasses.replace(animals, decoding=decoding)
+
+
+def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: int,
+               animals: MultiAnimalOptions | None = None) -> str:
+    """What a checkpoint must match to be resumed: model weights, video, options, range (and
+    the decoding settings of a multi-animal analysis; not its tracking, which runs after)."""
     import torch
 
     digest = hashlib.sha256()
@@ -729,8 +1043,10 @@ def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: in
     stat = path.stat()
     settings = asdict(options)
     settings.pop("decode_workers")  # how fast, not what: a resumed run may change it
-    payload = json.dumps([_card_summary(model), path.name, stat.st_size, settings, start, stop],
-                         default=str)
+    what = [_card_summary(model), path.name, stat.st_size, settings, start, stop]
+    if animals is not None:
+        what.append(animals.decoding)
+    payload = json.dumps(what, default=str)
     digest.update(payload.encode())
     return digest.hexdigest()[:32]
 
@@ -761,17 +1077,25 @@ def _model_file(model: Any, out_dir) -> Path:
     return model.save(folder / "analysis-model.safetensors").resolve()
 
 
-_WORKER_MODELS: dict[str, Any] = {}
+_WORKER_MODELS: dict[tuple, Any] = {}
+# analyze_video's arguments that are not analysis settings: a worker sets them itself
+_NOT_ANALYSIS_OPTIONS = ("out", "frames", "progress", "resources", "resume")
 
 
-def _remote_range(model_path: str, video: str, frames: tuple[int, int], options: dict) -> xr.Dataset:
-    """Runs on a Dask worker: the model is loaded once per worker process and kept."""
-    model = _WORKER_MODELS.get(model_path)
+def _remote_range(model_class: type, model_path: str, video: str, frames: tuple[int, int],
+                  options: dict) -> xr.Dataset | dict[str, np.ndarray]:
+    """Runs on a Dask worker: the model is loaded once per worker process and kept. Returns the
+    poses of one animal, or a multi-animal model's detections (identities are found over the
+    whole video, by the caller)."""
+    key = (model_class.__module__, model_class.__qualname__, model_path)
+    model = _WORKER_MODELS.get(key)
     if model is None:
-        from poselab.model import load_model
-
-        model = _WORKER_MODELS[model_path] = load_model(model_path)
+        model = _WORKER_MODELS[key] = model_class.load(model_path)
     # a worker fits its own CPUs and memory, not those of the machine that submitted the task
-    options = {k: v for k, v in options.items() if k not in ("out", "frames", "progress", "resources")}
+    options = {k: v for k, v in options.items() if k not in _NOT_ANALYSIS_OPTIONS}
+    if getattr(model, "finds_many_animals", False):
+        animals, device = options.pop("animals", None), options.pop("device", None)
+        job = _job(model, video, None, options, animals, frames, device, None)
+        return _detections(job, None, False, {"disable": True})
     return analyze_video(model, video, frames=frames, progress=False, **options)
 

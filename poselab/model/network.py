@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 CARD_KEY = "poselab_model_card"
+SINGLE_ANIMAL_FORMAT = "poselab-pose-model/1"  # the card's "format" of a one-animal pose model
 #: Peaks per scoremap considered when several views of a body point must agree.
 CANDIDATE_PEAKS = 3
 ALIGN = 32  # the deepest backbone level has stride 32: inputs are padded to a multiple of it
@@ -349,6 +350,12 @@ class PoseModel:
         return xy.cpu().numpy().astype(float), lik.cpu().numpy().astype(float)
 
     # --- files ----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, device: str | torch.device | None = None) -> PoseModel:
+        """Load a model of this class from its file (how a Dask worker loads the model it is
+        sent: each model class knows its own format)."""
+        return load_model(path, device=device)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write weights and card to one ``.safetensors`` file (atomic replace); returns the path."""
         from safetensors.torch import save_file
@@ -404,7 +411,7 @@ def model_card(
     flip_pairs = part_index_pairs(flip_pairs, parts, what="flip pair", error=ModelError).tolist()
     mean, std = normalization(backbone)
     return {
-        "format": "poselab-pose-model/1",
+        "format": SINGLE_ANIMAL_FORMAT,
         "backbone": backbone,
         "parts": parts,
         "stride": int(stride),
@@ -501,6 +508,11 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device | None = N
     if path.suffix.lower() == ".onnx":
         raise ModelError(f"{path} is an ONNX model: load it with poselab.model.load_onnx_model")
     card = read_card(path)
+    if card.get("format", SINGLE_ANIMAL_FORMAT) != SINGLE_ANIMAL_FORMAT:
+        hint = (" load it with poselab.multianimal.load_multianimal_model"
+                if "multianimal" in str(card.get("format")) else "")
+        raise ModelError(f"{path} holds a model of format {card.get('format')!r}, not a one-animal pose "
+                         f"model ({SINGLE_ANIMAL_FORMAT!r});{hint}")
     model = create_model(
         card["backbone"],
         card["parts"],

@@ -18,6 +18,8 @@ Training and analysis of videos::
     data = ma.MultiAnimalImages.from_label_dataset(store.to_dataset(), root=project_folder)
     ma.train_multianimal(model, data, minutes=10, out_dir="models/ma")
     ds = ma.analyze_multianimal(model, "video.mp4", n_animals=3)  # network -> ... -> Dataset
+    ds = poselab.analyze_video(model, "video.mp4", animals=3, out="poses.nc")   # the same: streamed,
+    # checkpointed (a killed job resumes), on Dask with poselab.analyze_videos(..., client=client)
 
 DeepLabCut's multi-animal tracks read with :func:`read_deeplabcut_tracks`; its channels-last
 network outputs convert with :func:`from_deeplabcut_outputs`.
@@ -45,7 +47,9 @@ from poselab.multianimal.metrics import (
     oks,
     tracking_metrics,
 )
+from poselab.inference import MultiAnimalOptions
 from poselab.multianimal.model import (
+    DECODING,
     MultiAnimalModel,
     create_multianimal_model,
     load_multianimal_model,
@@ -69,11 +73,13 @@ from poselab.multianimal.train import MultiAnimalHistory, multi_animal_loss, tra
 __all__ = [
     "AssemblyError",
     "COCO_THRESHOLDS",
+    "DECODING",
     "Candidates",
     "MetricsError",
     "MultiAnimalHistory",
     "MultiAnimalImages",
     "MultiAnimalModel",
+    "MultiAnimalOptions",
     "PafPoseNet",
     "PeakError",
     "TrackingConfig",

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from poselab.io.video import VideoReader
-from poselab.multianimal.assembly import assemble
+from poselab.inference import AnalysisOptions, MultiAnimalOptions, analyze_video
 from poselab.multianimal.model import MultiAnimalModel
-from poselab.multianimal.peaks import find_peaks
-from poselab.multianimal.tracking import TrackingConfig, track
+from poselab.multianimal.tracking import TrackingConfig
 
-__all__ = ["detect_animals", "decode_maps", "analyze_multianimal"]
+__all__ = ["analyze_multianimal", "decode_maps", "detect_animals"]
 
 
 def detect_animals(
@@ -81,35 +78,34 @@ def decode_maps(
     list of numpy.ndarray
         Per frame ``(n_found, P, 3)``: x, y in image pixels and the peak score.
     """
-    cands = find_peaks(scores, locref, model.stride, threshold=threshold, nms_radius=nms_radius,
-                       top_k=top_k, locref_std=model.card["locref_std"])
-    pafs = pafs.cpu().numpy() if hasattr(pafs, "cpu") else np.asarray(pafs)
-    limit = model.max_length
-    limit = None if limit is None else limit * model.scale  # a length: network pixels
-    out = []
-    for b in range(cands.n_frames):
-        found = assemble(cands.frame(b), pafs[b], model.stride, paf_graph=model.skeleton,
-                         min_affinity=min_affinity, min_parts=min_parts,
-                         max_individuals=max_individuals, max_length=limit)
-        found[..., :2] = model.to_image_pixels(found[..., :2])
-        out.append(found)
-    return out
+    found = model.assemble_maps(scores, locref, pafs, threshold=threshold, nms_radius=nms_radius,
+                                top_k=top_k, min_affinity=min_affinity, min_parts=min_parts,
+                                max_individuals=max_individuals)
+    for animals in found:
+        animals[..., :2] = model.to_image_pixels(animals[..., :2])
+    return found
 
 
 def analyze_multianimal(
     model: MultiAnimalModel,
     video: str | os.PathLike,
     n_animals: int,
+    options: AnalysisOptions | None = None,
     *,
+    out: str | os.PathLike | None = None,
     frames: tuple[int, int] | None = None,
-    batch_size: int = 8,
     animals: Sequence[str] | None = None,
     decoding: dict[str, Any] | None = None,
     tracking: TrackingConfig | None = None,
     progress: bool = True,
-    return_assemblies: bool = False,
-) -> xr.Dataset | tuple[xr.Dataset, list[np.ndarray]]:
-    """Track ``n_animals`` in a video: detect and assemble every frame, then link and stitch.
+    **settings: Any,
+) -> xr.Dataset:
+    """Track ``n_animals`` in a video: find every frame's animals, then link and stitch them.
+
+    :func:`poselab.analyze_video` with ``animals=MultiAnimalOptions(n_animals, ...)``: the same
+    engine as for one animal (frames decoded ahead in a thread, memory bounded whatever the
+    video's length, chunks checkpointed beside ``out`` so a killed job resumes, a progress bar;
+    on a Dask cluster with :func:`poselab.analyze_videos`).
 
     Parameters
     ----------
@@ -119,21 +115,26 @@ def analyze_multianimal(
         The video file.
     n_animals
         Number of animals (identities) in the video.
+    options
+        :class:`poselab.inference.AnalysisOptions` (``batch_size``, ``crop``, ``downscale``,
+        ``chunk_frames``); each may also be given as a keyword.
+    out
+        Where to save the result (``.nc`` or ``.zarr``); the frames' detections stay in
+        ``<out>.detections/``: a killed job resumes from them, and a rerun with another
+        ``tracking`` re-links them without the network.
     frames
         ``(start, stop)`` frame range, stop exclusive (default the whole video).
-    batch_size
-        Frames per forward pass.
     animals
         Identity names (default ``animal0..``).
     decoding
-        Peak finding and assembly settings for :func:`detect_animals` (``threshold``,
-        ``min_affinity``...).
+        Peak finding and assembly settings (:data:`poselab.multianimal.DECODING`).
     tracking
         Linking and stitching settings (:class:`poselab.multianimal.TrackingConfig`).
     progress
         Show a progress bar.
-    return_assemblies
-        Also return the per-frame assemblies (identity-free, image pixels).
+    **settings
+        :class:`~poselab.inference.AnalysisOptions` fields, and ``device``, ``resume`` and
+        ``resources`` as :func:`poselab.analyze_video`.
 
     Returns
     -------
@@ -141,25 +142,6 @@ def analyze_multianimal(
         Pose Dataset ``(animal=n_animals, part, frame, coord)`` in image pixels; likelihood =
         peak score; frames undecodable in the video are NaN.
     """
-    from tqdm.auto import tqdm
-
-
-    decoding = {"max_individuals": None, **(decoding or {})}
-    found: list[np.ndarray] = []
-    n_parts = len(model.parts)
-    with VideoReader(video) as reader:
-        info = reader.info
-        start, stop = (0, info.n_frames) if frames is None else (int(frames[0]), int(frames[1]))
-        stop = min(stop, info.n_frames)
-        indices = np.arange(start, stop)
-        bar = tqdm(total=len(indices), disable=not progress, desc="analyze", unit="frame")
-        for batch in reader.iter_batches(batch_size, start, stop):
-            got = detect_animals(model, batch.frames, **decoding)
-            for ok, a in zip(batch.valid, got):
-                found.append(a if ok else np.full((0, n_parts, 3), np.nan))
-            bar.update(len(batch.indices))
-        bar.close()
-    ds = track(found, n_animals, tracking, parts=model.parts, animals=animals, frames=indices,
-               fps=info.fps, video=Path(video).name, width=info.width, height=info.height,
-               source=f"poselab multi-animal ({model.card['backbone']})")
-    return (ds, found) if return_assemblies else ds
+    many = MultiAnimalOptions(n_animals, None if animals is None else tuple(animals), decoding, tracking)
+    return analyze_video(model, video, options, out=out, frames=frames, progress=progress, animals=many,
+                         **settings)

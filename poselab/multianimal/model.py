@@ -11,21 +11,31 @@ loads with :func:`load_multianimal_model` (no code unpickled). Training:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+import xarray as xr
 
 from poselab.model.backbones import create_backbone
 from poselab.model.network import ALIGN, ModelError, PoseModel, model_card, read_card
-from poselab.multianimal.assembly import AssemblyError, limb_indices
+from poselab.multianimal.assembly import AssemblyError, assemble, limb_indices
 from poselab.multianimal.network import PafPoseNet
+from poselab.multianimal.peaks import find_peaks
+from poselab.multianimal.tracking import TrackingConfig, track
 
-__all__ = ["MultiAnimalModel", "create_multianimal_model", "load_multianimal_model"]
+__all__ = ["DECODING", "MultiAnimalModel", "create_multianimal_model", "load_multianimal_model"]
 
 FORMAT = "poselab-multianimal-model/1"
+
+#: Peak finding and assembly settings of a multi-animal analysis, and their defaults:
+#: ``threshold`` (lowest peak probability), ``nms_radius`` (output cells), ``top_k`` (peaks per
+#: part and frame), ``min_affinity`` (lowest mean field along a limb), ``min_parts`` (parts an
+#: animal needs), ``max_individuals`` (None: as many as found).
+DECODING: dict[str, Any] = {"threshold": 0.25, "nms_radius": 1, "top_k": 16, "min_affinity": 0.1,
+                            "min_parts": 3, "max_individuals": None}
 
 
 class MultiAnimalModel(PoseModel):
@@ -37,6 +47,15 @@ class MultiAnimalModel(PoseModel):
     """
 
     net: PafPoseNet
+
+    #: :func:`poselab.analyze_video` asks a model with this flag for every animal's parts in
+    #: each frame (:meth:`detect_pixels`), then for identities across frames (:meth:`identities`).
+    finds_many_animals = True
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, device: str | torch.device | None = None) -> MultiAnimalModel:
+        """Load a model written by :meth:`save` (see :func:`load_multianimal_model`)."""
+        return load_multianimal_model(path, device=device)
 
     @property
     def skeleton(self) -> np.ndarray:
@@ -75,6 +94,73 @@ class MultiAnimalModel(PoseModel):
         finally:
             self.net.train(was_training)
         return torch.sigmoid(s.float()), loc.float(), paf.float()
+
+    @staticmethod
+    def decoding_settings(decoding: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """:data:`DECODING` with ``decoding``'s values (raises for a name it does not have)."""
+        decoding = dict(decoding or {})
+        unknown = sorted(set(decoding) - set(DECODING))
+        if unknown:
+            raise AssemblyError(f"unknown decoding setting(s) {unknown}; the settings are {sorted(DECODING)}")
+        return {**DECODING, **decoding}
+
+    def assemble_maps(self, scores, locref, pafs, *, scale: float | None = None,
+                      **decoding: Any) -> list[np.ndarray]:
+        """Animals from the network's maps, in network pixels: peaks, then assembly.
+
+        Parameters
+        ----------
+        scores, locref, pafs
+            Probabilities ``(B, P, h, w)``, offsets ``(B, P, 2, h, w)`` and fields
+            ``(B, L, 2, h, w)``, torch or numpy.
+        scale
+            Network pixels per image pixel of these maps' input (default the model's ``scale``;
+            smaller when the frames were shrunk further), to convert the limbs' ``max_length``.
+        **decoding
+            :data:`DECODING` settings.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            Per frame ``(n_found, P, 3)``: x, y in network pixels and the peak score.
+        """
+        settings = self.decoding_settings(decoding)
+        cands = find_peaks(scores, locref, self.stride, threshold=settings["threshold"],
+                           nms_radius=settings["nms_radius"], top_k=settings["top_k"],
+                           locref_std=self.card["locref_std"])
+        pafs = pafs.cpu().numpy() if hasattr(pafs, "cpu") else np.asarray(pafs)
+        limit = self.max_length
+        limit = None if limit is None else limit * (self.scale if scale is None else scale)
+        return [assemble(cands.frame(b), pafs[b], self.stride, paf_graph=self.skeleton,
+                         min_affinity=settings["min_affinity"], min_parts=settings["min_parts"],
+                         max_individuals=settings["max_individuals"], max_length=limit)
+                for b in range(cands.n_frames)]
+
+    @torch.inference_mode()
+    def detect_pixels(self, batch: torch.Tensor, *, scale: float | None = None,
+                      **decoding: Any) -> list[np.ndarray]:
+        """Every animal in network-sized float images ``(B, 3, H, W)`` in [0, 1].
+
+        The step of :func:`poselab.analyze_video` for this model (the frames already resized).
+
+        Returns
+        -------
+        list of numpy.ndarray
+            Per image ``(n_found, P, 3)``: x, y in network pixels and the peak score.
+        """
+        h, w = batch.shape[-2:]
+        x = F.pad(self.normalize(batch), (0, -w % ALIGN, 0, -h % ALIGN))
+        s, loc, paf = self.net(x)
+        return self.assemble_maps(torch.sigmoid(s.float()), loc.float(), paf.float(), scale=scale,
+                                  **decoding)
+
+    def identities(self, detections: Sequence[np.ndarray], n_animals: int, config: TrackingConfig | None = None,
+                   *, animals: Sequence[str] | None = None, frames: Sequence[int] | None = None,
+                   **attrs: Any) -> xr.Dataset:
+        """Identities across frames for per-frame detections (image pixels): :func:`track`."""
+        attrs.setdefault("source", f"poselab multi-animal ({self.card['backbone']})")
+        return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
+                     **attrs)
 
 
 def create_multianimal_model(
