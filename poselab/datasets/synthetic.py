@@ -68,6 +68,7 @@ __all__ = [
     "PART_COLOURS",
     "COAT_COLOURS",
     "APPEARANCES",
+    "MARKS",
     "ARENA_COLOUR",
     "SyntheticWorld",
     "SyntheticWorldError",
@@ -119,6 +120,13 @@ COAT_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 _SKIN = (150, 150, 205)  # pinkish skin (BGR)
 APPEARANCES = ("fur", "coloured")
+#: Marks of ``synthetic(marks=True)``, animal ``k`` the ``k % 5``-th: where a spot of dye sits.
+MARKS: tuple[str, ...] = ("none", "back spot", "rump spot", "neck spot", "back and rump spots")
+# Where each mark's spots sit: pairs (part, part, fraction of the way from the first to the second).
+_MARK_SPOTS = {"none": (), "back spot": (("body_centre", "neck", 0.15),),
+               "rump spot": (("body_centre", "tail_base", 0.6),), "neck spot": (("neck", "body_centre", 0.1),),
+               "back and rump spots": (("body_centre", "neck", 0.15), ("body_centre", "tail_base", 0.6))}
+_R_MARK = 0.075  # body lengths: the radius of a spot
 #: Mean colour of the arena floor (BGR); the texture varies around it.
 ARENA_COLOUR: tuple[int, int, int] = (176, 180, 184)
 _WALL_COLOUR = (105, 108, 112)
@@ -222,6 +230,7 @@ def synthetic(
     nuisances: bool = True,
     behaviours: Sequence[str] | None = None,
     appearance: str = "fur",
+    marks: bool = False,
     progress: bool = False,
 ) -> SyntheticWorld:
     """Render a synthetic top-view video with ground truth; deterministic by ``seed``.
@@ -255,6 +264,12 @@ def synthetic(
         of its own (:data:`PART_COLOURS`), easier than any real video: figures measured on it
         flatter a model (BENCHMARKS.md). The geometry, the truth and ``visible`` are the same
         either way.
+    marks
+        Mark the animals as a lab marks them to tell them apart (a spot of hair dye or marker
+        pen on the back, the rump or the neck; :data:`MARKS`, in a shade that stands out from
+        the coat): animal ``k`` gets ``MARKS[k % 5]``, so up to five animals differ by their
+        mark (the first is unmarked); the truth's ``mark`` variable names each animal's.
+        Default False: animals of one coat look alike, as in most experiments.
     progress
         Show a progress bar while rendering.
 
@@ -281,7 +296,7 @@ def synthetic(
     visible = _render(
         path, geometry, background, fps, size, np.random.default_rng(seeds[n_animals + 2]),
         nuisances=nuisances, progress=progress, L=L, appearance=appearance,
-        coat_rng=np.random.default_rng(seeds[n_animals + 3]),
+        coat_rng=np.random.default_rng(seeds[n_animals + 3]), marks=marks,
     )
     animals = [f"mouse{a}" for a in range(n_animals)]
     ds = poses_mod.from_arrays(
@@ -293,8 +308,11 @@ def synthetic(
     ds = poses_mod.with_provenance(
         ds, "synthetic", n_animals=n_animals, n_frames=n_frames, fps=fps, size=list(size),
         seed=int(seed), nuisances=bool(nuisances), behaviours=[BEHAVIOURS[s] for s in allowed],
-        appearance=appearance,
+        appearance=appearance, marks=bool(marks),
     )
+    if marks:
+        ds["mark"] = ("animal", [MARKS[a % len(MARKS)] for a in range(n_animals)])
+        ds["mark"].attrs["description"] = "what tells the animal apart by sight"
     gait = _gait_dataset(motion, geometry, animals, ds, L)
     behaviour = xr.DataArray(
         np.stack([m["state"] for m in motion]).astype(np.int64),
@@ -709,9 +727,10 @@ def _fx(points: np.ndarray) -> np.ndarray:
 
 
 def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, line_type,
-                 colours: dict[str, tuple[int, int, int]] = PART_COLOURS) -> None:
+                 colours: dict[str, tuple[int, int, int]] = PART_COLOURS, mark: str = "none") -> None:
     """Draw animal ``a`` at frame ``t`` into the colour image and the identity map, each part
-    in ``colours`` (:data:`PART_COLOURS`, or one coat from :func:`_fur_colours`)."""
+    in ``colours`` (:data:`PART_COLOURS`, or one coat from :func:`_fur_colours`), with its
+    ``mark`` (:data:`MARKS`) on the back."""
     import cv2
 
     idx = {p: i for i, p in enumerate(SYNTHETIC_PARTS)}
@@ -746,6 +765,12 @@ def _draw_animal(img, ids, shapes, a: int, t: int, parts: np.ndarray, L: float, 
     deg = math.degrees(ang)
     cv2.ellipse(img, centre, axes, deg, 0, 360, body, -1, line_type, _SHIFT)
     cv2.ellipse(ids, centre, axes, deg, 0, 360, base + _REGION["body"], -1, cv2.LINE_8, _SHIFT)
+    if _MARK_SPOTS[mark]:  # dye stands out from the coat: dark on a light coat, light on a dark one
+        dye = (40, 38, 36) if sum(body) / 3 > 110 else (228, 230, 226)
+        for first, second, fraction in _MARK_SPOTS[mark]:
+            centre = parts[a, idx[first], t] + fraction * (parts[a, idx[second], t] - parts[a, idx[first], t])
+            cv2.circle(img, tuple(_fx(centre).tolist()), int(round(max(_R_MARK * L, _MIN_RADIUS) * _ONE)),
+                       dye, -1, line_type, _SHIFT)
     for ear in ("left_ear", "right_ear"):
         disc(parts[a, idx[ear], t], _R_EAR * L, colours[ear], _REGION["ear"])
     disc(parts[a, idx["snout"], t], _R_SNOUT * L, colours["snout"], _REGION["snout"])
@@ -825,7 +850,7 @@ def _motion_blur(img, ids, a: int, velocity: np.ndarray, fps: float) -> None:
 
 def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size, rng,
             *, nuisances: bool, progress: bool, L: float, appearance: str = "coloured",
-            coat_rng: np.random.Generator | None = None) -> np.ndarray:
+            coat_rng: np.random.Generator | None = None, marks: bool = False) -> np.ndarray:
     """Write the video; return ``visible`` (animal, part, frame)."""
     import cv2
     from tqdm.auto import tqdm
@@ -880,7 +905,8 @@ def _render(path: Path, geometry: dict, background: np.ndarray, fps: float, size
                 img = background.copy()
                 ids = np.zeros((height, width), np.uint8)
                 for a in range(n_animals):
-                    _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type, palettes[a])
+                    _draw_animal(img, ids, shapes, a, t_i, parts, L, line_type, palettes[a],
+                                 MARKS[a % len(MARKS)] if marks else "none")
                     if nuisances and not fur:
                         _motion_blur(img, ids, a, velocity[a, t_i], fps)
                 if fur:  # light and fur on the whole scene, then the motion of each animal

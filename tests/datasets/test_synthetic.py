@@ -297,3 +297,32 @@ def test_invalid_arguments(tmp_path, kwargs, message) -> None:
 def test_load_synthetic_missing_files(tmp_path) -> None:
     with pytest.raises(SyntheticWorldError, match="not a synthetic world"):
         load_synthetic(tmp_path / "nothing.mp4")
+
+
+def test_marks_tell_animals_apart_and_change_nothing_else(tmp_path) -> None:
+    from poselab.datasets.synthetic import MARKS
+
+    plain = synthetic(tmp_path / "plain.mp4", n_animals=3, n_frames=12, seed=4, nuisances=False)
+    marked = synthetic(tmp_path / "marked.mp4", n_animals=3, n_frames=12, seed=4, nuisances=False, marks=True)
+    xr.testing.assert_equal(plain.poses.drop_attrs(), marked.poses.drop_attrs().drop_vars("mark"))
+    assert marked.poses["mark"].values.tolist() == list(MARKS[:3])
+    assert "mark" not in plain.poses  # unmarked worlds keep their truth files as they were
+    assert load_synthetic(marked.video).poses["mark"].values.tolist() == list(MARKS[:3])
+    a_frames, b_frames = _frames(plain.video).astype(int), _frames(marked.video).astype(int)
+    position = marked.poses["position"]
+
+    def spot(animal: int, first: str, second: str, fraction: float) -> np.ndarray:
+        p, q = position.sel(part=first).values[animal], position.sel(part=second).values[animal]
+        return np.round(p + fraction * (q - p)).astype(int)  # (frame, xy)
+
+    def change_at(centres: np.ndarray) -> float:
+        return float(np.mean([np.abs(b_frames[t, y, x] - a_frames[t, y, x]).mean()
+                              for t, (x, y) in enumerate(centres)]))
+
+    back = [spot(a, "body_centre", "neck", 0.15) for a in range(3)]
+    rump = [spot(a, "body_centre", "tail_base", 0.6) for a in range(3)]
+    assert change_at(back[0]) < 3 and change_at(rump[0]) < 3  # animal 0: unmarked
+    assert change_at(back[1]) > 60 and change_at(rump[1]) < 3  # animal 1: a spot on the back
+    assert change_at(rump[2]) > 60 and change_at(back[2]) < 3  # animal 2: a spot on the rump
+    changed = np.abs(b_frames - a_frames).max(axis=-1) > 8
+    assert changed.mean() < 0.01  # only the spots: well under 1 % of the pixels
