@@ -310,9 +310,10 @@ def _attrs(job: _Job, out_path: Path | None) -> dict:
 
 
 def _identities(job: _Job, found: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
-    return job.model.identities(split_detections(found, len(job.model.parts)), job.animals.n_animals,
+    n_parts = len(job.model.parts)
+    return job.model.identities(split_detections(found, n_parts), job.animals.n_animals,
                                 job.animals.tracking, animals=job.animals.names, frames=found["frames"],
-                                **attrs)
+                                appearance=split_detections(found, n_parts, "appearance"), **attrs)
 
 
 def _finish(job: _Job, ds: xr.Dataset, bad_total: int, out_path: Path | None) -> xr.Dataset:
@@ -585,19 +586,20 @@ def _run_detections(model: Any, video, options: AnalysisOptions, decoding: dict,
     scale = model.scale / options.downscale
     x0, y0 = (options.crop[0], options.crop[1]) if options.crop else (0, 0)
     n_parts = len(model.parts)
-    chunk: dict[str, list] = {"frames": [], "valid": [], "points": []}
+    chunk: dict[str, list] = {"frames": [], "valid": [], "points": [], "appearance": []}
     was_training = model.net.training
     model.net.eval()
     try:
         with _decoded_batches(video, options, start, stop, scale, device.type) as batches, torch.inference_mode():
             for indices, images, valid in batches:
                 tensor = torch.as_tensor(images).to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-                found = model.detect_pixels(tensor, scale=scale, **decoding)
-                for ok, animals in zip(valid, found):
+                found, looks = model.detect_pixels(tensor, scale=scale, **decoding)
+                for ok, animals, look in zip(valid, found, looks):
                     animals = np.asarray(animals, np.float64).reshape(-1, n_parts, 3)
                     animals = animals if ok else animals[:0]  # an unreadable frame finds nothing
                     animals[..., :2] = (animals[..., :2] + 0.5) / scale - 0.5 + np.array([x0, y0])
                     chunk["points"].append(animals)
+                    chunk["appearance"].append(np.asarray(look, np.float32)[: len(animals)])
                 chunk["frames"].append(np.asarray(indices))
                 chunk["valid"].append(np.asarray(valid, bool))
                 if sum(len(f) for f in chunk["frames"]) >= options.chunk_frames:
@@ -613,25 +615,31 @@ def _as_detections(chunk: dict[str, list], n_parts: int) -> dict[str, np.ndarray
     return {"frames": np.concatenate(chunk["frames"]).astype(np.int64),
             "valid": np.concatenate(chunk["valid"]),
             "counts": np.array([len(a) for a in chunk["points"]], np.int64),
-            "points": (np.concatenate(chunk["points"]) if chunk["points"] else np.zeros((0, n_parts, 3)))}
+            "points": np.concatenate(chunk["points"]) if chunk["points"] else np.zeros((0, n_parts, 3)),
+            "appearance": np.concatenate(chunk["appearance"])}
 
 
-def split_detections(detections: dict[str, np.ndarray], n_parts: int) -> list[np.ndarray]:
-    """Per-frame ``(n_found, P, 3)`` arrays from the flat layout of a multi-animal analysis.
+def split_detections(detections: dict[str, np.ndarray], n_parts: int,
+                     key: str = "points") -> list[np.ndarray]:
+    """Per-frame arrays from the flat layout of a multi-animal analysis.
 
     Parameters
     ----------
     detections
         ``frames (F,)``, ``valid (F,)`` (False: the frame could not be read), ``counts (F,)``
-        (animals found in each frame) and ``points (sum(counts), P, 3)`` (x, y in image pixels,
-        peak score), frames in order: what ``<out>.detections/`` stores
-        (:meth:`DetectionStore.read`).
+        (animals found in each frame), ``points (sum(counts), P, 3)`` (x, y in image pixels,
+        peak score) and ``appearance (sum(counts), D)`` (how each looks), frames in order:
+        what ``<out>.detections/`` stores (:meth:`DetectionStore.read`).
     n_parts
         Parts per animal.
+    key
+        ``"points"``: per frame ``(n_found, P, 3)``; ``"appearance"``: per frame ``(n_found, D)``.
     """
     ends = np.cumsum(detections["counts"])
-    points = np.asarray(detections["points"]).reshape(-1, n_parts, 3)
-    return list(np.split(points, ends[:-1])) if len(ends) else []
+    values = np.asarray(detections[key])
+    if key == "points":
+        values = values.reshape(-1, n_parts, 3)
+    return list(np.split(values, ends[:-1])) if len(ends) else []
 
 
 def join_detections(chunks: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -706,7 +714,7 @@ class DetectionStore:
             if first != done or done >= stop:
                 continue
             with np.load(path) as data:
-                chunks.append({key: data[key] for key in ("frames", "valid", "counts", "points")})
+                chunks.append({key: data[key] for key in ("frames", "valid", "counts", "points", "appearance")})
             done = end
         if done < stop:
             raise AnalysisError(f"{self.folder} holds frames {start} to {done}, not to {stop}: "

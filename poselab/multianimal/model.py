@@ -21,6 +21,7 @@ import xarray as xr
 
 from poselab.model.backbones import create_backbone
 from poselab.model.network import ALIGN, ModelError, PoseModel, model_card, read_card
+from poselab.multianimal.appearance import describe
 from poselab.multianimal.assembly import AssemblyError, assemble, limb_indices
 from poselab.multianimal.network import PafPoseNet
 from poselab.multianimal.peaks import find_peaks
@@ -138,29 +139,36 @@ class MultiAnimalModel(PoseModel):
 
     @torch.inference_mode()
     def detect_pixels(self, batch: torch.Tensor, *, scale: float | None = None,
-                      **decoding: Any) -> list[np.ndarray]:
-        """Every animal in network-sized float images ``(B, 3, H, W)`` in [0, 1].
+                      **decoding: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every animal in network-sized float images ``(B, 3, H, W)`` in [0, 1], and how each looks.
 
         The step of :func:`poselab.analyze_video` for this model (the frames already resized).
 
         Returns
         -------
-        list of numpy.ndarray
+        animals : list of numpy.ndarray
             Per image ``(n_found, P, 3)``: x, y in network pixels and the peak score.
+        appearance : list of numpy.ndarray
+            Per image ``(n_found, D)``: :func:`~poselab.multianimal.describe` of the shallowest
+            backbone level the head uses (colour and texture) and of the head's features.
         """
         h, w = batch.shape[-2:]
         x = F.pad(self.normalize(batch), (0, -w % ALIGN, 0, -h % ALIGN))
-        s, loc, paf = self.net(x)
-        return self.assemble_maps(torch.sigmoid(s.float()), loc.float(), paf.float(), scale=scale,
-                                  **decoding)
+        levels = self.net.backbone_levels(x)
+        features = self.net.head_features(levels)
+        s, loc, paf = self.net.heads(features)
+        found = self.assemble_maps(torch.sigmoid(s.float()), loc.float(), paf.float(), scale=scale, **decoding)
+        looks = describe([levels[0], features], found, [self.stride, self.stride])
+        return found, looks
 
     def identities(self, detections: Sequence[np.ndarray], n_animals: int, config: TrackingConfig | None = None,
                    *, animals: Sequence[str] | None = None, frames: Sequence[int] | None = None,
-                   **attrs: Any) -> xr.Dataset:
-        """Identities across frames for per-frame detections (image pixels): :func:`track`."""
+                   appearance: Sequence[np.ndarray] | None = None, **attrs: Any) -> xr.Dataset:
+        """Identities across frames for per-frame detections (image pixels): :func:`track`
+        (``appearance``: per-frame descriptors, used when ``config.appearance_weight > 0``)."""
         attrs.setdefault("source", f"poselab multi-animal ({self.card['backbone']})")
         return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
-                     **attrs)
+                     appearance=appearance, **attrs)
 
 
 def create_multianimal_model(

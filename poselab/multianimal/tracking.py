@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from poselab.core import poses
 from poselab.core.errors import PoselabError
+from poselab.multianimal.appearance import AppearanceEmbedding, learn_appearance
 
 __all__ = [
     "TrackingConfig",
@@ -63,11 +64,15 @@ class Tracklet:
         Positions along the input's frame axis (0-based), increasing.
     poses : list[numpy.ndarray]
         ``(P, 3)`` x, y (pixels), score for each entry of ``frames``.
+    appearance : list[numpy.ndarray]
+        The appearance descriptor of each entry (:func:`poselab.multianimal.describe`), or
+        empty when the detections have none.
     """
 
     frames: list[int] = field(default_factory=list)
     poses: list[np.ndarray] = field(default_factory=list)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    appearance: list[np.ndarray] = field(default_factory=list)  # a descriptor per frame, or none
 
     @property
     def start(self) -> int:
@@ -163,6 +168,7 @@ def link_tracklets(
     ambiguity: float = 0.5,
     smoothing: float = 0.5,
     progress: bool = False,
+    appearance: Sequence[np.ndarray] | None = None,
 ) -> list[Tracklet]:
     """Link per-frame assemblies into tracklets by predicted-position optimal assignment.
 
@@ -183,6 +189,9 @@ def link_tracklets(
         Weight of the newest displacement in the velocity estimate (px/frame), in (0, 1].
     progress
         Show a progress bar.
+    appearance
+        One ``(n_i, D)`` array of appearance descriptors per frame, carried into the
+        tracklets (linking itself uses positions only).
 
     Returns
     -------
@@ -230,12 +239,15 @@ def link_tracklets(
                 _update_velocity(t, dets[c], f, smoothing)
                 t.frames.append(f)
                 t.poses.append(dets[c])
+                if appearance is not None:
+                    t.appearance.append(appearance[f][c])
                 matched_dets.add(int(c))
             for r in sorted(finished, reverse=True):
                 closed.append(open_.pop(r))
         for c in range(len(dets)):
             if c not in matched_dets:
-                open_.append(Tracklet(frames=[f], poses=[dets[c]]))
+                seen = [] if appearance is None else [appearance[f][c]]
+                open_.append(Tracklet(frames=[f], poses=[dets[c]], appearance=seen))
     closed += open_
     return sorted(closed, key=lambda t: (t.start, t.end))
 
@@ -329,6 +341,8 @@ def stitch(
     gap_cost: float = 1.0,
     min_length: int = 1,
     anchor_length: int = 5,
+    embedding: AppearanceEmbedding | None = None,
+    appearance_weight: float = 0.0,
 ) -> list[list[int]]:
     """Group tracklets into at most ``n_animals`` identities.
 
@@ -352,6 +366,11 @@ def stitch(
         Only tracklets at least this long (frames) take part in the global step: their motion
         is known. Shorter ones (typically where animals touch) are then given, longest first,
         to the identity that is free during them and nearest at their ends.
+    embedding, appearance_weight
+        With tracklets that carry appearance descriptors: joins and assignments also cost
+        ``appearance_weight * gate * (1 - cos) / 2``, where ``cos`` compares the mean embedded
+        appearance (:class:`~poselab.multianimal.AppearanceEmbedding`) of the two sides: up to
+        ``appearance_weight`` animal lengths for animals that look wholly different.
 
     Returns
     -------
@@ -367,7 +386,8 @@ def stitch(
     if gate is None:
         gate = typical_length([t.array() for t in ts])
     anchors = [k for k, t in enumerate(ts) if len(t) >= anchor_length] or list(range(len(ts)))
-    chains = _path_cover([ts[k] for k in anchors], max_gap, gap_cost, gate)
+    looks = _Looks(ts, embedding, appearance_weight * gate)
+    chains = _path_cover([ts[k] for k in anchors], max_gap, gap_cost, gate, looks.between(anchors, anchors))
     chains = [[anchors[k] for k in c] for c in chains]
     short = [[k] for k in range(len(ts)) if k not in set(anchors)]
     chains.sort(key=lambda c: -sum(len(ts[k]) for k in c))
@@ -385,7 +405,7 @@ def stitch(
         for a, ident in enumerate(identities):
             if used[a] & span:
                 continue
-            c = _boundary_cost(ts, ident, chain, gap_cost)
+            c = _boundary_cost(ts, ident, chain, gap_cost) + looks.of_groups(ident, chain)
             if c < best_cost:
                 best, best_cost = a, c
         if best is None and len(identities) < n_animals:
@@ -402,10 +422,45 @@ def stitch(
     return [[idx[k] for k in ident] for ident in identities]
 
 
-def _path_cover(ts: list[Tracklet], max_gap: int, gap_cost: float, gate: float) -> list[list[int]]:
-    """Min-cost chains of tracklets: link i -> j, or end i / start j at ``gate / 2`` each."""
+class _Looks:
+    """Appearance costs between tracklets and groups of them (zero without an embedding)."""
+
+    def __init__(self, ts: list[Tracklet], embedding: AppearanceEmbedding | None, scale: float):
+        self.scale = scale if embedding is not None and scale > 0 else 0.0
+        self.sums = None
+        if self.scale:  # per tracklet: the sum of its embedded frames, and their count
+            self.sums = np.stack([embedding(np.stack(t.appearance)).sum(0) if t.appearance
+                                  else np.zeros(embedding.weights.shape[1]) for t in ts])
+            self.counts = np.array([len(t.appearance) for t in ts], float)
+
+    def _mean(self, group: Sequence[int]) -> np.ndarray:
+        total = self.sums[list(group)].sum(0)
+        return total / max(float(np.linalg.norm(total)), 1e-12)
+
+    def between(self, rows: Sequence[int], cols: Sequence[int]) -> np.ndarray | None:
+        """``(len(rows), len(cols))`` costs of tracklet pairs, or None without appearance."""
+        if not self.scale:
+            return None
+        a = np.stack([self._mean([k]) for k in rows])
+        b = np.stack([self._mean([k]) for k in cols])
+        seen = (self.counts[list(rows)] > 0)[:, None] & (self.counts[list(cols)] > 0)[None, :]
+        return np.where(seen, self.scale * (1 - a @ b.T) / 2, 0.0)
+
+    def of_groups(self, first: Sequence[int], second: Sequence[int]) -> float:
+        """The cost of one identity holding both groups of tracklets."""
+        if not self.scale or not first or not self.counts[list(first)].sum() or not self.counts[list(second)].sum():
+            return 0.0
+        return float(self.scale * (1 - self._mean(first) @ self._mean(second)) / 2)
+
+
+def _path_cover(ts: list[Tracklet], max_gap: int, gap_cost: float, gate: float,
+                looks: np.ndarray | None = None) -> list[list[int]]:
+    """Min-cost chains of tracklets: link i -> j, or end i / start j at ``gate / 2`` each
+    (``looks``: appearance costs added to the links)."""
     n = len(ts)
     cost = _join_costs(ts, max_gap, gap_cost)
+    if looks is not None:
+        cost = cost + looks
     link = np.where(np.isfinite(cost) & (cost <= gate), cost, _INF)
     death = np.full((n, n), _INF)
     np.fill_diagonal(death, gate / 2)
@@ -473,6 +528,12 @@ class TrackingConfig:
         Tracklets shorter than this (frames) are dropped.
     anchor_length : int
         Tracklets at least this long anchor identities.
+    appearance_weight : float
+        With appearance descriptors (stored by :func:`poselab.analyze_video`): how much looks
+        count when tracklets are joined into identities, in animal lengths of distance for
+        animals that look wholly different (see :func:`stitch`); the embedding is learned from
+        the video's own tracklets (:func:`poselab.multianimal.learn_appearance`). 0: positions
+        and motion only.
     """
 
     gate: float | None = None
@@ -482,6 +543,7 @@ class TrackingConfig:
     gap_cost: float = 1.0
     min_length: int = 1
     anchor_length: int = 5
+    appearance_weight: float = 0.0
 
 
 def track(
@@ -493,6 +555,7 @@ def track(
     animals: Sequence[str] | None = None,
     frames: Sequence[int] | None = None,
     progress: bool = False,
+    appearance: Sequence[np.ndarray] | None = None,
     **attrs,
 ) -> xr.Dataset:
     """Identities for per-frame assemblies: link into tracklets, stitch into ``n_animals``.
@@ -512,6 +575,9 @@ def track(
         Video frame index of each entry (default ``0..``).
     progress
         Show a progress bar while linking.
+    appearance
+        One ``(n_i, D)`` array of appearance descriptors per frame (used when
+        ``config.appearance_weight > 0``).
     attrs
         ``fps``, ``video``, ``width``, ``height``, ``source`` for
         :func:`poselab.core.poses.from_arrays`.
@@ -528,13 +594,16 @@ def track(
     n_parts = next((a.shape[1] for a in data if len(a)), len(parts) if parts is not None else 0)
     if n_parts == 0:
         raise TrackingError("no assemblies and no part names: cannot tell the number of parts")
+    looks = appearance if appearance is not None and config.appearance_weight > 0 else None
     tracklets = link_tracklets(
         data, gate=config.gate, max_age=config.max_age, ambiguity=config.ambiguity,
-        progress=progress,
+        progress=progress, appearance=looks,
     )
+    embedding = learn_appearance(tracklets, min_length=config.anchor_length) if looks is not None else None
     identities = stitch(
         tracklets, n_animals, max_gap=config.max_gap, gap_cost=config.gap_cost,
         min_length=config.min_length, anchor_length=config.anchor_length,
+        embedding=embedding, appearance_weight=config.appearance_weight,
     )
     out = np.full((n_animals, n_parts, n_frames, 3), np.nan)
     for a, ident in enumerate(identities):

@@ -1,0 +1,219 @@
+"""Who is who by sight: descriptors of each found animal, and an embedding that tells animals
+apart, learned from the video's own tracklets without labels.
+
+1. :func:`describe` samples the network's feature maps at an animal's found parts (bilinear, at
+   each part's sub-pixel position) and averages them, weighted by the parts' scores: one vector
+   per animal and frame, which :func:`poselab.analyze_video` stores with the detections.
+2. :func:`learn_appearance` learns a linear embedding from tracklets
+   (:func:`~poselab.multianimal.link_tracklets`): two moments of one tracklet are one animal,
+   two tracklets seen in the same frame are two animals. It minimises the contrastive
+   :func:`embedding_loss` (InfoNCE with cosine similarity), so that what stays the same on one
+   animal and differs between animals (a mark, a coat) is kept, and pose and lighting are not.
+3. :func:`~poselab.multianimal.stitch` adds the embedding's distance to the cost of joining
+   tracklets into identities (``TrackingConfig.appearance_weight``).
+
+Where animals look alike (one strain, no marks) nothing can be learned and the geometry decides,
+as before; :func:`appearance_separation` says how well the embedding tells co-visible tracklets
+apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from poselab.core.errors import PoselabError
+
+__all__ = ["AppearanceEmbedding", "AppearanceError", "appearance_separation", "describe", "embedding_loss",
+           "learn_appearance"]
+
+
+class AppearanceError(PoselabError, ValueError):
+    """Appearance descriptors or tracklets cannot be used as given."""
+
+
+def describe(feature_maps: Sequence[torch.Tensor], animals: Sequence[np.ndarray],
+             strides: Sequence[int]) -> list[np.ndarray]:
+    """One appearance descriptor per found animal.
+
+    Parameters
+    ----------
+    feature_maps
+        Feature maps ``(B, C_i, h_i, w_i)`` of one batch of images, map ``i`` at ``strides[i]``
+        input pixels per cell (e.g. a shallow backbone level, with colour and texture, and the
+        head's features).
+    animals
+        Per image ``(n, P, 3)``: x, y in the maps' input pixels and each part's score (NaN where
+        a part was not found).
+    strides
+        Input pixels per cell of each map.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per image ``(n, sum(C_i))`` float32: each map sampled at the found parts, averaged with
+        the parts' scores as weights, scaled to unit length, the maps side by side (each
+        weighted alike). An animal with no found part gets zeros.
+    """
+    if len(feature_maps) != len(strides):
+        raise AppearanceError(f"{len(feature_maps)} feature maps for {len(strides)} strides")
+    out = []
+    for b, found in enumerate(animals):
+        found = np.asarray(found, np.float64)
+        n = len(found)
+        blocks = []
+        for maps, stride in zip(feature_maps, strides):
+            channels, h, w = maps.shape[1:]
+            if n == 0:
+                blocks.append(np.zeros((0, channels), np.float32))
+                continue
+            xy = found[..., :2].reshape(-1, 2)
+            known = np.isfinite(xy).all(-1)
+            # cell j covers input pixels around j * stride + (stride - 1) / 2 (the decoder's centres)
+            cells = (np.nan_to_num(xy) - (stride - 1) / 2) / stride
+            grid = np.stack([(2 * cells[:, 0] + 1) / w - 1, (2 * cells[:, 1] + 1) / h - 1], -1)
+            grid_t = torch.as_tensor(grid, dtype=maps.dtype, device=maps.device)[None, None]
+            sampled = F.grid_sample(maps[b : b + 1].float(), grid_t.float(), mode="bilinear",
+                                    padding_mode="border", align_corners=False)[0, :, 0].T  # (n * P, C)
+            sampled = sampled.cpu().numpy().reshape(n, -1, channels)
+            weight = np.where(known, np.nan_to_num(found[..., 2].reshape(-1)), 0).reshape(n, -1)
+            total = weight.sum(1, keepdims=True)
+            mean = (sampled * weight[..., None]).sum(1) / np.where(total > 0, total, 1)
+            norm = np.linalg.norm(mean, axis=1, keepdims=True)
+            blocks.append((mean / np.where(norm > 0, norm, 1)).astype(np.float32))
+        out.append(np.concatenate(blocks, axis=1) / np.float32(np.sqrt(len(blocks))))
+    return out
+
+
+def embedding_loss(anchor: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
+                   temperature: float = 0.1) -> torch.Tensor:
+    """Contrastive loss (InfoNCE) of embedded animals, mean over the batch.
+
+    Parameters
+    ----------
+    anchor, positive
+        ``(B, k)``: the same animal at two moments.
+    negatives
+        ``(B, M, k)``: other animals seen with the anchor's.
+    temperature
+        Scale of the cosine similarities.
+
+    Returns
+    -------
+    torch.Tensor
+        ``-log(exp(s(a, p) / T) / (exp(s(a, p) / T) + sum_m exp(s(a, n_m) / T)))``: near 0 when
+        each anchor is far more like its positive than like every negative.
+    """
+    a, p, n = F.normalize(anchor, dim=-1), F.normalize(positive, dim=-1), F.normalize(negatives, dim=-1)
+    logits = torch.cat([(a * p).sum(-1, keepdim=True), torch.einsum("bk,bmk->bm", a, n)], dim=1) / temperature
+    return F.cross_entropy(logits, torch.zeros(len(a), dtype=torch.long, device=a.device))
+
+
+@dataclass(frozen=True)
+class AppearanceEmbedding:
+    """A learned linear embedding of appearance descriptors.
+
+    Attributes
+    ----------
+    centre : numpy.ndarray
+        ``(D,)`` subtracted first (the descriptors' mean).
+    weights : numpy.ndarray
+        ``(D, k)`` projection.
+    """
+
+    centre: np.ndarray
+    weights: np.ndarray
+
+    def __call__(self, descriptors: np.ndarray) -> np.ndarray:
+        """``(n, D)`` descriptors -> ``(n, k)`` unit vectors."""
+        z = (np.asarray(descriptors, np.float64) - self.centre) @ self.weights
+        norm = np.linalg.norm(z, axis=-1, keepdims=True)
+        return z / np.where(norm > 0, norm, 1)
+
+
+def _groups(tracklets: Sequence, min_length: int) -> tuple[list[np.ndarray], list[list[int]]]:
+    """Each long tracklet's descriptors, and for each the other long tracklets seen with it."""
+    keep = [t for t in tracklets if len(t) >= min_length and t.appearance]
+    descriptors = [np.stack(t.appearance) for t in keep]
+    frames = [set(t.frames) for t in keep]
+    together = [[j for j in range(len(keep)) if j != i and frames[i] & frames[j]] for i in range(len(keep))]
+    return descriptors, together
+
+
+def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, batch: int = 64,
+                     negatives: int = 8, min_length: int = 5, temperature: float = 0.1,
+                     seed: int = 0) -> AppearanceEmbedding | None:
+    """An embedding that tells apart tracklets seen at the same time and holds within one.
+
+    Parameters
+    ----------
+    tracklets
+        :class:`~poselab.multianimal.Tracklet` with ``appearance`` (one descriptor per frame).
+    dims
+        Size of the embedding.
+    steps, batch, negatives
+        Adam steps; anchors per step; other-animal samples per anchor.
+    min_length
+        Tracklets shorter than this (frames) are left out.
+    temperature
+        Of :func:`embedding_loss`.
+    seed
+        Random seed (the result is deterministic).
+
+    Returns
+    -------
+    AppearanceEmbedding or None
+        None when no two tracklets are ever seen together (nothing tells animals apart).
+    """
+    descriptors, together = _groups(tracklets, min_length)
+    anchors = [i for i, others in enumerate(together) if others]
+    if not anchors:
+        return None
+    everything = np.concatenate(descriptors)
+    centre = everything.mean(0)
+    data = [torch.as_tensor(d - centre, dtype=torch.float32) for d in descriptors]
+    generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    dims = min(dims, everything.shape[1])
+    weights = torch.nn.Parameter(torch.randn(everything.shape[1], dims, generator=generator) / np.sqrt(dims))
+    optimiser = torch.optim.Adam([weights], lr=0.01)
+    with torch.enable_grad():
+        for _ in range(steps):
+            picked = rng.choice(anchors, size=batch)
+            a, p, n = [], [], []
+            for i in picked:
+                rows = rng.integers(0, len(data[i]), 2)
+                a.append(data[i][rows[0]])
+                p.append(data[i][rows[1]])
+                others = rng.choice(together[i], size=negatives)
+                n.append(torch.stack([data[j][rng.integers(0, len(data[j]))] for j in others]))
+            loss = embedding_loss(torch.stack(a) @ weights, torch.stack(p) @ weights,
+                                  torch.stack(n) @ weights, temperature)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return AppearanceEmbedding(centre=centre, weights=weights.detach().numpy().astype(np.float64))
+
+
+def appearance_separation(tracklets: Sequence, embedding: AppearanceEmbedding, min_length: int = 5) -> float:
+    """How well ``embedding`` tells co-visible tracklets apart: the fraction of pairs of
+    tracklets seen together whose mean embeddings are less alike (cosine) than each tracklet's
+    halves are to each other (1: always, 0.5: chance)."""
+    descriptors, together = _groups(tracklets, min_length)
+    halves = []
+    for d in descriptors:
+        z = embedding(d)
+        half = max(1, len(z) // 2)
+        first, second = z[:half].mean(0), z[half:].mean(0) if len(z) > 1 else z[:half].mean(0)
+        halves.append((first / max(np.linalg.norm(first), 1e-12), second / max(np.linalg.norm(second), 1e-12)))
+    wins = []
+    for i, others in enumerate(together):
+        within = float(halves[i][0] @ halves[i][1])
+        for j in others:
+            between = float(halves[i][0] @ halves[j][1])
+            wins.append(within > between)
+    return float(np.mean(wins)) if wins else float("nan")
