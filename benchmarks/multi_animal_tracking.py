@@ -75,11 +75,15 @@ import numpy as np
 from poselab.core import poses
 from poselab.datasets import load_synthetic, synthetic
 from poselab.datasets.synthetic import SyntheticWorldError
+from poselab.io.video import open_video
 from poselab.multianimal import (
+    TrackingConfig,
     assemble,
     average_precision,
     identity_checkpoints,
+    learn_appearance,
     limb_length_limits,
+    link_tracklets,
     pose_distance,
     skeleton_from_labels,
     swap_identities,
@@ -110,18 +114,24 @@ def _simulated(truth, args, seed):
     return found, oracle
 
 
-def _network(model, video, n_animals, *, threshold, min_affinity, batch_size=8):
-    """Assemblies of the trained network per frame (image pixels)."""
-    from poselab.io.video import VideoReader
-    from poselab.multianimal.analyze import detect_animals
+def _network(model, video, n_animals, *, threshold, min_affinity):
+    """Assemblies of the trained network per frame (image pixels) and their appearance
+    descriptors, through the analysis engine (kept beside the video in ``<stem>.nc.detections``)."""
+    from poselab.inference import (
+        DetectionStore,
+        MultiAnimalOptions,
+        analyze_video,
+        split_detections,
+    )
 
-    found = []
-    with VideoReader(video) as reader:
-        for batch in reader.iter_batches(batch_size):
-            found += detect_animals(model, batch.frames, threshold=threshold,
-                                    min_affinity=min_affinity, min_parts=3,
-                                    max_individuals=n_animals)
-    return found, None
+    out = Path(video).with_suffix(".nc")
+    decoding = {"threshold": threshold, "min_affinity": min_affinity, "min_parts": 3, "max_individuals": n_animals}
+    analyze_video(model, video, animals=MultiAnimalOptions(n_animals, decoding=decoding), out=out, progress=False)
+    with open_video(video) as reader:
+        n_frames = len(reader)
+    stored = DetectionStore(out.with_name(out.name + ".detections"), "").read(0, n_frames)
+    n_parts = len(model.parts)
+    return split_detections(stored, n_parts), split_detections(stored, n_parts, "appearance")
 
 
 def _grouped_by_truth(found: list[np.ndarray], truth) -> list[np.ndarray]:
@@ -172,26 +182,27 @@ def _reviewed(tracked, truth, checkpoints: np.ndarray, radius: float):
     return tracked
 
 
-def _world(folder: Path, n_animals: int, n_frames: int, seed: int):
+def _world(folder: Path, n_animals: int, n_frames: int, seed: int, marks: bool = False):
     """A synthetic world, reopened from ``folder`` when rendered there before (--worlds)."""
-    path = folder / f"world{n_animals}_{seed}_{n_frames}.mp4"
+    path = folder / f"world{n_animals}_{seed}_{n_frames}{'_marked' if marks else ''}.mp4"
     try:
         return load_synthetic(path)
     except SyntheticWorldError:
-        return synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed)
+        return synthetic(path, n_animals=n_animals, n_frames=n_frames, seed=seed, marks=marks)
 
 
 def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, model=None) -> dict:
     """Detect, assemble, track and score one world; a dict of numbers."""
-    world = _world(folder, n_animals, n_frames, seed)
+    world = _world(folder, n_animals, n_frames, seed, marks=args.marks)
     truth = world.poses
     body = float(world.gait.attrs["body_length"])
     t0 = time.perf_counter()
+    looks = None
     if model is None:
         found, oracle = _simulated(truth, args, seed)
     else:
-        found, oracle = _network(model, world.video, n_animals, threshold=args.threshold,
-                                 min_affinity=args.min_affinity)
+        (found, looks), oracle = _network(model, world.video, n_animals, threshold=args.threshold,
+                                          min_affinity=args.min_affinity), None
     t_assemble = time.perf_counter() - t0
     if args.save_assemblies:  # for tracker work without re-running the detector
         out = Path(args.save_assemblies)
@@ -200,8 +211,17 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
                             *[np.asarray(a, np.float32) for a in found])
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()
-    tracked = track(found, n_animals, parts=parts, fps=float(truth.attrs["fps"]))
+    weights = args.appearance_weight if looks is not None else [0.0]
+    config = TrackingConfig(appearance_weight=weights[0])
+    tracked = track(found, n_animals, config, parts=parts, fps=float(truth.attrs["fps"]), appearance=looks)
     t_track = time.perf_counter() - t0
+    by_weight, separation = {}, float("nan")
+    if looks is not None:  # the other appearance weights on the same detections, and how well looks separate
+        for w in weights:
+            other = track(found, n_animals, TrackingConfig(appearance_weight=w), parts=parts, appearance=looks)
+            by_weight[w] = tracking_metrics(truth.drop_vars(["visible", "mark"], errors="ignore"), other)["idf1"]
+        embedding = learn_appearance(link_tracklets(found, appearance=looks), min_separation=0.0)
+        separation = float("nan") if embedding is None else embedding.separation
 
     # identity-free poses of every frame for mAP, truth restricted to visible parts
     slots = np.full((n_animals, len(parts), n_frames, 3), np.nan)
@@ -216,6 +236,7 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
         grouped = np.stack(oracle, axis=2)  # (animal, part, frame, 3)
         perfect = poses.from_arrays(grouped[..., :2], grouped[..., 2], parts=parts)
         ap_oracle = average_precision(visible_truth, perfect, sigmas=0.1)
+    truth = truth.drop_vars("mark", errors="ignore")
     m = tracking_metrics(truth.drop_vars("visible"), tracked)
     # the tracker on the same parts perfectly assembled: separates assembly from linking errors
     regrouped = track(_grouped_by_truth(found, truth), n_animals, parts=parts)
@@ -248,6 +269,7 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
         "sw_crossing": at_crossing, "sw_contact": at_contact,
         "sw_other": m["id_switches"] - at_crossing - at_contact,
         "ms_detect": 1000 * t_assemble / n_frames, "ms_track": 1000 * t_track / n_frames,
+        "idf1_by_weight": by_weight, "separation": separation,
     }
 
 
@@ -262,6 +284,8 @@ def _report(r: dict) -> str:
         f"{r['crossings']} crossings; switches at crossings {r['sw_crossing']}, "
         f"at contacts {r['sw_contact']}, elsewhere {r['sw_other']} | "
         f"{r['ms_detect']:.1f} ms/frame detection + assembly, {r['ms_track']:.2f} ms/frame tracking"
+        + (f" | appearance: held-out separation {r['separation']:.2f}, IDF1 by weight "
+           + ", ".join(f"{w:g}: {v:.4f}" for w, v in r["idf1_by_weight"].items()) if r["idf1_by_weight"] else "")
     )
 
 
@@ -344,6 +368,11 @@ def main() -> None:
                         "(identity-free poses) to <folder>/<detector><animals>_<seed>_<frames>.npz")
     parser.add_argument("--worlds", help="keep rendered worlds in this folder and reuse them "
                         "(default: a temporary folder)")
+    parser.add_argument("--marks", action="store_true",
+                        help="evaluation worlds with marked animals (synthetic(marks=True))")
+    net.add_argument("--appearance-weight", type=float, nargs="+", default=[0.0],
+                     help="TrackingConfig.appearance_weight values to compare on the same detections "
+                          "(the first gives the main figures)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -379,6 +408,10 @@ def main() -> None:
         f"by the truth {grouped:.4f}; after review of {checks} checkpoints "
         f"({1000 * checks / frames:.1f}/1000 frames) {reviewed:.4f}"
     )
+    if rows and rows[0]["idf1_by_weight"]:
+        print("IDF1 by appearance weight (frame-weighted): " + ", ".join(
+            f"{w:g}: {float(np.sum(weights * [r['idf1_by_weight'][w] for r in rows]) / weights.sum()):.4f}"
+            for w in rows[0]["idf1_by_weight"]))
     print(f"idf1: {idf1:.4f}")
 
 

@@ -27,8 +27,16 @@ network outputs convert with :func:`from_deeplabcut_outputs`.
 
 from __future__ import annotations
 
+from poselab.inference import MultiAnimalOptions
 from poselab.io.deeplabcut_tracks import find_dlc_video, read_deeplabcut_tracks
 from poselab.multianimal.analyze import analyze_multianimal, decode_maps, detect_animals
+from poselab.multianimal.appearance import (
+    AppearanceEmbedding,
+    AppearanceError,
+    describe,
+    embedding_loss,
+    learn_appearance,
+)
 from poselab.multianimal.assembly import (
     AssemblyError,
     all_pairs,
@@ -47,7 +55,6 @@ from poselab.multianimal.metrics import (
     oks,
     tracking_metrics,
 )
-from poselab.inference import MultiAnimalOptions
 from poselab.multianimal.model import (
     DECODING,
     MultiAnimalModel,
@@ -71,6 +78,8 @@ from poselab.multianimal.tracking import (
 from poselab.multianimal.train import MultiAnimalHistory, multi_animal_loss, train_multianimal
 
 __all__ = [
+    "AppearanceEmbedding",
+    "AppearanceError",
     "AssemblyError",
     "COCO_THRESHOLDS",
     "DECODING",
@@ -92,12 +101,15 @@ __all__ = [
     "average_precision",
     "create_multianimal_model",
     "decode_maps",
+    "describe",
     "detect_animals",
+    "embedding_loss",
     "encounters",
     "find_dlc_video",
     "find_peaks",
     "from_deeplabcut_outputs",
     "identity_checkpoints",
+    "learn_appearance",
     "limb_affinity",
     "limb_length_limits",
     "link_tracklets",

@@ -12,9 +12,9 @@ apart, learned from the video's own tracklets without labels.
 3. :func:`~poselab.multianimal.stitch` adds the embedding's distance to the cost of joining
    tracklets into identities (``TrackingConfig.appearance_weight``).
 
-Where animals look alike (one strain, no marks) nothing can be learned and the geometry decides,
-as before; :func:`appearance_separation` says how well the embedding tells co-visible tracklets
-apart.
+Where animals look alike (one strain, no marks) nothing can be learned: the embedding is checked
+on frames it did not learn from (:attr:`AppearanceEmbedding.separation`) and dropped when it
+cannot tell animals apart there, and positions and motion decide, as before.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import torch.nn.functional as F
 
 from poselab.core.errors import PoselabError
 
-__all__ = ["AppearanceEmbedding", "AppearanceError", "appearance_separation", "describe", "embedding_loss",
-           "learn_appearance"]
+__all__ = ["AppearanceEmbedding", "AppearanceError", "describe", "embedding_loss", "learn_appearance"]
 
 
 class AppearanceError(PoselabError, ValueError):
@@ -123,10 +122,15 @@ class AppearanceEmbedding:
         ``(D,)`` subtracted first (the descriptors' mean).
     weights : numpy.ndarray
         ``(D, k)`` projection.
+    separation : float
+        On frames it was not learned from: the fraction of pairs of tracklets seen together
+        that it tells apart (a tracklet's held-out frames are more like its own learning frames
+        than like the other's held-out frames): 1 always, about 0.5 by chance.
     """
 
     centre: np.ndarray
     weights: np.ndarray
+    separation: float = float("nan")
 
     def __call__(self, descriptors: np.ndarray) -> np.ndarray:
         """``(n, D)`` descriptors -> ``(n, k)`` unit vectors."""
@@ -135,19 +139,19 @@ class AppearanceEmbedding:
         return z / np.where(norm > 0, norm, 1)
 
 
-def _groups(tracklets: Sequence, min_length: int) -> tuple[list[np.ndarray], list[list[int]]]:
-    """Each long tracklet's descriptors, and for each the other long tracklets seen with it."""
-    keep = [t for t in tracklets if len(t) >= min_length and t.appearance]
-    descriptors = [np.stack(t.appearance) for t in keep]
-    frames = [set(t.frames) for t in keep]
-    together = [[j for j in range(len(keep)) if j != i and frames[i] & frames[j]] for i in range(len(keep))]
-    return descriptors, together
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, batch: int = 64,
                      negatives: int = 8, min_length: int = 5, temperature: float = 0.1,
-                     seed: int = 0) -> AppearanceEmbedding | None:
+                     min_separation: float = 0.8, seed: int = 0) -> AppearanceEmbedding | None:
     """An embedding that tells apart tracklets seen at the same time and holds within one.
+
+    Each tracklet's first half is learned from, its second half held out: the embedding is kept
+    only if it tells co-visible tracklets apart on the held-out halves (``min_separation``), so
+    that animals that look alike (where a flexible embedding could only learn noise) leave the
+    decision to positions and motion.
 
     Parameters
     ----------
@@ -158,28 +162,35 @@ def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, b
     steps, batch, negatives
         Adam steps; anchors per step; other-animal samples per anchor.
     min_length
-        Tracklets shorter than this (frames) are left out.
+        Tracklets with fewer frames in each half are left out.
     temperature
         Of :func:`embedding_loss`.
+    min_separation
+        Held-out separation (:attr:`AppearanceEmbedding.separation`) below which no embedding
+        is returned.
     seed
         Random seed (the result is deterministic).
 
     Returns
     -------
     AppearanceEmbedding or None
-        None when no two tracklets are ever seen together (nothing tells animals apart).
+        None when no two tracklets are seen together or the held-out separation is too low.
     """
-    descriptors, together = _groups(tracklets, min_length)
+    keep = [t for t in tracklets if len(t.appearance) >= 2 * min_length]
+    frames = [set(t.frames) for t in keep]
+    together = [[j for j in range(len(keep)) if j != i and frames[i] & frames[j]] for i in range(len(keep))]
     anchors = [i for i, others in enumerate(together) if others]
     if not anchors:
         return None
-    everything = np.concatenate(descriptors)
-    centre = everything.mean(0)
-    data = [torch.as_tensor(d - centre, dtype=torch.float32) for d in descriptors]
+    halves = [len(t.appearance) // 2 for t in keep]
+    learn = [np.stack(t.appearance[:h]) for t, h in zip(keep, halves)]
+    held = [np.stack(t.appearance[h:]) for t, h in zip(keep, halves)]
+    centre = np.concatenate(learn).mean(0)
+    data = [torch.as_tensor(d - centre, dtype=torch.float32) for d in learn]
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    dims = min(dims, everything.shape[1])
-    weights = torch.nn.Parameter(torch.randn(everything.shape[1], dims, generator=generator) / np.sqrt(dims))
+    dims = min(dims, centre.shape[0])
+    weights = torch.nn.Parameter(torch.randn(centre.shape[0], dims, generator=generator) / np.sqrt(dims))
     optimiser = torch.optim.Adam([weights], lr=0.01)
     with torch.enable_grad():
         for _ in range(steps):
@@ -196,24 +207,11 @@ def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, b
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-    return AppearanceEmbedding(centre=centre, weights=weights.detach().numpy().astype(np.float64))
-
-
-def appearance_separation(tracklets: Sequence, embedding: AppearanceEmbedding, min_length: int = 5) -> float:
-    """How well ``embedding`` tells co-visible tracklets apart: the fraction of pairs of
-    tracklets seen together whose mean embeddings are less alike (cosine) than each tracklet's
-    halves are to each other (1: always, 0.5: chance)."""
-    descriptors, together = _groups(tracklets, min_length)
-    halves = []
-    for d in descriptors:
-        z = embedding(d)
-        half = max(1, len(z) // 2)
-        first, second = z[:half].mean(0), z[half:].mean(0) if len(z) > 1 else z[:half].mean(0)
-        halves.append((first / max(np.linalg.norm(first), 1e-12), second / max(np.linalg.norm(second), 1e-12)))
-    wins = []
-    for i, others in enumerate(together):
-        within = float(halves[i][0] @ halves[i][1])
-        for j in others:
-            between = float(halves[i][0] @ halves[j][1])
-            wins.append(within > between)
-    return float(np.mean(wins)) if wins else float("nan")
+    embedding = AppearanceEmbedding(centre=centre, weights=weights.detach().numpy().astype(np.float64))
+    learnt = [_unit(embedding(d).mean(0)) for d in learn]
+    unseen = [_unit(embedding(d).mean(0)) for d in held]
+    wins = [learnt[i] @ unseen[i] > learnt[i] @ unseen[j] for i in anchors for j in together[i]]
+    separation = float(np.mean(wins))
+    if separation < min_separation:
+        return None
+    return AppearanceEmbedding(centre=embedding.centre, weights=embedding.weights, separation=separation)
