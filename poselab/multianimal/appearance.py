@@ -143,6 +143,26 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
+def _seen_together(tracklets: Sequence) -> list[list[int]]:
+    """For each tracklet, the others that share a frame with it."""
+    if not tracklets:
+        return []
+    starts = np.array([t.start for t in tracklets])
+    ends = np.array([t.end for t in tracklets])
+    overlap = (starts[:, None] <= ends[None, :]) & (starts[None, :] <= ends[:, None])
+    np.fill_diagonal(overlap, False)
+    frames = [None] * len(tracklets)
+    together = []
+    for i, row in enumerate(overlap):
+        found = []
+        for j in np.flatnonzero(row):  # spans overlap; a gap inside one may still keep them apart
+            frames[i] = frames[i] if frames[i] is not None else set(tracklets[i].frames)
+            if not frames[i].isdisjoint(tracklets[j].frames):
+                found.append(int(j))
+        together.append(found)
+    return together
+
+
 def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, batch: int = 64,
                      negatives: int = 8, min_length: int = 5, temperature: float = 0.1,
                      min_separation: float = 0.8, seed: int = 0) -> AppearanceEmbedding | None:
@@ -177,8 +197,7 @@ def learn_appearance(tracklets: Sequence, *, dims: int = 16, steps: int = 300, b
         None when no two tracklets are seen together or the held-out separation is too low.
     """
     keep = [t for t in tracklets if len(t.appearance) >= 2 * min_length]
-    frames = [set(t.frames) for t in keep]
-    together = [[j for j in range(len(keep)) if j != i and frames[i] & frames[j]] for i in range(len(keep))]
+    together = _seen_together(keep)
     anchors = [i for i, others in enumerate(together) if others]
     if not anchors:
         return None
