@@ -30,11 +30,17 @@ from the ground truth:
 EfficientNet-lite0, stride 8, images at half size), either loaded (``--model``) or trained here
 first with :func:`poselab.multianimal.train_multianimal` on a separate synthetic world
 (``--train-animals`` animals, ``--train-frames`` frames, seed ``--train-seed``, every
-``--train-step``-th frame; frozen ImageNet backbone, ``--views`` cached augmented views per
+``--train-step``-th frame; several seeds give several worlds, of other coats, in one training set; frozen ImageNet backbone, ``--views`` cached augmented views per
 frame, ``--train-minutes`` of CPU training or ``--train-epochs`` epochs). The evaluation worlds
 use other seeds (held out); :func:`poselab.multianimal.detect_animals` finds peaks (score at
 least ``--threshold``) and assembles them (PAF integral at least ``--min-affinity``) on every
 frame.
+
+``--identities`` renders the training worlds with marked animals (``synthetic(marks=True)``:
+animal k carries MARKS[k % 5]) and gives the network a supervised identity head for them
+(``create_multianimal_model(identities=...)``, DeepLabCut's ``identity=True``); the evaluation
+worlds are marked too, and tracklets go to the animal the head names
+(:func:`poselab.multianimal.assign_identities`) instead of being stitched by motion.
 
 Then :func:`track` links and stitches them into the known number of animals, and the result is
 scored against the truth:
@@ -211,12 +217,14 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
                             *[np.asarray(a, np.float32) for a in found])
     parts = [str(p) for p in truth["part"].values]
     t0 = time.perf_counter()
-    weights = args.appearance_weight if looks is not None else [0.0]
+    named = model is not None and bool(model.identity_names)  # an identity head names the animals
+    weights = args.appearance_weight if looks is not None and not named else [0.0]
     config = TrackingConfig(appearance_weight=weights[0])
-    tracked = track(found, n_animals, config, parts=parts, fps=float(truth.attrs["fps"]), appearance=looks)
+    tracked = track(found, n_animals, config, parts=parts, fps=float(truth.attrs["fps"]),
+                    **({"identity": looks} if named else {"appearance": looks}))
     t_track = time.perf_counter() - t0
     by_weight, separation = {}, float("nan")
-    if looks is not None:  # the other appearance weights on the same detections, and how well looks separate
+    if looks is not None and not named:  # the other appearance weights on the same detections, and how well looks separate
         for w in weights:
             other = track(found, n_animals, TrackingConfig(appearance_weight=w), parts=parts, appearance=looks)
             by_weight[w] = tracking_metrics(truth.drop_vars(["visible", "mark"], errors="ignore"), other)["idf1"]
@@ -297,16 +305,19 @@ def train_network(args, folder: Path):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    world = _world(folder, args.train_animals, args.train_frames, args.train_seed)
-    truth = world.poses
+    worlds = [_world(folder, args.train_animals, args.train_frames, seed, marks=args.identities)
+              for seed in args.train_seed]
+    truth = worlds[0].poses
     skeleton = skeleton_from_labels(truth, n_limbs=args.net_limbs)
-    data = MultiAnimalImages.from_video(
-        world.video, truth, np.arange(0, args.train_frames, args.train_step))
+    data = MultiAnimalImages.concat([
+        MultiAnimalImages.from_video(w.video, w.poses, np.arange(0, args.train_frames, args.train_step))
+        for w in worlds])
     torch.manual_seed(0)
     model = create_multianimal_model(
         [str(p) for p in truth["part"].values], skeleton, scale=args.scale,
         input_size=(224, 320), head_channels=64,
         max_length=limb_length_limits(truth, skeleton, margin=8.0),
+        identities=[str(m) for m in truth["mark"].values] if args.identities else None,
     )
     t0 = time.perf_counter()
     budget = ({"epochs": args.train_epochs} if args.train_epochs
@@ -318,8 +329,8 @@ def train_network(args, folder: Path):
     )
     last = history.records[-1]
     print(
-        f"trained on {len(data)} frames of {args.train_animals} animals (seed "
-        f"{args.train_seed}), frozen backbone, {args.views} cached views: {last['epoch']} epochs, "
+        f"trained on {len(data)} frames of {args.train_animals} animals (seeds "
+        f"{' '.join(map(str, args.train_seed))}), frozen backbone, {args.views} cached views: {last['epoch']} epochs, "
         f"{last['step']} steps, {last['seconds'] / 60:.1f} min + {last['cache_seconds'] / 60:.1f} "
         f"min caching; loss {history.records[0]['loss']:.2f} -> {last['loss']:.2f} "
         f"(wall {time.perf_counter() - t0:.0f} s)", flush=True,
@@ -355,8 +366,8 @@ def main() -> None:
     net.add_argument("--train-frames", type=int, default=600)
     net.add_argument("--train-step", type=int, default=3, help="use every n-th training frame")
     net.add_argument("--train-animals", type=int, default=2)
-    net.add_argument("--train-seed", type=int, default=11,
-                     help="seed of the training world (keep it out of --seeds)")
+    net.add_argument("--train-seed", type=int, nargs="+", default=[11],
+                     help="seeds of the training worlds (keep them out of --seeds)")
     net.add_argument("--views", type=int, default=3, help="cached augmented views per frame")
     net.add_argument("--scale", type=float, default=0.5, help="network pixels per image pixel")
     net.add_argument("--net-limbs", type=int, default=16, help="limbs with a field")
@@ -370,17 +381,21 @@ def main() -> None:
                         "(default: a temporary folder)")
     parser.add_argument("--marks", action="store_true",
                         help="evaluation worlds with marked animals (synthetic(marks=True))")
+    net.add_argument("--identities", action="store_true",
+                     help="train a supervised identity head on marked training worlds (animal k "
+                          "carries MARKS[k]) and track by it; implies --marks")
     net.add_argument("--appearance-weight", type=float, nargs="+", default=[0.0],
                      help="TrackingConfig.appearance_weight values to compare on the same detections "
                           "(the first gives the main figures)")
     args = parser.parse_args()
+    args.marks = args.marks or args.identities
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.worlds or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         model = None
         if args.detector == "network":
-            if set(args.seeds) & {args.train_seed}:
+            if set(args.seeds) & set(args.train_seed):
                 parser.error("evaluation seeds must differ from --train-seed (held-out videos)")
             if args.model:
                 from poselab.multianimal.model import load_multianimal_model

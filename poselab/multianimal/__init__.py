@@ -61,13 +61,14 @@ from poselab.multianimal.model import (
     create_multianimal_model,
     load_multianimal_model,
 )
-from poselab.multianimal.network import PafPoseNet, multi_animal_targets, paf_targets
+from poselab.multianimal.network import PafPoseNet, identity_targets, multi_animal_targets, paf_targets
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
 from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
     TrackingConfig,
     TrackingError,
     Tracklet,
+    assign_identities,
     identity_checkpoints,
     link_tracklets,
     pose_distance,
@@ -75,7 +76,7 @@ from poselab.multianimal.tracking import (
     swap_identities,
     track,
 )
-from poselab.multianimal.train import MultiAnimalHistory, multi_animal_loss, train_multianimal
+from poselab.multianimal.train import MultiAnimalHistory, identity_loss, multi_animal_loss, train_multianimal
 
 __all__ = [
     "AppearanceEmbedding",
@@ -98,6 +99,7 @@ __all__ = [
     "analyze_multianimal",
     "assemble",
     "assemble_batch",
+    "assign_identities",
     "average_precision",
     "create_multianimal_model",
     "decode_maps",
@@ -109,6 +111,8 @@ __all__ = [
     "find_peaks",
     "from_deeplabcut_outputs",
     "identity_checkpoints",
+    "identity_loss",
+    "identity_targets",
     "learn_appearance",
     "limb_affinity",
     "limb_length_limits",

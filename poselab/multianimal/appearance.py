@@ -36,7 +36,7 @@ class AppearanceError(PoselabError, ValueError):
 
 
 def describe(feature_maps: Sequence[torch.Tensor], animals: Sequence[np.ndarray],
-             strides: Sequence[int]) -> list[np.ndarray]:
+             strides: Sequence[int], *, unit: bool = True) -> list[np.ndarray]:
     """One appearance descriptor per found animal.
 
     Parameters
@@ -50,13 +50,16 @@ def describe(feature_maps: Sequence[torch.Tensor], animals: Sequence[np.ndarray]
         a part was not found).
     strides
         Input pixels per cell of each map.
+    unit
+        Scale each map's mean to unit length (False: keep the means as they are, e.g. the
+        probabilities of an identity head).
 
     Returns
     -------
     list of numpy.ndarray
         Per image ``(n, sum(C_i))`` float32: each map sampled at the found parts, averaged with
-        the parts' scores as weights, scaled to unit length, the maps side by side (each
-        weighted alike). An animal with no found part gets zeros.
+        the parts' scores as weights, scaled to unit length (``unit``), the maps side by side
+        (each weighted alike). An animal with no found part gets zeros.
     """
     if len(feature_maps) != len(strides):
         raise AppearanceError(f"{len(feature_maps)} feature maps for {len(strides)} strides")
@@ -82,9 +85,9 @@ def describe(feature_maps: Sequence[torch.Tensor], animals: Sequence[np.ndarray]
             weight = np.where(known, np.nan_to_num(found[..., 2].reshape(-1)), 0).reshape(n, -1)
             total = weight.sum(1, keepdims=True)
             mean = (sampled * weight[..., None]).sum(1) / np.where(total > 0, total, 1)
-            norm = np.linalg.norm(mean, axis=1, keepdims=True)
+            norm = np.linalg.norm(mean, axis=1, keepdims=True) if unit else np.ones((n, 1))
             blocks.append((mean / np.where(norm > 0, norm, 1)).astype(np.float32))
-        out.append(np.concatenate(blocks, axis=1) / np.float32(np.sqrt(len(blocks))))
+        out.append(np.concatenate(blocks, axis=1) / np.float32(np.sqrt(len(blocks)) if unit else 1))
     return out
 
 

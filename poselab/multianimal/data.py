@@ -70,6 +70,41 @@ class MultiAnimalImages:
         return h.hexdigest()[:16]
 
     @classmethod
+    def concat(cls, sets: Sequence[MultiAnimalImages]) -> MultiAnimalImages:
+        """One training set from several (videos, sessions, worlds of other coats).
+
+        Parameters
+        ----------
+        sets
+            Sets with the same parts in the same order; their animal counts may differ.
+
+        Returns
+        -------
+        MultiAnimalImages
+            Every image in order; sets with fewer animals are padded with unlabelled (NaN)
+            animals up to the largest count, which training reads as "no animal there".
+        """
+        sets = list(sets)
+        if not sets:
+            raise AssemblyError("concat needs at least one MultiAnimalImages")
+        parts = sets[0].parts
+        for other in sets[1:]:
+            if other.parts != parts:
+                raise AssemblyError(
+                    f"every set must have the parts {parts} in this order; got {other.parts}"
+                )
+        names = [n for s in sets for n in s.names]
+        if len(set(names)) != len(names):
+            raise AssemblyError("image names repeat across the sets; give each image a unique name")
+        n_animals = max(s.keypoints.shape[1] for s in sets)
+        keypoints = np.concatenate([
+            np.pad(s.keypoints, ((0, 0), (0, n_animals - s.keypoints.shape[1]), (0, 0), (0, 0)),
+                   constant_values=np.nan)
+            for s in sets
+        ])
+        return cls([im for s in sets for im in s.images], keypoints, parts, names)
+
+    @classmethod
     def from_video(
         cls, video: str | os.PathLike, ds: xr.Dataset, frames: Sequence[int] | np.ndarray
     ) -> MultiAnimalImages:

@@ -64,6 +64,11 @@ class MultiAnimalModel(PoseModel):
         return np.asarray(self.card["skeleton"], dtype=np.int64).reshape(-1, 2)
 
     @property
+    def identity_names(self) -> list[str]:
+        """The known animals an identity head tells apart (empty without one)."""
+        return list(self.card.get("identities") or [])
+
+    @property
     def max_length(self) -> np.ndarray | None:
         """Longest plausible length of each limb in image pixels, or None when unknown."""
         value = self.card.get("max_length")
@@ -150,7 +155,9 @@ class MultiAnimalModel(PoseModel):
             Per image ``(n_found, P, 3)``: x, y in network pixels and the peak score.
         appearance : list of numpy.ndarray
             Per image ``(n_found, D)``: :func:`~poselab.multianimal.describe` of the shallowest
-            backbone level the head uses (colour and texture) and of the head's features.
+            backbone level the head uses (colour and texture) and of the head's features; with
+            an identity head, ``D`` is the number of identities and each row holds the
+            probabilities of who the animal is (averaged over its parts, weighted by score).
         """
         h, w = batch.shape[-2:]
         x = F.pad(self.normalize(batch), (0, -w % ALIGN, 0, -h % ALIGN))
@@ -158,15 +165,25 @@ class MultiAnimalModel(PoseModel):
         features = self.net.head_features(levels)
         s, loc, paf = self.net.heads(features)
         found = self.assemble_maps(torch.sigmoid(s.float()), loc.float(), paf.float(), scale=scale, **decoding)
+        if self.identity_names:  # a trained identity head says who each animal is
+            probs = torch.softmax(self.net.identity_logits(features).float(), dim=1)
+            return found, describe([probs], found, [self.stride], unit=False)
         looks = describe([levels[0], features], found, [self.stride, self.stride])
         return found, looks
 
     def identities(self, detections: Sequence[np.ndarray], n_animals: int, config: TrackingConfig | None = None,
                    *, animals: Sequence[str] | None = None, frames: Sequence[int] | None = None,
                    appearance: Sequence[np.ndarray] | None = None, **attrs: Any) -> xr.Dataset:
-        """Identities across frames for per-frame detections (image pixels): :func:`track`
-        (``appearance``: per-frame descriptors, used when ``config.appearance_weight > 0``)."""
+        """Identities across frames for per-frame detections (image pixels): :func:`track`.
+
+        ``appearance``: per-frame descriptors, used when ``config.appearance_weight > 0``; from a
+        model with an identity head they are its probabilities, and tracklets are given to the
+        animals it names (``track(..., identity=)``).
+        """
         attrs.setdefault("source", f"poselab multi-animal ({self.card['backbone']})")
+        if self.identity_names and appearance is not None:
+            return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
+                         identity=appearance, **attrs)
         return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
                      appearance=appearance, **attrs)
 
@@ -178,6 +195,7 @@ def create_multianimal_model(
     *,
     paf_width: float | None = None,
     max_length: Sequence[float] | np.ndarray | None = None,
+    identities: Sequence[str] | None = None,
     device: str | torch.device | None = None,
     **options: Any,
 ) -> MultiAnimalModel:
@@ -197,6 +215,10 @@ def create_multianimal_model(
     max_length
         Longest plausible length of each limb in image pixels (e.g. from
         :func:`poselab.multianimal.limb_length_limits`), used by the assembler.
+    identities
+        Names of the known animals (marked, or of other coats; DeepLabCut's ``identity=True``):
+        adds a supervised identity head. Training then takes animal ``a`` of every frame to be
+        ``identities[a]``, and tracking gives each tracklet to the animal the head names.
     device
         Where the network lives (default CPU).
     **options
@@ -212,10 +234,14 @@ def create_multianimal_model(
     if len(sk) == 0:
         raise AssemblyError("the skeleton needs at least one limb")
     features = create_backbone(backbone, options.get("pretrained", "offline"), out_indices=(1, 2, 3, 4))
+    identities = [str(name) for name in identities or []]
+    if len(set(identities)) != len(identities):
+        raise AssemblyError(f"identity names must differ; got {identities}")
     net = PafPoseNet(features, len(card["parts"]), sk, stride=card["stride"],
-                     head_channels=card["head_channels"])
+                     head_channels=card["head_channels"], identities=len(identities))
     card.update(
         format=FORMAT,
+        identities=identities or None,
         skeleton=sk.tolist(),
         paf_width=float(2.5 * card["stride"] if paf_width is None else paf_width),
         max_length=None if max_length is None else [float(v) for v in max_length],
@@ -240,9 +266,11 @@ def load_multianimal_model(
         pretrained=False, input_size=card["input_size"], scale=card["scale"],
         head_channels=card["head_channels"], paf_width=card["paf_width"],
         max_length=card.get("max_length"), flip_pairs=card["flip_pairs"],
+        identities=card.get("identities"),
     )
     model.card = card
     model.net.load_state_dict(load_file(str(path)), strict=True)
+    model.net.eval()  # loaded to analyse: batch statistics frozen (training switches back)
     if device is not None:
         model.to(device)
     return model

@@ -22,7 +22,7 @@ from poselab.model.network import PoseNet
 from poselab.model.targets import LOCREF_STD, make_targets
 from poselab.multianimal.assembly import AssemblyError, limb_indices
 
-__all__ = ["PafPoseNet", "MultiAnimalTargets", "multi_animal_targets", "paf_targets"]
+__all__ = ["PafPoseNet", "MultiAnimalTargets", "identity_targets", "multi_animal_targets", "paf_targets"]
 
 
 class PafPoseNet(PoseNet):
@@ -34,6 +34,9 @@ class PafPoseNet(PoseNet):
         As :class:`poselab.model.network.PoseNet`.
     skeleton
         ``(L, 2)`` part index pairs, one field per limb.
+    identities
+        Number of known animals (marked, or of other coats) for a supervised identity head:
+        per cell, logits of which animal it belongs to (:meth:`identity_logits`). 0: none.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class PafPoseNet(PoseNet):
         stride: int = 8,
         head_channels: int = 128,
         fuse: bool = True,
+        identities: int = 0,
     ):
         super().__init__(
             backbone, num_parts, stride=stride, head_channels=head_channels, fuse=fuse
@@ -56,6 +60,14 @@ class PafPoseNet(PoseNet):
         self.paf = nn.Conv2d(head_channels, 2 * len(sk), 1)
         nn.init.normal_(self.paf.weight, std=1e-3)
         nn.init.zeros_(self.paf.bias)
+        self.identity = nn.Conv2d(head_channels, identities, 1) if identities else None
+
+    def identity_logits(self, y: torch.Tensor) -> torch.Tensor:
+        """Which known animal each cell belongs to: logits ``(B, identities, h, w)`` on the
+        shared features ``y``."""
+        if self.identity is None:
+            raise AssemblyError("this network has no identity head (create it with identities=)")
+        return self.identity(y)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``x`` (B, 3, H, W) -> scoremap logits, offsets ``(B, P, 2, h, w)``, fields
@@ -152,6 +164,46 @@ def multi_animal_targets(
         pafs=pafs,
         paf_weights=torch.as_tensor(known)[:, :, None, None, None].expand(b, len(sk), 1, h, w),
     )
+
+
+def identity_targets(
+    keypoints: np.ndarray | torch.Tensor,
+    map_size: tuple[int, int],
+    stride: int,
+    *,
+    sigma: float | None = None,
+    min_score: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which animal each cell near a keypoint belongs to, for an identity head.
+
+    Parameters
+    ----------
+    keypoints
+        ``(B, A, P, 2)`` in input pixels, NaN = missing; animal ``a`` is identity ``a`` in every
+        frame (the same marked animal, or the same individual of a DeepLabCut project).
+    map_size
+        ``(H, W)`` output cells.
+    stride
+        Input pixels per cell.
+    sigma
+        Gaussian width (pixels) as :func:`poselab.model.targets.make_targets`.
+    min_score
+        Cells whose largest keypoint Gaussian is below this are not taught (weight 0).
+
+    Returns
+    -------
+    labels, weights
+        ``(B, H, W)`` int64 animal index of the largest Gaussian there, and ``(B, H, W)`` float32
+        1 where that Gaussian reaches ``min_score``, else 0.
+    """
+    kp = torch.as_tensor(np.asarray(keypoints, np.float32))
+    if kp.ndim != 4 or kp.shape[-1] != 2:
+        raise AssemblyError(f"keypoints must be (batch, animals, parts, 2); got {tuple(kp.shape)}")
+    b, a, p, _ = kp.shape
+    per = make_targets(kp.reshape(b * a, p, 2), map_size, stride, sigma=sigma)
+    nearest = per.scoremaps.reshape(b, a, p, *map_size).amax(dim=2)  # (B, A, H, W)
+    best, labels = nearest.max(dim=1)
+    return labels, (best >= min_score).float()
 
 
 def paf_targets(

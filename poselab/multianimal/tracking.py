@@ -39,6 +39,7 @@ __all__ = [
     "TrackingConfig",
     "TrackingError",
     "Tracklet",
+    "assign_identities",
     "link_tracklets",
     "stitch",
     "track",
@@ -422,6 +423,52 @@ def stitch(
     return [[idx[k] for k in ident] for ident in identities]
 
 
+def assign_identities(tracklets: list[Tracklet], n_animals: int, *, min_length: int = 1,
+                      floor: float = 1e-3) -> list[list[int]]:
+    """Give tracklets to the known animals an identity head names (no stitching by motion).
+
+    Parameters
+    ----------
+    tracklets
+        From :func:`link_tracklets` with ``appearance=`` the identity probabilities of each
+        detection, ``(K,)`` per frame for ``K`` known animals.
+    n_animals
+        Number of animals in the video (at most ``K`` are kept: those with the most frames).
+    min_length
+        Tracklets shorter than this (frames) are ignored.
+    floor
+        Smallest probability counted (a single confident mistake costs at most ``-log(floor)``).
+
+    Returns
+    -------
+    list[list[int]]
+        For each identity, the indices of its tracklets in time order. Longest tracklets go
+        first, each to the animal its frames name with the highest summed log-probability among
+        those free during it; a tracklet that no named animal is free for is left out.
+    """
+    if n_animals < 1:
+        raise TrackingError(f"n_animals must be at least 1; got {n_animals}")
+    votes = {}
+    for k, t in enumerate(tracklets):
+        if len(t) >= min_length and t.appearance:
+            votes[k] = np.log(np.clip(np.stack(t.appearance), floor, 1.0)).sum(0)
+    if not votes:
+        return [[] for _ in range(n_animals)]
+    n_known = len(next(iter(votes.values())))
+    owner: list[list[int]] = [[] for _ in range(n_known)]
+    busy: list[set[int]] = [set() for _ in range(n_known)]
+    for k in sorted(votes, key=lambda k: -len(tracklets[k])):
+        span = set(tracklets[k].frames)
+        for a in np.argsort(-votes[k], kind="stable"):
+            if not busy[a] & span:
+                owner[a].append(k)
+                busy[a] |= span
+                break
+    kept = sorted(sorted(range(n_known), key=lambda a: -len(busy[a]))[:n_animals])
+    identities = [sorted(owner[a], key=lambda k: tracklets[k].start) for a in kept]
+    return identities + [[] for _ in range(n_animals - len(identities))]
+
+
 class _Looks:
     """Appearance costs between tracklets and groups of them (zero without an embedding)."""
 
@@ -556,6 +603,7 @@ def track(
     frames: Sequence[int] | None = None,
     progress: bool = False,
     appearance: Sequence[np.ndarray] | None = None,
+    identity: Sequence[np.ndarray] | None = None,
     **attrs,
 ) -> xr.Dataset:
     """Identities for per-frame assemblies: link into tracklets, stitch into ``n_animals``.
@@ -578,6 +626,11 @@ def track(
     appearance
         One ``(n_i, D)`` array of appearance descriptors per frame (used when
         ``config.appearance_weight > 0``).
+    identity
+        One ``(n_i, K)`` array per frame: the probabilities of an identity head that each
+        detection is known animal ``k`` (:meth:`~poselab.multianimal.MultiAnimalModel.detect_pixels`
+        of a model with ``identities``). Tracklets then go to the animals it names
+        (:func:`assign_identities`) instead of being stitched by motion.
     attrs
         ``fps``, ``video``, ``width``, ``height``, ``source`` for
         :func:`poselab.core.poses.from_arrays`.
@@ -597,14 +650,17 @@ def track(
     looks = appearance if appearance is not None and config.appearance_weight > 0 else None
     tracklets = link_tracklets(
         data, gate=config.gate, max_age=config.max_age, ambiguity=config.ambiguity,
-        progress=progress, appearance=looks,
+        progress=progress, appearance=looks if identity is None else identity,
     )
-    embedding = learn_appearance(tracklets, min_length=config.anchor_length) if looks is not None else None
-    identities = stitch(
-        tracklets, n_animals, max_gap=config.max_gap, gap_cost=config.gap_cost,
-        min_length=config.min_length, anchor_length=config.anchor_length,
-        embedding=embedding, appearance_weight=config.appearance_weight,
-    )
+    if identity is not None:
+        identities = assign_identities(tracklets, n_animals, min_length=config.min_length)
+    else:
+        embedding = learn_appearance(tracklets, min_length=config.anchor_length) if looks is not None else None
+        identities = stitch(
+            tracklets, n_animals, max_gap=config.max_gap, gap_cost=config.gap_cost,
+            min_length=config.min_length, anchor_length=config.anchor_length,
+            embedding=embedding, appearance_weight=config.appearance_weight,
+        )
     out = np.full((n_animals, n_parts, n_frames, 3), np.nan)
     for a, ident in enumerate(identities):
         for k in ident:
@@ -616,6 +672,7 @@ def track(
     )
     return poses.with_provenance(
         ds, "multianimal.track", n_animals=n_animals, **asdict(config), n_tracklets=len(tracklets),
+        by_identity_head=identity is not None,
     )
 
 

@@ -25,9 +25,9 @@ from poselab.model.targets import LOCREF_STD
 from poselab.model.train import TrainingHistory, register_task, stack_images, train
 from poselab.multianimal.data import MultiAnimalImages
 from poselab.multianimal.model import MultiAnimalModel
-from poselab.multianimal.network import multi_animal_targets
+from poselab.multianimal.network import identity_targets, multi_animal_targets
 
-__all__ = ["MultiAnimalHistory", "MultiAnimalTask", "multi_animal_loss", "train_multianimal"]
+__all__ = ["MultiAnimalHistory", "MultiAnimalTask", "identity_loss", "multi_animal_loss", "train_multianimal"]
 
 #: Multi-animal training records have the same form as single-animal ones.
 MultiAnimalHistory = TrainingHistory
@@ -76,6 +76,33 @@ def multi_animal_loss(
     return heat, loc, paf
 
 
+def identity_loss(logits: torch.Tensor, keypoints: torch.Tensor, stride: int, *,
+                  sigma: float | None = None) -> torch.Tensor:
+    """Cross-entropy of an identity head over the cells near each animal's keypoints.
+
+    Parameters
+    ----------
+    logits
+        ``(B, K, h, w)`` from :meth:`~poselab.multianimal.PafPoseNet.identity_logits`.
+    keypoints
+        ``(B, A, P, 2)`` in network pixels, NaN = missing; animal ``a`` is identity ``a``.
+    stride, sigma
+        As :func:`~poselab.multianimal.network.identity_targets` (pixels).
+
+    Returns
+    -------
+    torch.Tensor
+        The mean cross-entropy (nats) over the taught cells (0 where none is).
+    """
+    if keypoints.shape[1] > logits.shape[1]:
+        raise TrainingError(f"{keypoints.shape[1]} animals per frame but the identity head knows "
+                            f"{logits.shape[1]}: give the model one identity per animal")
+    labels, weights = identity_targets(keypoints.detach().cpu(), tuple(logits.shape[-2:]), stride, sigma=sigma)
+    ce = F.cross_entropy(logits.float(), labels.to(logits.device), reduction="none")
+    weights = weights.to(logits.device)
+    return (ce * weights).sum() / weights.sum().clamp(min=1)
+
+
 class MultiAnimalTask:
     """What a :class:`~poselab.multianimal.MultiAnimalModel` learns from frames of several animals.
 
@@ -96,7 +123,9 @@ class MultiAnimalTask:
         :func:`poselab.multianimal.average_precision`).
     """
 
-    defaults = {"final_lr": 0.02, "locref_weight": 4.0}
+    #: ``identity_weight``: how much the identity head's loss counts (models with identities);
+    #: 10, as the scoremap loss is summed over cells (tens) and the identity loss is a mean (nats).
+    defaults = {"final_lr": 0.02, "locref_weight": 4.0, "identity_weight": 10.0}
 
     def __init__(self, model: Any, data: MultiAnimalImages, config: TrainConfig,
                  test_data: Any = None):
@@ -155,7 +184,7 @@ class MultiAnimalTask:
         shape = (len(indices), self.n_animals, self.n_parts, 2)
         if config.cached_views:
             feats = [level[indices].to(model.device).float() for level in self.levels]
-            outputs = net.heads(net.head_features(feats))
+            features = net.head_features(feats)
             kp = self.flat[indices].reshape(shape)
         else:
             batch, kp = augment_batch(self.images[indices].to(model.device), self.flat[indices],
@@ -164,13 +193,18 @@ class MultiAnimalTask:
             x = model.normalize(batch)
             if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            outputs = net(x)
+            features = net.features(x)
             kp = kp.reshape(shape)
         heat, loc, paf = multi_animal_loss(
-            outputs, kp, model.skeleton, model.stride, sigma=config.sigma,
+            net.heads(features), kp, model.skeleton, model.stride, sigma=config.sigma,
             paf_width=model.card["paf_width"], locref_std=model.card["locref_std"])
         loss = heat + self.locref_weight * loc + config.paf_weight * paf
-        return loss, {"scoremap_loss": heat, "locref_loss": loc, "paf_loss": paf}
+        terms = {"scoremap_loss": heat, "locref_loss": loc, "paf_loss": paf}
+        if net.identity is not None:
+            terms["identity_loss"] = identity_loss(net.identity_logits(features), kp, model.stride,
+                                                   sigma=config.sigma)
+            loss = loss + self.defaults["identity_weight"] * terms["identity_loss"]
+        return loss, terms
 
     def epoch_metrics(self) -> dict[str, float]:
         return {"cache_seconds": self.cache_seconds}
