@@ -246,6 +246,9 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
         ap_oracle = average_precision(visible_truth, perfect, sigmas=0.1)
     truth = truth.drop_vars("mark", errors="ignore")
     m = tracking_metrics(truth.drop_vars("visible"), tracked)
+    # with an identity head: the same detections tracked by motion alone, for comparison
+    idf1_motion = (tracking_metrics(truth.drop_vars("visible"), track(found, n_animals, parts=parts))["idf1"]
+                   if named else float("nan"))
     # the tracker on the same parts perfectly assembled: separates assembly from linking errors
     regrouped = track(_grouped_by_truth(found, truth), n_animals, parts=parts)
     idf1_grouped = tracking_metrics(truth.drop_vars("visible"), regrouped)["idf1"]
@@ -277,7 +280,7 @@ def run_world(n_animals: int, n_frames: int, seed: int, args, folder: Path, mode
         "sw_crossing": at_crossing, "sw_contact": at_contact,
         "sw_other": m["id_switches"] - at_crossing - at_contact,
         "ms_detect": 1000 * t_assemble / n_frames, "ms_track": 1000 * t_track / n_frames,
-        "idf1_by_weight": by_weight, "separation": separation,
+        "idf1_by_weight": by_weight, "separation": separation, "idf1_motion": idf1_motion,
     }
 
 
@@ -294,6 +297,7 @@ def _report(r: dict) -> str:
         f"{r['ms_detect']:.1f} ms/frame detection + assembly, {r['ms_track']:.2f} ms/frame tracking"
         + (f" | appearance: held-out separation {r['separation']:.2f}, IDF1 by weight "
            + ", ".join(f"{w:g}: {v:.4f}" for w, v in r["idf1_by_weight"].items()) if r["idf1_by_weight"] else "")
+        + (f" | IDF1 motion only {r['idf1_motion']:.4f}" if np.isfinite(r["idf1_motion"]) else "")
     )
 
 
@@ -423,6 +427,9 @@ def main() -> None:
         f"by the truth {grouped:.4f}; after review of {checks} checkpoints "
         f"({1000 * checks / frames:.1f}/1000 frames) {reviewed:.4f}"
     )
+    if rows and np.isfinite(rows[0]["idf1_motion"]):
+        motion = float(np.sum(weights * [r["idf1_motion"] for r in rows]) / weights.sum())
+        print(f"IDF1 of the same detections tracked by motion only (frame-weighted): {motion:.4f}")
     if rows and rows[0]["idf1_by_weight"]:
         print("IDF1 by appearance weight (frame-weighted): " + ", ".join(
             f"{w:g}: {float(np.sum(weights * [r['idf1_by_weight'][w] for r in rows]) / weights.sum()):.4f}"
