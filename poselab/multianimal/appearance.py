@@ -85,9 +85,11 @@ def describe(feature_maps: Sequence[torch.Tensor], animals: Sequence[np.ndarray]
             weight = np.where(known, np.nan_to_num(found[..., 2].reshape(-1)), 0).reshape(n, -1)
             total = weight.sum(1, keepdims=True)
             mean = (sampled * weight[..., None]).sum(1) / np.where(total > 0, total, 1)
-            norm = np.linalg.norm(mean, axis=1, keepdims=True) if unit else np.ones((n, 1))
-            blocks.append((mean / np.where(norm > 0, norm, 1)).astype(np.float32))
-        out.append(np.concatenate(blocks, axis=1) / np.float32(np.sqrt(len(blocks)) if unit else 1))
+            if unit:
+                norm = np.linalg.norm(mean, axis=1, keepdims=True)
+                mean = mean / np.where(norm > 0, norm, 1) / np.sqrt(len(feature_maps))
+            blocks.append(mean.astype(np.float32))
+        out.append(np.concatenate(blocks, axis=1))
     return out
 
 

@@ -181,11 +181,9 @@ class MultiAnimalModel(PoseModel):
         animals it names (``track(..., identity=)``).
         """
         attrs.setdefault("source", f"poselab multi-animal ({self.card['backbone']})")
-        if self.identity_names and appearance is not None:
-            return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
-                         identity=appearance, **attrs)
+        descriptors = "identity" if self.identity_names else "appearance"
         return track(detections, n_animals, config, parts=self.parts, animals=animals, frames=frames,
-                     appearance=appearance, **attrs)
+                     **{descriptors: appearance}, **attrs)
 
 
 def create_multianimal_model(
