@@ -30,6 +30,7 @@ from poselab.datasets.synthetic import (
     SYNTHETIC_SKELETON,
     SyntheticWorld,
     SyntheticWorldError,
+    WorldConfig,
     load_synthetic,
     synthetic,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "synthetic",
     "load_synthetic",
     "SyntheticWorld",
+    "WorldConfig",
     "SyntheticWorldError",
     "SYNTHETIC_PARTS",
     "SYNTHETIC_SKELETON",

@@ -43,12 +43,14 @@ keypoint at the edge of an occluder counts as hidden).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -72,6 +74,7 @@ __all__ = [
     "ARENA_COLOUR",
     "SyntheticWorld",
     "SyntheticWorldError",
+    "WorldConfig",
     "synthetic",
     "load_synthetic",
     "body_length",
@@ -219,19 +222,61 @@ def body_length(size: tuple[int, int]) -> float:
 # --- public entry points -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WorldConfig:
+    """What a synthetic world holds and how it looks (:func:`synthetic`).
+
+    Attributes
+    ----------
+    n_animals : int
+        Number of animals (1 to 30).
+    n_frames : int
+        Number of frames.
+    fps : float
+        Frame rate (frames per second).
+    size : tuple of int
+        Image (width, height) in pixels, even and at least (320, 240); the animals' size scales
+        with it (:func:`body_length`).
+    seed : int
+        Random seed: the same seed gives the same arrays and frames.
+    nuisances : bool
+        Add sensor noise, slow lighting drift and motion blur of fast animals. Occlusions
+        (paws under the body, animals crossing) happen either way and are marked in ``visible``.
+    behaviours : sequence of str or None
+        States the animals may use (subset of :data:`BEHAVIOURS`); default all.
+    appearance : str
+        ``"fur"`` (default): animals as real mice look (one coat per animal from
+        :data:`COAT_COLOURS`, skin-toned ears, paws and tail alike, rounded shading, a soft
+        shadow, fur grain, lens blur): no part has a colour of its own, so a model must find
+        paws by shape and context. ``"coloured"``: the old look, each kind of part in a colour
+        of its own (:data:`PART_COLOURS`), easier than any real video: figures measured on it
+        flatter a model (BENCHMARKS.md). The geometry, the truth and ``visible`` are the same
+        either way.
+    marks : bool
+        Mark the animals as a lab marks them to tell them apart (a spot of hair dye or marker
+        pen on the back, the rump or the neck; :data:`MARKS`, in a shade that stands out from
+        the coat): animal ``k`` gets ``MARKS[k % 5]``, so up to five animals differ by their
+        mark (the first is unmarked); the truth's ``mark`` variable names each animal's.
+        Default False: animals of one coat look alike, as in most experiments.
+    """
+
+    n_animals: int = 1
+    n_frames: int = 300
+    fps: float = 30.0
+    size: tuple[int, int] = (640, 480)
+    seed: int = 0
+    nuisances: bool = True
+    behaviours: Sequence[str] | None = None
+    appearance: str = "fur"
+    marks: bool = False
+
+
 def synthetic(
     path: str | os.PathLike,
-    n_animals: int = 1,
-    n_frames: int = 300,
-    fps: float = 30.0,
-    size: tuple[int, int] = (640, 480),
-    seed: int = 0,
+    config: WorldConfig | None = None,
     *,
-    nuisances: bool = True,
-    behaviours: Sequence[str] | None = None,
-    appearance: str = "fur",
-    marks: bool = False,
     progress: bool = False,
+    **settings: Any,
 ) -> SyntheticWorld:
     """Render a synthetic top-view video with ground truth; deterministic by ``seed``.
 
@@ -240,43 +285,30 @@ def synthetic(
     path
         Target ``.mp4`` file (written atomically). The truth is saved beside it as
         ``<stem>_poses.nc`` and ``<stem>_truth.nc``.
-    n_animals
-        Number of animals (1 to 30).
-    n_frames
-        Number of frames.
-    fps
-        Frame rate (frames per second).
-    size
-        Image (width, height) in pixels, even and at least (320, 240); the animals' size scales
-        with it (:func:`body_length`).
-    seed
-        Random seed: the same seed gives the same arrays and frames.
-    nuisances
-        Add sensor noise, slow lighting drift and motion blur of fast animals. Occlusions
-        (paws under the body, animals crossing) happen either way and are marked in ``visible``.
-    behaviours
-        States the animals may use (subset of :data:`BEHAVIOURS`); default all.
-    appearance
-        ``"fur"`` (default): animals as real mice look (one coat per animal from
-        :data:`COAT_COLOURS`, skin-toned ears, paws and tail alike, rounded shading, a soft
-        shadow, fur grain, lens blur): no part has a colour of its own, so a model must find
-        paws by shape and context. ``"coloured"``: the old look, each kind of part in a colour
-        of its own (:data:`PART_COLOURS`), easier than any real video: figures measured on it
-        flatter a model (BENCHMARKS.md). The geometry, the truth and ``visible`` are the same
-        either way.
-    marks
-        Mark the animals as a lab marks them to tell them apart (a spot of hair dye or marker
-        pen on the back, the rump or the neck; :data:`MARKS`, in a shade that stands out from
-        the coat): animal ``k`` gets ``MARKS[k % 5]``, so up to five animals differ by their
-        mark (the first is unmarked); the truth's ``mark`` variable names each animal's.
-        Default False: animals of one coat look alike, as in most experiments.
+    config
+        :class:`WorldConfig`: the number of animals and frames, frame rate, image size, seed,
+        behaviours and look; default its defaults (one animal, 300 frames of 640x480 at 30
+        frames/s, seed 0, fur).
     progress
         Show a progress bar while rendering.
+    **settings
+        Fields of :class:`WorldConfig` that override ``config``, e.g.
+        ``synthetic("w.mp4", n_animals=3, n_frames=900, seed=4, marks=True)``.
 
     Returns
     -------
     SyntheticWorld
+
+    Raises
+    ------
+    SyntheticWorldError
+        For a setting that is not a field of :class:`WorldConfig`, or a value out of range.
     """
+    config = _world_config(config, settings)
+    n_animals, n_frames, fps, size, seed = (config.n_animals, config.n_frames, config.fps,
+                                            config.size, config.seed)
+    nuisances, behaviours, appearance, marks = (config.nuisances, config.behaviours,
+                                                config.appearance, config.marks)
     if appearance not in APPEARANCES:
         raise SyntheticWorldError(f"appearance must be one of {APPEARANCES}; got {appearance!r}")
     path, n_animals, n_frames, fps, size, allowed = _check_arguments(
@@ -362,6 +394,20 @@ def load_synthetic(path: str | os.PathLike) -> SyntheticWorld:
 
 
 # --- arguments and files -----------------------------------------------------------------------
+
+
+def _world_config(config: WorldConfig | None, settings: dict[str, Any]) -> WorldConfig:
+    """``config`` (default :class:`WorldConfig`) with the keyword ``settings`` applied."""
+    if config is not None and not isinstance(config, WorldConfig):
+        raise SyntheticWorldError(
+            f"config must be a WorldConfig; got {config!r} (give the number of animals, frames... "
+            f"as keywords: synthetic(path, n_animals=2, n_frames=300))"
+        )
+    fields = [f.name for f in dataclasses.fields(WorldConfig)]
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise SyntheticWorldError(f"unknown settings {unknown}; synthetic takes {fields} and progress")
+    return dataclasses.replace(config or WorldConfig(), **settings)
 
 
 def _check_arguments(path, n_animals, n_frames, fps, size, seed, behaviours):

@@ -11,7 +11,6 @@ import xarray as xr
 
 from poselab.inference import AnalysisOptions, MultiAnimalOptions, analyze_video
 from poselab.multianimal.model import MultiAnimalModel
-from poselab.multianimal.tracking import TrackingConfig
 
 __all__ = ["analyze_multianimal", "decode_maps", "detect_animals"]
 
@@ -94,9 +93,6 @@ def analyze_multianimal(
     *,
     out: str | os.PathLike | None = None,
     frames: tuple[int, int] | None = None,
-    animals: Sequence[str] | None = None,
-    decoding: dict[str, Any] | None = None,
-    tracking: TrackingConfig | None = None,
     progress: bool = True,
     **settings: Any,
 ) -> xr.Dataset:
@@ -124,17 +120,15 @@ def analyze_multianimal(
         ``tracking`` re-links them without the network.
     frames
         ``(start, stop)`` frame range, stop exclusive (default the whole video).
-    animals
-        Identity names (default ``animal0..``).
-    decoding
-        Peak finding and assembly settings (:data:`poselab.multianimal.DECODING`).
-    tracking
-        Linking and stitching settings (:class:`poselab.multianimal.TrackingConfig`).
     progress
         Show a progress bar.
     **settings
-        :class:`~poselab.inference.AnalysisOptions` fields, and ``device``, ``resume`` and
-        ``resources`` as :func:`poselab.analyze_video`.
+        ``animals`` (identity names, default ``animal0..``), ``decoding`` (peak finding and
+        assembly settings, :data:`poselab.multianimal.DECODING`) and ``tracking`` (linking and
+        stitching, :class:`poselab.multianimal.TrackingConfig`): the fields of
+        :class:`~poselab.inference.MultiAnimalOptions`; the rest as :func:`poselab.analyze_video`
+        takes them (:class:`~poselab.inference.AnalysisOptions` fields, ``device``, ``resume``,
+        ``resources``).
 
     Returns
     -------
@@ -142,6 +136,7 @@ def analyze_multianimal(
         Pose Dataset ``(animal=n_animals, part, frame, coord)`` in image pixels; likelihood =
         peak score; frames undecodable in the video are NaN.
     """
-    many = MultiAnimalOptions(n_animals, None if animals is None else tuple(animals), decoding, tracking)
+    names, decoding, tracking = (settings.pop(k, None) for k in ("animals", "decoding", "tracking"))
+    many = MultiAnimalOptions(n_animals, None if names is None else tuple(names), decoding, tracking)
     return analyze_video(model, video, options, out=out, frames=frames, progress=progress, animals=many,
                          **settings)

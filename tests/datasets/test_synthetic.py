@@ -20,6 +20,7 @@ from poselab.datasets import (
     SYNTHETIC_PAWS,
     SYNTHETIC_SKELETON,
     SyntheticWorldError,
+    WorldConfig,
     load_synthetic,
     synthetic,
 )
@@ -93,7 +94,7 @@ def test_world_contents(world) -> None:
 def test_same_seed_same_world_and_other_seed_differs(tmp_path) -> None:
     kwargs = dict(n_animals=2, n_frames=40, size=SMALL)
     a = synthetic(tmp_path / "a" / "v.mp4", seed=7, **kwargs)
-    b = synthetic(tmp_path / "b" / "v.mp4", seed=7, **kwargs)
+    b = synthetic(tmp_path / "b" / "v.mp4", WorldConfig(seed=7, **kwargs))  # a config: the same world
     c = synthetic(tmp_path / "c" / "v.mp4", seed=8, **kwargs)
     xr.testing.assert_identical(a.poses, b.poses)
     xr.testing.assert_identical(a.gait, b.gait)
@@ -285,6 +286,8 @@ def test_restricted_behaviours(tmp_path) -> None:
         ({"size": (641, 480)}, "even"),
         ({"behaviours": ["walk", "fly"]}, "unknown behaviours"),
         ({"appearance": "cartoon"}, "appearance must be one of"),
+        ({"n_animal": 2}, r"unknown settings \['n_animal'\]"),
+        ({"config": 2}, "config must be a WorldConfig"),
     ],
 )
 def test_invalid_arguments(tmp_path, kwargs, message) -> None:
