@@ -61,7 +61,13 @@ from poselab.multianimal.model import (
     create_multianimal_model,
     load_multianimal_model,
 )
-from poselab.multianimal.network import PafPoseNet, identity_targets, multi_animal_targets, paf_targets
+from poselab.multianimal.network import (
+    PafPoseNet,
+    identity_labels,
+    identity_targets,
+    multi_animal_targets,
+    paf_targets,
+)
 from poselab.multianimal.peaks import Candidates, PeakError, find_peaks, from_deeplabcut_outputs
 from poselab.multianimal.simulate import encounters, simulate_detector
 from poselab.multianimal.tracking import (
@@ -76,7 +82,12 @@ from poselab.multianimal.tracking import (
     swap_identities,
     track,
 )
-from poselab.multianimal.train import MultiAnimalHistory, identity_loss, multi_animal_loss, train_multianimal
+from poselab.multianimal.train import (
+    MultiAnimalHistory,
+    identity_loss,
+    multi_animal_loss,
+    train_multianimal,
+)
 
 __all__ = [
     "AppearanceEmbedding",
@@ -111,6 +122,7 @@ __all__ = [
     "find_peaks",
     "from_deeplabcut_outputs",
     "identity_checkpoints",
+    "identity_labels",
     "identity_loss",
     "identity_targets",
     "learn_appearance",

@@ -22,7 +22,8 @@ from poselab.model.network import PoseNet
 from poselab.model.targets import LOCREF_STD, make_targets
 from poselab.multianimal.assembly import AssemblyError, limb_indices
 
-__all__ = ["PafPoseNet", "MultiAnimalTargets", "identity_targets", "multi_animal_targets", "paf_targets"]
+__all__ = ["PafPoseNet", "MultiAnimalTargets", "identity_labels", "identity_targets", "multi_animal_targets",
+           "paf_targets"]
 
 
 class PafPoseNet(PoseNet):
@@ -102,6 +103,9 @@ class MultiAnimalTargets:
     paf_weights
         ``(B, L, 1, H, W)`` 1 everywhere a limb's two parts are both labelled for every animal
         (unlabelled limbs are not penalised: the field there is unknown).
+    animal_scores
+        ``(B, A, H, W)`` each animal's largest keypoint Gaussian per cell, in [0, 1]: what an
+        identity head learns from (:func:`identity_labels`).
     """
 
     scoremaps: torch.Tensor
@@ -109,6 +113,7 @@ class MultiAnimalTargets:
     locref_weights: torch.Tensor
     pafs: torch.Tensor
     paf_weights: torch.Tensor
+    animal_scores: torch.Tensor
 
 
 def multi_animal_targets(
@@ -163,6 +168,7 @@ def multi_animal_targets(
         locref_weights=near,
         pafs=pafs,
         paf_weights=torch.as_tensor(known)[:, :, None, None, None].expand(b, len(sk), 1, h, w),
+        animal_scores=score.amax(dim=2),
     )
 
 
@@ -201,8 +207,16 @@ def identity_targets(
         raise AssemblyError(f"keypoints must be (batch, animals, parts, 2); got {tuple(kp.shape)}")
     b, a, p, _ = kp.shape
     per = make_targets(kp.reshape(b * a, p, 2), map_size, stride, sigma=sigma)
-    nearest = per.scoremaps.reshape(b, a, p, *map_size).amax(dim=2)  # (B, A, H, W)
-    best, labels = nearest.max(dim=1)
+    return identity_labels(per.scoremaps.reshape(b, a, p, *map_size).amax(dim=2), min_score)
+
+
+def identity_labels(animal_scores: torch.Tensor, min_score: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Identity labels and weights from each animal's Gaussians (``MultiAnimalTargets.animal_scores``).
+
+    Returns ``(B, H, W)`` the animal index of the largest Gaussian per cell (int64), and
+    ``(B, H, W)`` float32 weights, 1 where that Gaussian reaches ``min_score``, else 0.
+    """
+    best, labels = animal_scores.max(dim=1)
     return labels, (best >= min_score).float()
 
 

@@ -25,7 +25,12 @@ from poselab.model.targets import LOCREF_STD
 from poselab.model.train import TrainingHistory, register_task, stack_images, train
 from poselab.multianimal.data import MultiAnimalImages
 from poselab.multianimal.model import MultiAnimalModel
-from poselab.multianimal.network import identity_targets, multi_animal_targets
+from poselab.multianimal.network import (
+    MultiAnimalTargets,
+    identity_labels,
+    identity_targets,
+    multi_animal_targets,
+)
 
 __all__ = ["MultiAnimalHistory", "MultiAnimalTask", "identity_loss", "multi_animal_loss", "train_multianimal"]
 
@@ -60,9 +65,14 @@ def multi_animal_loss(
         loss per masked cell; squared field error summed over each field's cells (mean over
         the limbs labelled in the frame).
     """
-    scores, locref, pafs = outputs
-    t = multi_animal_targets(keypoints.detach().cpu(), skeleton, tuple(scores.shape[-2:]), stride,
+    t = multi_animal_targets(keypoints.detach().cpu(), skeleton, tuple(outputs[0].shape[-2:]), stride,
                              sigma=sigma, paf_width=paf_width, locref_std=locref_std)
+    return _map_losses(outputs, t)
+
+
+def _map_losses(outputs, t: MultiAnimalTargets) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`multi_animal_loss` from targets already built."""
+    scores, locref, pafs = outputs
     dev = scores.device
     b, p = scores.shape[:2]
     bce = F.binary_cross_entropy_with_logits(scores.float(), t.scoremaps.to(dev), reduction="sum")
@@ -94,10 +104,19 @@ def identity_loss(logits: torch.Tensor, keypoints: torch.Tensor, stride: int, *,
     torch.Tensor
         The mean cross-entropy (nats) over the taught cells (0 where none is).
     """
-    if keypoints.shape[1] > logits.shape[1]:
-        raise TrainingError(f"{keypoints.shape[1]} animals per frame but the identity head knows "
-                            f"{logits.shape[1]}: give the model one identity per animal")
-    labels, weights = identity_targets(keypoints.detach().cpu(), tuple(logits.shape[-2:]), stride, sigma=sigma)
+    _check_identity_head(keypoints.shape[1], logits.shape[1])
+    return _identity_ce(logits, *identity_targets(keypoints.detach().cpu(), tuple(logits.shape[-2:]), stride,
+                                                  sigma=sigma))
+
+
+def _check_identity_head(n_animals: int, n_identities: int) -> None:
+    if n_animals > n_identities:
+        raise TrainingError(f"{n_animals} animals per frame but the identity head knows "
+                            f"{n_identities}: give the model one identity per animal")
+
+
+def _identity_ce(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """:func:`identity_loss` from labels and weights already built."""
     ce = F.cross_entropy(logits.float(), labels.to(logits.device), reduction="none")
     weights = weights.to(logits.device)
     return (ce * weights).sum() / weights.sum().clamp(min=1)
@@ -195,14 +214,18 @@ class MultiAnimalTask:
                 x = x.contiguous(memory_format=torch.channels_last)
             features = net.features(x)
             kp = kp.reshape(shape)
-        heat, loc, paf = multi_animal_loss(
-            net.heads(features), kp, model.skeleton, model.stride, sigma=config.sigma,
-            paf_width=model.card["paf_width"], locref_std=model.card["locref_std"])
+        outputs = net.heads(features)
+        # the targets once for every head: the identity head learns from the same Gaussians
+        t = multi_animal_targets(kp.detach().cpu(), model.skeleton, tuple(outputs[0].shape[-2:]), model.stride,
+                                 sigma=config.sigma, paf_width=model.card["paf_width"],
+                                 locref_std=model.card["locref_std"])
+        heat, loc, paf = _map_losses(outputs, t)
         loss = heat + self.locref_weight * loc + config.paf_weight * paf
         terms = {"scoremap_loss": heat, "locref_loss": loc, "paf_loss": paf}
         if net.identity is not None:
-            terms["identity_loss"] = identity_loss(net.identity_logits(features), kp, model.stride,
-                                                   sigma=config.sigma)
+            logits = net.identity_logits(features)
+            _check_identity_head(kp.shape[1], logits.shape[1])
+            terms["identity_loss"] = _identity_ce(logits, *identity_labels(t.animal_scores))
             loss = loss + self.defaults["identity_weight"] * terms["identity_loss"]
         return loss, terms
 

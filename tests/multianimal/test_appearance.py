@@ -10,6 +10,7 @@ import torch
 
 from poselab.multianimal import TrackingConfig, Tracklet, track
 from poselab.multianimal.appearance import describe, embedding_loss, learn_appearance
+from tests.multianimal.crossing import identity_that_started_on_a_ends_on, lanes_swapped
 
 
 def test_embedding_loss_is_small_for_the_same_animal_and_large_for_another():
@@ -76,28 +77,16 @@ def test_describe_samples_the_maps_where_the_parts_are():
 
 
 def _lanes_swapped(appearance: bool) -> str:
-    """Two animals walk side by side, are lost for 10 frames (one climbs over the other), and
-    come back in each other's lane: positions and motion alone say each went straight on (a
-    swap); A and B look different. Which animal does the identity that starts on A end on?"""
+    """The lanes swap (:mod:`tests.multianimal.crossing`) and A and B look different. Which
+    animal does the identity that starts on A end on?"""
     rng = np.random.default_rng(1)
-    body = np.array([0.0, -6.0, -12.0])  # parts along x behind the snout; both walk right
-    frames, looks = [], []
-    for t in range(70):
-        if 30 <= t < 40:
-            frames.append(np.zeros((0, 3, 3)))
-            looks.append(np.zeros((0, 40)))
-            continue
-        ya, yb = (40.0, 64.0) if t < 30 else (64.0, 40.0)
-        x = 20 + t * 1.0 + body
-        a = np.c_[x, np.full(3, ya), np.ones(3)]
-        b = np.c_[x, np.full(3, yb), np.ones(3)]
-        frames.append(np.stack([a, b]))
-        looks.append(np.stack([np.r_[2.0, 0, rng.normal(0, 1, 38)], np.r_[0, 2.0, rng.normal(0, 1, 38)]]))
+
+    def looks(t: int) -> np.ndarray:
+        return np.stack([np.r_[2.0, 0, rng.normal(0, 1, 38)], np.r_[0, 2.0, rng.normal(0, 1, 38)]])
+
+    frames, cues = lanes_swapped(looks, 40)
     config = TrackingConfig(appearance_weight=4.0 if appearance else 0.0)
-    ds = track(frames, 2, config, appearance=looks if appearance else None)
-    y = ds["position"].sel(part="part0", coord="y").values  # (animal, frame)
-    first = 0 if abs(y[0, 0] - 40) < 1 else 1  # the identity that starts on A
-    return "A" if abs(y[first, 60] - 64) < 1 else "B" if abs(y[first, 60] - 40) < 1 else "?"
+    return identity_that_started_on_a_ends_on(track(frames, 2, config, appearance=cues if appearance else None))
 
 
 def test_looks_undo_a_swap_that_positions_alone_make():

@@ -9,10 +9,19 @@ import pytest
 import torch
 
 from poselab.model.config import TrainingError
-from poselab.multianimal import Tracklet, assign_identities, identity_loss, identity_targets, track
+from poselab.multianimal import (
+    Tracklet,
+    assign_identities,
+    identity_labels,
+    identity_loss,
+    identity_targets,
+    multi_animal_targets,
+    track,
+)
 from poselab.multianimal.data import MultiAnimalImages
 from poselab.multianimal.model import create_multianimal_model, load_multianimal_model
 from poselab.multianimal.train import train_multianimal
+from tests.multianimal.crossing import identity_that_started_on_a_ends_on, lanes_swapped
 
 cv2 = pytest.importorskip("cv2")
 
@@ -37,6 +46,10 @@ def test_identity_targets_name_the_animal_near_each_cell():
     near0 = np.hypot(centres[0][None] - 10, centres[1][:, None] - 10) <= 8.58
     near1 = np.hypot(centres[0][None] - 50, centres[1][:, None] - 30) <= 8.58
     np.testing.assert_array_equal(weights[0].numpy(), (near0 | near1).astype(np.float32))
+    # training builds the Gaussians once, for the maps and this head: the same labels and weights
+    shared = multi_animal_targets(kp, SKELETON, (12, 16), 4, sigma=4.0)
+    for mine, theirs in zip(identity_labels(shared.animal_scores), (labels, weights)):
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
 
 
 def test_identity_loss_is_the_cross_entropy_over_taught_cells():
@@ -108,28 +121,16 @@ def test_a_trained_identity_head_names_marked_animals_on_new_frames(tmp_path, on
 
 
 def _crossing(named: bool) -> str:
-    """Two animals walk side by side, vanish for 10 frames (one climbs over the other) and come
-    back in each other's lane: motion says each went straight on (a swap). An identity head
-    that is right 80 % of the frames says who is who. Which animal does the identity that starts
-    on A end on?"""
+    """The lanes swap (:mod:`tests.multianimal.crossing`); an identity head that is right 80 % of
+    the frames says who is who. Which animal does the identity that starts on A end on?"""
     rng = np.random.default_rng(2)
-    body = np.array([0.0, -6.0, -12.0])
-    frames, probs = [], []
-    for t in range(70):
-        if 30 <= t < 40:
-            frames.append(np.zeros((0, 3, 3)))
-            probs.append(np.zeros((0, 2)))
-            continue
-        ya, yb = (40.0, 64.0) if t < 30 else (64.0, 40.0)
-        x = 20 + t * 1.0 + body
-        frames.append(np.stack([np.c_[x, np.full(3, ya), np.ones(3)], np.c_[x, np.full(3, yb), np.ones(3)]]))
-        right = rng.random() < 0.8
-        p = 0.9 if right else 0.1
-        probs.append(np.array([[p, 1 - p], [1 - p, p]]))  # rows: A, B
-    ds = track(frames, 2, identity=probs if named else None)
-    y = ds["position"].sel(part="part0", coord="y").values
-    first = 0 if abs(y[0, 0] - 40) < 1 else 1
-    return "A" if abs(y[first, 60] - 64) < 1 else "B" if abs(y[first, 60] - 40) < 1 else "?"
+
+    def head(t: int) -> np.ndarray:
+        p = 0.9 if rng.random() < 0.8 else 0.1
+        return np.array([[p, 1 - p], [1 - p, p]])  # rows: A, B
+
+    frames, probs = lanes_swapped(head, 2)
+    return identity_that_started_on_a_ends_on(track(frames, 2, identity=probs if named else None))
 
 
 def test_named_tracklets_undo_a_swap_that_positions_alone_make():
