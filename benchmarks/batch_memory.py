@@ -30,8 +30,8 @@ the peak is reset first (``/proc/self/clear_refs``) and read from ``VmHWM`` inst
 The fit is an ordinary least-squares line through the cases; the last lines are
 ``<mode>_bytes_per_pixel_per_image: <value>`` and ``<mode>_fixed_bytes: <value>`` (training,
 then analysis, the analysis' per-pixel bytes last). poselab keeps these values, 25 % higher,
-in ``poselab/model/train.py`` (``TRAIN_MEMORY``) and ``poselab/inference.py``
-(``ANALYSIS_MEMORY``).
+in ``poselab/model/memory.py`` (``TRAIN_MEMORY``; ``ANALYSIS_MEMORY``, which also sizes the
+batches of whole test images scored during training).
 """
 
 from __future__ import annotations

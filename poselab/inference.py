@@ -41,7 +41,6 @@ from poselab.core.files import atomic_path, write_text_atomic
 from poselab.core.resources import (
     BatchRequest,
     Resources,
-    StepMemory,
     allowed_resources,
     fit_batch_to_memory,
     fit_torch_threads,
@@ -50,29 +49,13 @@ from poselab.core.resources import (
 )
 from poselab.io.video import open_video
 
-__all__ = ["ANALYSIS_MEMORY", "AnalysisError", "AnalysisOptions", "DetectionStore", "MultiAnimalOptions",
+__all__ = ["AnalysisError", "AnalysisOptions", "DetectionStore", "MultiAnimalOptions",
            "analyze_video", "analyze_videos", "follow_window", "join_detections", "split_detections"]
 
 
 SEGMENT_BATCHES = 8  # batches per stretch a parallel decode thread takes (a seek each)
 FOLLOW_LIKELIHOOD = 0.5  # parts at or above it place the window of follow_crop
 FOLLOW_EDGE = 8  # pixels: a part this close to the window's inner edge may be cut off
-
-# Memory of video analysis on the CPU (decoded frames in the queue, the network's batch, the
-# decoder, the results): bytes per network-input pixel of each frame in a batch, and fixed bytes.
-# Fitted with benchmarks/batch_memory.py on 2026-12-05 (peak RSS growth of analyze_video in a
-# process that has trained first, as a notebook does: up to 2x a fresh process's growth for small
-# batches, as glibc keeps more of the freed memory; one torch thread, torch 2.14, a 2-core x86
-# CPU), then raised by 25 %: lite0 from 8 cases of 320x240-1280x720 frames and 1-32 frames a
-# batch (304 B/px + 296 MB; a fresh process: 277 B/px + 127 MB), lite1 and lite2 from 3 cases
-# each (--quick). Other backbones get the largest entry. analyze_video lowers the batch size to fit.
-ANALYSIS_MEMORY: dict[str, StepMemory] = {
-    "tf_efficientnet_lite0": StepMemory(bytes_per_pixel=380, fixed_bytes=370e6),
-    "tf_efficientnet_lite1": StepMemory(bytes_per_pixel=445, fixed_bytes=403e6),  # 356 B/px + 322 MB
-    # lite2's 3 cases fitted 340 B/px + 343 MB, below lite1's per pixel: lite1's kept (generous)
-    "tf_efficientnet_lite2": StepMemory(bytes_per_pixel=445, fixed_bytes=428e6),
-}
-
 
 class AnalysisError(PoselabError, ValueError):
     """A video analysis cannot run as asked (the message says what to change)."""
@@ -963,6 +946,8 @@ def _pad_to_claimed_length(ds: xr.Dataset, info: Any) -> tuple[xr.Dataset, int]:
 
 def _batch_that_fits(model: Any, info: Any, options: AnalysisOptions, resources: Resources) -> AnalysisOptions:
     """``options``, with a lower ``batch_size`` where a batch of frames would not fit the free memory."""
+    from poselab.model.memory import ANALYSIS_MEMORY  # torch only when a model runs
+
     memory = step_memory(ANALYSIS_MEMORY, model.card.get("backbone"))
     # whole frames also under follow_crop: frames whose window lost the animal go through whole
     width, height = ((options.crop[2] - options.crop[0], options.crop[3] - options.crop[1]) if options.crop

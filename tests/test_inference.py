@@ -17,7 +17,6 @@ from poselab.core import poses
 from poselab.core.errors import ResourceError
 from poselab.core.resources import BatchSizeWarning, Resources
 from poselab.inference import (
-    ANALYSIS_MEMORY,
     CPU_BATCH_SIZE,
     GPU_BATCH_SIZE,
     AnalysisOptions,
@@ -26,6 +25,7 @@ from poselab.inference import (
 )
 from poselab.io.video import open_video, write_video
 from poselab.model import create_model
+from poselab.model.memory import ANALYSIS_MEMORY
 
 PARTS = ["head", "tail"]
 

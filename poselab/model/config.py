@@ -82,6 +82,10 @@ class TrainConfig:
         time is ``cache_seconds`` in the records, not part of ``minutes``).
     eval_every : int
         Evaluate the test images every this many epochs (and after the last).
+    eval_batch_size : int
+        Test images per forward pass when they are evaluated; on a CPU lowered (with a
+        :class:`~poselab.core.resources.BatchSizeWarning`) to fit the free memory, as whole
+        images of a large camera take far more than training crops.
     test_fraction, split_seed : float, int
         Without test images, hold out this share of the labeled images (split by this seed)
         when there are at least 5 of them.
@@ -119,6 +123,7 @@ class TrainConfig:
     freeze_backbone: bool = False
     cached_views: int = 0
     eval_every: int = 1
+    eval_batch_size: int = 8
     test_fraction: float = 0.2
     split_seed: int = 0
     seed: int = 0
@@ -155,6 +160,8 @@ class TrainConfig:
             problems.append(f"warmup is a fraction of the steps in [0, 1), got {self.warmup}")
         if int(self.eval_every) < 1:
             problems.append(f"eval_every must be >= 1, got {self.eval_every}")
+        if int(self.eval_batch_size) < 1:
+            problems.append(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
         if int(self.cached_views) and not self.freeze_backbone:
             problems.append("cached_views needs freeze_backbone=True (cached features must not change)")
         if self.unlabeled is not None and not isinstance(self.unlabeled, UnlabeledConfig):

@@ -46,7 +46,6 @@ from poselab.core.files import write_text_atomic
 from poselab.core.resources import (
     BatchRequest,
     Resources,
-    StepMemory,
     allowed_resources,
     fit_batch_to_memory,
     fit_torch_threads,
@@ -59,6 +58,7 @@ from poselab.model.config import TrainConfig, TrainingError
 from poselab.model.data import LabeledImages, label_geometry
 from poselab.model.decode import decode
 from poselab.model.evaluate import evaluate
+from poselab.model.memory import ANALYSIS_MEMORY, TRAIN_MEMORY
 from poselab.model.network import PoseModel
 from poselab.model.optim import create_optimizer, create_scheduler
 from poselab.model.targets import make_targets
@@ -67,7 +67,6 @@ from poselab.model.views import fit_multiview
 
 __all__ = [
     "PoseTask",
-    "TRAIN_MEMORY",
     "TrainingError",
     "TrainingHistory",
     "TrainingJob",
@@ -81,19 +80,6 @@ __all__ = [
 
 Callback = Callable[[dict[str, Any], PoseModel], Any]
 StopSignal = threading.Event | Callable[[], bool] | None
-
-# Memory of one training step on the CPU (augmentation, forward, backward, AdamW update): bytes
-# per network-input pixel of each image in the batch, and fixed bytes (gradients, AdamW state).
-# Fitted with benchmarks/batch_memory.py on 2026-12-05 (peak RSS growth in fresh processes, one
-# torch thread, torch 2.14 on a 2-core x86 CPU), then raised by 25 %: lite0 from 10 cases of
-# 128-320 px crops and 2-16 images (1837 B/px + 104 MB), lite1 and lite2 from 3 cases each
-# (--quick). Other backbones get the largest entry. train() lowers the batch size to fit.
-TRAIN_MEMORY: dict[str, StepMemory] = {
-    "tf_efficientnet_lite0": StepMemory(bytes_per_pixel=2296, fixed_bytes=130e6),
-    "tf_efficientnet_lite1": StepMemory(bytes_per_pixel=2923, fixed_bytes=140e6),  # 2338 B/px + 112 MB
-    "tf_efficientnet_lite2": StepMemory(bytes_per_pixel=3287, fixed_bytes=129e6),  # 2630 B/px + 103 MB
-}
-
 
 @dataclass
 class TrainingHistory:
@@ -293,7 +279,7 @@ class PoseTask:
         if self.test_data is None:
             return None
         t0 = time.perf_counter()
-        result = evaluate(self.model, self.test_data)
+        result = evaluate(self.model, self.test_data, batch_size=self.config.eval_batch_size)
         return {"test_rmse_px": result["rmse_px"], "test_rmse_px_cutoff": result["rmse_px_cutoff"],
                 "test_pck5": result["pck"][5.0], "test_absent_false_rate": result["absent_false_rate"],
                 "eval_seconds": time.perf_counter() - t0}
@@ -576,6 +562,9 @@ def train(
         model.to(config.device)
     if model.device.type == "cpu":  # a GPU's memory is not what the cgroup limits
         config = config.replace(batch_size=_batch_that_fits(model, data, config, resources))
+        if isinstance(test_data, LabeledImages) and len(test_data):
+            config = config.replace(eval_batch_size=_eval_batch_that_fits(model, data, test_data, config,
+                                                                         resources))
     task = task_for(model, data, config, test_data)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -623,15 +612,37 @@ def _batch_that_fits(model: PoseModel, data: Any, config: TrainConfig, resources
     memory = step_memory(TRAIN_MEMORY, model.card.get("backbone"))
     h, w = model.input_size
     pixels = h * w
-    extra = 0.0
-    if isinstance(data, LabeledImages) and len(data):  # task.prepare stacks them (uint8, padded) later
-        widths, heights = zip(*(data.image_size(i) for i in range(len(data))))
-        extra += len(data) * 3 * round(max(widths) * model.scale) * round(max(heights) * model.scale)
+    extra = _stacked_bytes(model, data)  # task.prepare stacks them later
     if config.unlabeled is not None:  # each step runs unlabeled.batch pairs of frames more
         extra += 2 * config.unlabeled.batch * memory.per_item(pixels)
     request = BatchRequest(
         config.batch_size, minimum=2, extra_bytes=extra, step="training",
         advice=f"a smaller input_size (now {h}x{w}) or scale in create_model, freeze_backbone=True")
+    return fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=3)
+
+
+def _stacked_bytes(model: PoseModel, data: Any) -> float:
+    """Bytes of ``data``'s images once ``task.prepare`` has stacked them (uint8, padded, scaled):
+    :class:`LabeledImages`, or frames of several animals (arrays)."""
+    images = list(getattr(data, "images", []))
+    if not images:
+        return 0.0
+    widths, heights = zip(*((im.shape[1], im.shape[0]) if isinstance(im, np.ndarray) else data.image_size(i)
+                            for i, im in enumerate(images)))
+    return len(images) * 3 * round(max(widths) * model.scale) * round(max(heights) * model.scale)
+
+
+def _eval_batch_that_fits(model: PoseModel, data: Any, test_data: LabeledImages, config: TrainConfig,
+                          resources: Resources) -> int:
+    """``config.eval_batch_size``, or the largest batch of whole test images (>= 1) that fits the
+    free memory beside the stacked training images; a flip test runs each image twice."""
+    memory = step_memory(ANALYSIS_MEMORY, model.card.get("backbone"))
+    w, h = (max(size) for size in zip(*(test_data.image_size(i) for i in range(len(test_data)))))
+    pixels = round(w * model.scale) * round(h * model.scale) * (2 if model.card.get("flip_test") else 1)
+    request = BatchRequest(
+        config.eval_batch_size, minimum=1, extra_bytes=_stacked_bytes(model, data),
+        step="evaluating the test images during training",
+        advice=f"a smaller scale in create_model (now {model.scale:g}; the test images are {w}x{h})")
     return fit_batch_to_memory(request, memory, pixels, resources=resources, stacklevel=3)
 
 

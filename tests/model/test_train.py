@@ -25,7 +25,7 @@ from poselab.model import (
     train,
     train_in_background,
 )
-from poselab.model.train import TRAIN_MEMORY
+from poselab.model.memory import ANALYSIS_MEMORY, TRAIN_MEMORY
 
 REPO = Path(__file__).resolve().parents[2]
 COLOURS = np.array([[230, 40, 40], [40, 210, 40], [50, 60, 230]], dtype=float)
@@ -171,3 +171,30 @@ def test_training_lowers_the_batch_size_to_fit_the_free_memory_or_stops_with_a_m
         train(model, data, epochs=1, batch_size=8, out_dir=tmp_path / "too-small", progress=False,
               resources=server(memory.fixed_bytes + stacked + 1.5 * per_image))
     assert not (tmp_path / "too-small").exists()  # stopped before anything started
+
+
+def test_whole_test_images_are_evaluated_in_batches_that_fit_the_free_memory(tmp_path, one_thread):
+    # training crops are 64 px, but the test images are scored whole (128 px): on a large camera
+    # that forward pass, not the training step, is what would not fit
+    gib = 2**30
+    data, test = blobs(4, size=64, seed=3), blobs(3, size=128, seed=4)
+    model = create_model("tf_efficientnet_lite0", data.parts, input_size=64, pretrained=False,
+                         head_channels=32)
+    memory = ANALYSIS_MEMORY["tf_efficientnet_lite0"]
+    stacked = 4 * 3 * 64 * 64
+    per_image = memory.per_item(128 * 128)
+
+    def server(free: float) -> Resources:
+        return Resources(cpus=1, threads=1, memory_bytes=2 * gib, memory_used_bytes=2 * gib - int(free),
+                         limited=True)
+
+    with pytest.warns(BatchSizeWarning, match="batch_size 8 needs about .*: evaluating the test images "
+                                              "during training with batch_size 2") as caught:
+        history = train(model, data, epochs=1, batch_size=4, test_data=test, progress=False,
+                        resources=server(memory.fixed_bytes + stacked + 2.5 * per_image))
+    assert len(caught) == 1  # the training step itself fits
+    assert history.records[-1]["test_rmse_px"] == pytest.approx(evaluate(model, test)["rmse_px"], rel=1e-5)
+    with pytest.raises(ResourceError, match=r"evaluating the test images during training needs about "
+                                            r"0\.3\d GiB with batch_size 1.*smaller scale in create_model"):
+        train(model, data, epochs=1, batch_size=4, test_data=test, progress=False,
+              resources=server(memory.fixed_bytes + stacked + 0.5 * per_image))
