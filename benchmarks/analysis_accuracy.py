@@ -37,10 +37,10 @@ def noisy(ds, noise_px: float, dropout: float, rng):
     return filters.savgol(ds, 7, 2)
 
 
-def run_seed(w, ds, seed: int):
+def run_seed(w, ds, seed: int, stance_config: gait.StanceConfig | None = None):
     paws = [str(p) for p in w.gait["paw"].values]
     truth_st = w.gait["stance"].sel(paw=paws)
-    st = gait.stance(ds, paws)
+    st = gait.stance(ds, paws, config=stance_config)
     ok = st.values == truth_st.values
     stepping = np.isin(w.behaviour.values, [1, 2])[:, None, :]  # walk, turn bouts
     out = {"stance_acc": float(ok.mean()),

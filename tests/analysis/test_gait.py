@@ -222,3 +222,72 @@ def test_edge_refinement_recovers_noisy_step_and_hold():
     refined = gait.stance_from_position(noisy)
     assert (refined == truth).mean() >= 0.99  # measured 1.0
     assert (refined == truth).mean() >= (plain == truth).mean()
+
+
+def _profiled_steps(profile: str, swings=(3, 4, 5, 3, 6, 3), hold: int = 6, step: float = 8.0):
+    """A paw stepping ``step`` px along x with the given swing lengths (frames), ``hold`` stance
+    frames between, its path between footholds shaped by ``gait.SWING_PROFILES[profile]`` with the
+    convention that a swing of frames a..b-1 runs from time a-1 to time b (the last and first
+    stance frames are at the footholds). Returns positions (n, 2) and the true stance."""
+    shape = gait.SWING_PROFILES[profile]
+    x, st = [0.0] * hold, [True] * hold
+    for j, length in enumerate(swings):
+        tau = np.arange(1, length + 1) / (length + 1)
+        x += list((j + shape(tau)) * step)
+        st += [False] * length
+        x += [(j + 1) * step] * hold
+        st += [True] * hold
+    return np.stack([np.array(x), np.zeros(len(x))], -1), np.array(st)
+
+
+@pytest.mark.parametrize("profile", sorted(gait.SWING_PROFILES))
+def test_time_swings_exact_without_noise(profile):
+    pos, truth = _profiled_steps(profile)
+    rough = gait.stance_from_position(pos)
+    np.testing.assert_array_equal(gait.time_swings(pos, rough, profile), truth)
+    # edges that are a frame off either way are put right
+    off = truth.copy()
+    off[np.flatnonzero(truth[:-1] & ~truth[1:])] = False  # lift-offs one frame early
+    np.testing.assert_array_equal(gait.time_swings(pos, off, profile), truth)
+
+
+def test_time_swings_beat_the_threshold_in_subpixel_noise():
+    # 40 short swings; the first swing frame moves 0.10 x 8 px = 0.8 px, twice the noise SD.
+    pos, truth = _profiled_steps("minimum_jerk", swings=(3, 4) * 20, step=8.0)
+    rng = np.random.default_rng(3)
+    threshold_acc, fitted_acc = [], []
+    for _ in range(5):
+        noisy = pos + rng.normal(0, 0.4, pos.shape)
+        rough = gait.stance_from_position(noisy, noise=0.4)  # 40 % swing: give the noise
+        threshold_acc.append((rough == truth).mean())
+        fitted_acc.append((gait.time_swings(noisy, rough) == truth).mean())
+    assert np.mean(fitted_acc) >= 0.95  # measured 0.969
+    assert np.mean(fitted_acc) > np.mean(threshold_acc) + 0.1  # measured 0.820 with the threshold
+
+
+def test_time_swings_leave_long_gaps_and_check_input():
+    pos, truth = _profiled_steps("raised_cosine", swings=(3, 20))
+    rough = truth.copy()
+    rough[np.flatnonzero(~truth)[-20:][:2]] = True  # the long gap's edges, wrong on purpose
+    out = gait.time_swings(pos, rough, "raised_cosine")
+    np.testing.assert_array_equal(out[-40:], rough[-40:])  # a 18-frame gap is not a step: kept
+    np.testing.assert_array_equal(out[:15], truth[:15])
+    with pytest.raises(gait.GaitError, match="profile must be one of"):
+        gait.time_swings(pos, rough, "spline")
+    with pytest.raises(gait.GaitError):
+        gait.time_swings(pos[:, 0], rough)
+
+
+def test_stance_times_swings_when_configured():
+    from poselab.core import poses
+
+    pos, truth = _profiled_steps("minimum_jerk", swings=(3, 4) * 6, step=10.0)
+    rng = np.random.default_rng(5)
+    noisy = pos + rng.normal(0, 0.3, pos.shape)
+    ds = poses.from_arrays(noisy[None, None], parts=["lf"], fps=30.0)
+    plain = gait.stance(ds, ["lf"]).sel(animal=ds["animal"].values[0], paw="lf").values
+    timed = gait.stance(ds, ["lf"], swing_profile="minimum_jerk")
+    np.testing.assert_array_equal(timed.values[0, 0], gait.time_swings(noisy, plain))
+    assert (timed.values[0, 0] == truth).mean() > (plain == truth).mean()
+    with pytest.raises(gait.GaitError, match="profile"):
+        gait.stance(ds, ["lf"], swing_profile="spline")
