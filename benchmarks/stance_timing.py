@@ -5,7 +5,8 @@ The true poses of synthetic worlds (fur look, 640x480, 30 frames/s; the analysis
 filter chain (likelihood mask, gaps <= 5 frames interpolated, Savitzky-Golay with
 ``window_frames="auto"``); then stance with each swing timing: the threshold edges alone
 (``None``) and a fit of the paw's path between footholds with each profile of
-``gait.SWING_PROFILES``. Scored as ``analysis_accuracy.py`` scores (stance accuracy in walking and
+``gait.SWING_PROFILES``; with ``--edge-k``, each for several radii of the edge refinement
+(``StanceConfig.edge_k``, noise SDs). Scored as ``analysis_accuracy.py`` scores (stance accuracy in walking and
 turning bouts; per-stride duty factor and inter-limb phase errors, medians and means).
 The synthetic world moves its paws along a raised cosine, so that profile's figures are an
 upper bound here (the oracle's own shape), not a fair choice.
@@ -45,7 +46,10 @@ def main(argv: list[str] | None = None) -> float:
     ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--noise-px", type=float, nargs="+", default=[0.3, 0.5, 1.0])
+    ap.add_argument("--edge-k", type=float, nargs="+", default=[3.0],
+                    help="edge refinement radii (noise SDs) to compare, each with every timing")
     a = ap.parse_args(argv)
+    configs = [(k, timing) for k in a.edge_k for timing in TIMINGS]
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in a.seeds:
@@ -55,20 +59,20 @@ def main(argv: list[str] | None = None) -> float:
                 ds = w.poses.copy()
                 ds["position"] = ds["position"] + rng.normal(0, sd, ds["position"].shape)
                 ds = chain(ds)
-                for timing in TIMINGS:
-                    scores, _, _ = run_seed(w, ds, seed, gait.StanceConfig(swing_profile=timing))
-                    results.setdefault((sd, timing), []).append(scores)
+                for k, timing in configs:
+                    scores, _, _ = run_seed(w, ds, seed, gait.StanceConfig(edge_k=k, swing_profile=timing))
+                    results.setdefault((sd, k, timing), []).append(scores)
     print(f"seeds {a.seeds}, {a.frames} frames; means over seeds of per-stride medians (and means)")
-    print("noise px | timing | " + " | ".join(SCORES))
+    print("noise px | edge_k | timing | " + " | ".join(SCORES))
     best = np.nan
     for sd in a.noise_px:
         fair = {}
-        for timing in TIMINGS:
-            rows = results[(sd, timing)]
-            means = {k: float(np.nanmean([r[k] for r in rows])) for k in SCORES}
-            print(f"{sd} | {timing} | " + " | ".join(f"{means[k]:.3f}" for k in SCORES))
+        for k, timing in configs:
+            rows = results[(sd, k, timing)]
+            means = {name: float(np.nanmean([r[name] for r in rows])) for name in SCORES}
+            print(f"{sd} | {k} | {timing} | " + " | ".join(f"{means[name]:.3f}" for name in SCORES))
             if timing != "raised_cosine":
-                fair[timing] = means["stance_acc_stepping"]
+                fair[(k, timing)] = means["stance_acc_stepping"]
         if sd == a.noise_px[0]:
             best = max(fair.values())
     print(f"stance_acc_stepping_best: {best:.3f}")
