@@ -9,8 +9,10 @@ are then refined against its foothold (the median position of the run, far more 
 3-frame mean): a frame next to the run belongs to it while the paw's displacement from the
 foothold, measured along the direction of the step to or from the neighbouring foothold, stays
 within ``edge_k`` standard deviations of the positional noise around the footholds
-(:func:`refine_stance_edges`). The older speed method (hysteresis on paw speed relative to body
-speed) remains as ``method="speed"``.
+(:func:`refine_stance_edges`). :func:`time_swings` (``swing_profile=``, off by default) can
+instead time each swing by fitting the paw's path between footholds with a profile of
+:data:`SWING_PROFILES`; it helps only where the profile is the paws' own. The older speed method
+(hysteresis on paw speed relative to body speed) remains as ``method="speed"``.
 """
 from __future__ import annotations
 
