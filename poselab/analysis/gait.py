@@ -142,6 +142,15 @@ def _runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
     return np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
 
 
+def _track_and_stance(position: np.ndarray, st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One paw's (frames, 2) float positions and (frames,) bool stance, checked to match."""
+    p = np.asarray(position, dtype=float)
+    st = np.asarray(st, dtype=bool)
+    if p.ndim != 2 or p.shape[1] != 2 or st.shape != (len(p),):
+        raise GaitError("position must be (frames, 2) and st (frames,)")
+    return p, st
+
+
 def foothold_noise(position: np.ndarray, st: np.ndarray) -> float:
     """Robust positional noise SD (position units) around the footholds of a stance series.
 
@@ -185,10 +194,7 @@ def refine_stance_edges(position: np.ndarray, st: np.ndarray, k: float = 3.0,
     -------
     (frames,) bool stance.
     """
-    p = np.asarray(position, dtype=float)
-    st = np.asarray(st, dtype=bool)
-    if p.ndim != 2 or p.shape[1] != 2 or st.shape != (len(p),):
-        raise GaitError("position must be (frames, 2) and st (frames,)")
+    p, st = _track_and_stance(position, st)
     n = len(p)
     finite = np.isfinite(p).all(axis=1)
     starts, ends = _runs(st & finite)
@@ -325,10 +331,7 @@ def time_swings(position: np.ndarray, st: np.ndarray, profile: str = "minimum_je
     -------
     (frames,) bool stance.
     """
-    p = np.asarray(position, dtype=float)
-    st = np.asarray(st, dtype=bool)
-    if p.ndim != 2 or p.shape[1] != 2 or st.shape != (len(p),):
-        raise GaitError("position must be (frames, 2) and st (frames,)")
+    p, st = _track_and_stance(position, st)
     if profile not in SWING_PROFILES:
         raise GaitError(f"profile must be one of {sorted(SWING_PROFILES)}; got {profile!r}")
     windows = _swing_windows(p, np.isfinite(p).all(axis=1), st, max_swing_frames)
