@@ -67,7 +67,8 @@ CPU_BATCH_SIZE, GPU_BATCH_SIZE = 4, 16
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """How frames go through the network (the settings a resumed run must share).
+    """How frames go through the network (the settings a resumed run must share, apart from
+    ``device`` and ``decode_workers``, which change how fast, not what).
 
     Attributes
     ----------
@@ -96,6 +97,9 @@ class AnalysisOptions:
         threads decode 1.5x as fast as one, but the whole analysis ran slower with them
         (722 against 1072 frames/s, BENCHMARKS.md), so more is for machines where it measures
         faster.
+    device : str or None
+        Where the network runs: ``"cuda"``, ``"cpu"``...; None: CUDA when available. A resumed
+        run may change it.
     """
 
     batch_size: int | None = None
@@ -104,6 +108,7 @@ class AnalysisOptions:
     chunk_frames: int = 1024
     decode_workers: int | None = None
     follow_crop: int | None = None
+    device: str | None = None
 
     def on(self, device: Any) -> AnalysisOptions:
         """These options with the batch size settled for ``device`` (a ``torch.device``)."""
@@ -130,7 +135,8 @@ class AnalysisOptions:
                                chunk_frames=(int(self.chunk_frames) if batch is None
                                              else max(batch, int(self.chunk_frames) // batch * batch)),
                                decode_workers=None if self.decode_workers is None else int(self.decode_workers),
-                               follow_crop=None if self.follow_crop is None else int(self.follow_crop))
+                               follow_crop=None if self.follow_crop is None else int(self.follow_crop),
+                               device=None if self.device is None else str(self.device))
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,6 @@ def analyze_video(
     *,
     out: str | os.PathLike | None = None,
     frames: tuple[int, int] | None = None,
-    device: str | None = None,
     resume: bool = True,
     progress: bool = True,
     resources: Resources | None = None,
@@ -194,16 +199,15 @@ def analyze_video(
     video
         The video file.
     options
-        :class:`AnalysisOptions` (``batch_size``, ``crop``, ``downscale``, ``chunk_frames``);
-        each may also be given as a keyword (``analyze_video(model, video, downscale=2)``).
+        :class:`AnalysisOptions` (``batch_size``, ``crop``, ``downscale``, ``chunk_frames``,
+        ``device``...); each may also be given as a keyword
+        (``analyze_video(model, video, downscale=2, device="cuda")``).
     out
         Where to save the result: ``.nc`` (NetCDF, default choice) or ``.zarr`` (for long
         videos). ``None``: only return it. While running, chunks go to ``<out>.partial.zarr``;
         with ``resume=True`` a job that was killed continues from its last written chunk.
     frames
         ``(start, stop)`` frame range to analyze (default: the whole video).
-    device
-        ``"cuda"``, ``"cpu"``...; default: CUDA when available.
     resume
         Continue a killed job from ``<out>.partial.zarr`` (False: start again).
     progress
@@ -230,7 +234,7 @@ def analyze_video(
     poselab.core.errors.ResourceError
         When not even one frame at a time fits the free memory.
     """
-    job = _job(model, video, options, settings, animals, frames, device, resources)
+    job = _job(model, video, options, settings, animals, frames, resources)
     out_path = Path(out) if out is not None else None
     if out_path is not None and out_path.suffix.lower() not in (".nc", ".zarr"):
         raise AnalysisError(f"save results as .nc or .zarr; got {out_path.name}")
@@ -266,10 +270,10 @@ class _Job:
     whole: bool  # the whole video was asked for: padded to the frame count the file claims
 
 
-def _job(model: Any, video, options: AnalysisOptions | None, settings: dict, animals, frames, device,
+def _job(model: Any, video, options: AnalysisOptions | None, settings: dict, animals, frames,
          resources: Resources | None) -> _Job:
-    model = _as_model(model, device)
     options = _options(options, settings)
+    model = _as_model(model, options.device)
     animals = _animal_options(model, animals, options)
     resources = resources if resources is not None else allowed_resources()
     fit_torch_threads(resources)  # a JupyterHub server's 1 CPU, not the host's 32 cores
@@ -438,8 +442,8 @@ def analyze_videos(
     results = []
     for video, out, futures in zip(videos, out_paths, tasks):
         if getattr(model, "finds_many_animals", False):  # the workers found the animals: identities here
-            settings = {k: v for k, v in options.items() if k not in _NOT_ANALYSIS_OPTIONS + ("animals", "device")}
-            job = _job(model, video, None, settings, options.get("animals"), None, "cpu", None)
+            settings = {k: v for k, v in options.items() if k not in _NOT_ANALYSIS_OPTIONS + ("animals",)}
+            job = _job(model, video, None, {**settings, "device": "cpu"}, options.get("animals"), None, None)
             found = join_detections(client.gather(futures))
             ds = _identities(job, found, _attrs(job, out))
             ds = _finish(job, ds, int((~found["valid"]).sum()), out)
@@ -1035,7 +1039,8 @@ def _signature(model: Any, video, options: AnalysisOptions, start: int, stop: in
     path = Path(video)
     stat = path.stat()
     settings = asdict(options)
-    settings.pop("decode_workers")  # how fast, not what: a resumed run may change it
+    for how_fast in ("decode_workers", "device"):  # how fast, not what: a resumed run may change them
+        settings.pop(how_fast)
     what = [_card_summary(model), path.name, stat.st_size, settings, start, stop]
     if animals is not None:
         what.append(animals.decoding)
@@ -1087,8 +1092,8 @@ def _remote_range(model_class: type, model_path: str, video: str, frames: tuple[
     # a worker fits its own CPUs and memory, not those of the machine that submitted the task
     options = {k: v for k, v in options.items() if k not in _NOT_ANALYSIS_OPTIONS}
     if getattr(model, "finds_many_animals", False):
-        animals, device = options.pop("animals", None), options.pop("device", None)
-        job = _job(model, video, None, options, animals, frames, device, None)
+        animals = options.pop("animals", None)
+        job = _job(model, video, None, options, animals, frames, None)
         return _detections(job, None, False, {"disable": True})
     return analyze_video(model, video, frames=frames, progress=False, **options)
 
