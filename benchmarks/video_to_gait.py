@@ -2,10 +2,11 @@
 
     python benchmarks/video_to_gait.py [--seeds 31 32 33] [--frames 600] [--labeled 50]
                                        [--minutes 10 | --epochs N] [--appearance fur]
+                                       [--selection kmeans|uniform|kmeans+uniform]
 
 For each seed (none of them used to tune anything): a synthetic video with realistic-looking
-animals (``appearance="fur"``) is rendered; poselab's k-means frame selection picks
-``--labeled`` frames, which are labeled from the truth (visible points only); the model is
+animals (``appearance="fur"``) is rendered; poselab's frame selection (``--selection``, k-means
+by default) picks ``--labeled`` frames, which are labeled from the truth (visible points only); the model is
 trained as ``poselab train`` does (``Recipe.for_data`` on the training share, one budget); the
 whole video is analyzed; the filters the demo and the README use are applied (likelihood
 < 0.5 masked, gaps up to 5 frames interpolated, Savitzky-Golay with a window per track chosen
@@ -97,11 +98,11 @@ def pose_errors(ds, truth) -> dict:
 
 
 def train_as_a_user(folder: Path, world, seed: int, args: argparse.Namespace):
-    """k-means frames labeled from the truth; ``poselab train``'s recipe with one budget."""
+    """``--selection`` frames labeled from the truth; ``poselab train``'s recipe with one budget."""
     truth = world.poses
     project = Project.create(folder / "project", parts=list(SYNTHETIC_PARTS),
                              flip_pairs=[list(p) for p in SYNTHETIC_FLIP_PAIRS], videos=[world.video])
-    images = project.select_frames(n=args.labeled, method="kmeans", seed=seed)
+    images = project.select_frames(n=args.labeled, method=args.selection, seed=seed)
     label_from_truth(project, truth, images)
     data = project_images(project)
     config = TrainConfig(minutes=None if args.epochs else args.minutes, epochs=args.epochs, seed=seed,
@@ -112,7 +113,12 @@ def train_as_a_user(folder: Path, world, seed: int, args: argparse.Namespace):
     trained = fit(data, recipe, flip_pairs=project.config.flip_pairs)
     minutes = (time.perf_counter() - started) / 60
     project.close()
-    return trained, recipe, minutes
+    # Which behaviours the labeled frames show (the selection's coverage, from the truth).
+    frames = [int(Path(str(image)).stem.removeprefix("img")) for image in images]
+    states = world.behaviour.attrs["states"]
+    codes = world.behaviour.values[0][frames]
+    coverage = {str(name): int(np.sum(codes == code)) for code, name in enumerate(states)}
+    return trained, recipe, minutes, coverage
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -123,6 +129,8 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per world")
     parser.add_argument("--epochs", type=int, default=None, help="or a budget in epochs")
     parser.add_argument("--appearance", default="fur", choices=["fur", "coloured"])
+    parser.add_argument("--selection", default="kmeans", choices=["kmeans", "uniform", "kmeans+uniform"],
+                        help="frame selection method (Project.select_frames)")
     parser.add_argument("--out", default=None, help="keep each world's video, model and poses here")
     parser.add_argument("--reuse", action="store_true",
                         help="score the models and poses an earlier run left in --out again (no training)")
@@ -141,14 +149,15 @@ def main(argv: list[str] | None = None) -> float:
                                        progress=False))
         else:
             world = synthetic(folder / "mouse.mp4", n_frames=args.frames, seed=seed, appearance=args.appearance)
-            trained, recipe, minutes = train_as_a_user(folder, world, seed, args)
+            trained, recipe, minutes, coverage = train_as_a_user(folder, world, seed, args)
             model_path = trained.model.save(folder / "model.safetensors")
             started = time.perf_counter()
             predicted = analyze_video(model_path, world.video, out=folder / "poses.nc", progress=False)
             run = {"epochs": len(trained.history.records), "train_minutes": round(minutes, 1),
                    "recipe": f"scale {recipe.scale}, crop {recipe.input_size}, flip test {recipe.flip_test}",
                    "analysis_s": round(time.perf_counter() - started, 1),
-                   "test_rmse_px": round(float(trained.result["rmse_px"]), 2)}
+                   "test_rmse_px": round(float(trained.result["rmse_px"]), 2), "selection": args.selection,
+                   "labeled_behaviours": coverage}
             done.write_text(json.dumps(run))
         filtered = default_filters(predicted)
         scores, x, truth_b = run_seed(world, filtered, seed)

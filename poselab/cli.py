@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("root")
     p.add_argument("--video", default=None)
     p.add_argument("--n", type=int, default=20)
-    p.add_argument("--method", choices=["kmeans", "uniform"], default="kmeans")
+    p.add_argument("--method", choices=["kmeans", "uniform", "kmeans+uniform"], default="kmeans")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_select_frames)
 

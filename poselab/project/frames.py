@@ -2,6 +2,7 @@
 
 >>> chosen = select_kmeans("videos/mouse.mp4", 20, exclude=already_labeled)   # distinct-looking frames
 >>> chosen = select_uniform(2330, 20)                                        # evenly spaced in time
+>>> chosen = select_kmeans_uniform("videos/mouse.mp4", 20)                   # half of each
 >>> paths = extract_frames("videos/mouse.mp4", chosen, "frames/mouse")      # frames/mouse/img00042.png ...
 
 Frame indices are 0-based video frame numbers (see :mod:`poselab.io.video`).
@@ -21,7 +22,7 @@ from poselab.core.errors import PoselabError
 from poselab.core.files import write_bytes_atomic
 from poselab.io.video import VideoError, VideoReader, open_video
 
-__all__ = ["FrameSelectionError", "select_uniform", "select_kmeans", "extract_frames", "kmeans"]
+__all__ = ["FrameSelectionError", "select_uniform", "select_kmeans", "select_kmeans_uniform", "extract_frames", "kmeans"]
 
 
 class FrameSelectionError(PoselabError, ValueError):
@@ -243,6 +244,73 @@ def select_kmeans(
         rest = np.setdiff1d(indices, chosen)
         chosen = np.concatenate([chosen, rest[_spread(np.arange(len(rest)), n - len(chosen), len(rest))]])
     return np.sort(chosen)
+
+
+def select_kmeans_uniform(
+    video: str | os.PathLike | VideoReader,
+    n: int,
+    *,
+    uniform_share: float = 0.5,
+    exclude: Iterable[int] = (),
+    seed: int = 0,
+    progress: bool = False,
+) -> np.ndarray:
+    """``n`` frames: some visually distinct (k-means), the rest evenly spaced in time.
+
+    k-means on whole frames spends its clusters where the picture changes most: while the
+    animal walks, each place in the arena looks different, so locomotion takes most of the
+    frames and postures held in one place (grooming, rearing, rest) get few; a network
+    trained on them then misses those postures. Frames evenly spaced in time cover each
+    behaviour in proportion to its time. No evenly spaced frame is taken within
+    ``n_frames / (4 n)`` frames of a k-means frame (the same pose labeled twice) while enough
+    frames are left. On six synthetic worlds
+    (seeds 100-105; ``benchmarks/frame_selection_coverage.py``), 50 k-means frames held 23
+    grooming and 130 walking frames in all, 50 evenly spaced ones 55 and 76.
+
+    Parameters
+    ----------
+    video
+        A video path or an open :class:`~poselab.io.video.VideoReader`.
+    n
+        Number of frames to choose.
+    uniform_share
+        Share of the ``n`` frames spaced evenly in time (0 to 1; 0 is :func:`select_kmeans`,
+        1 is :func:`select_uniform`).
+    exclude
+        Frames never to choose (e.g. those already labeled).
+    seed
+        Seed of the k-means initialisation (same seed, same frames).
+    progress
+        Show a progress bar while frames are read.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (n,)`` sorted, unique frame indices.
+    """
+    n = _as_count(n, "n")
+    share = float(uniform_share)
+    if not 0.0 <= share <= 1.0:
+        raise FrameSelectionError(f"uniform_share must be between 0 and 1; got {uniform_share!r}")
+    n_uniform = int(round(n * share))
+    excluded = np.asarray(list(exclude), np.int64).ravel()
+    with _reader(video) as reader:
+        n_free = len(_available(len(reader), excluded))
+        if n > n_free:
+            raise FrameSelectionError(
+                f"cannot choose {n} frames: only {n_free} of the video's {len(reader)} frames are not excluded; "
+                f"ask for at most {n_free}"
+            )
+        n_total = len(reader)
+        distinct = select_kmeans(reader, n - n_uniform, exclude=excluded, seed=seed, progress=progress)
+    # An evenly spaced frame next to a k-means frame would show the same pose twice: keep them
+    # apart by a quarter of the even spacing where enough frames are left for that.
+    radius = n_total // (4 * max(n, 1))
+    near = (distinct[:, None] + np.arange(-radius, radius + 1)[None]).ravel()
+    if len(_available(n_total, np.concatenate([excluded, near]))) < n_uniform:
+        near = distinct
+    spaced = select_uniform(n_total, n_uniform, exclude=np.concatenate([excluded, near]))
+    return np.sort(np.concatenate([distinct, spaced]))
 
 
 def extract_frames(

@@ -303,8 +303,10 @@ class Project:
         n
             Number of frames to add.
         method
-            ``"kmeans"`` (distinct-looking frames, from k-means on downsampled frames) or
-            ``"uniform"`` (evenly spaced in time).
+            ``"kmeans"`` (distinct-looking frames, from k-means on downsampled frames),
+            ``"uniform"`` (evenly spaced in time), or ``"kmeans+uniform"`` (half of each: k-means
+            alone favours locomotion, since a walking animal looks different in each place,
+            and gives few frames of postures held in one place such as grooming).
         seed
             Seed of the k-means initialisation.
 
@@ -320,8 +322,11 @@ class Project:
                 chosen = frame_selection.select_kmeans(reader, n, exclude=exclude, seed=seed)
             elif method == "uniform":
                 chosen = frame_selection.select_uniform(len(reader), n, exclude=exclude)
+            elif method == "kmeans+uniform":
+                chosen = frame_selection.select_kmeans_uniform(reader, n, exclude=exclude, seed=seed)
             else:
-                raise ProjectError(f"unknown frame selection method {method!r}: use 'kmeans' or 'uniform'")
+                raise ProjectError(f"unknown frame selection method {method!r}: use 'kmeans', 'uniform' or "
+                                   "'kmeans+uniform'")
         return self.add_frames(chosen, video=video)
 
     def add_frames(self, frames: Iterable[int], *, video: str | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Frame selection for labeling (uniform, k-means) and PNG extraction."""
+"""Frame selection for labeling (uniform, k-means, both) and PNG extraction."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from poselab.project.frames import (
     extract_frames,
     kmeans,
     select_kmeans,
+    select_kmeans_uniform,
     select_uniform,
 )
 
@@ -154,6 +155,48 @@ def test_kmeans_static_video_still_gives_n_frames(tmp_path):
     still = write_video(tmp_path / "still.avi", [np.full((H, W, 3), 90, np.uint8)] * 20, 10, codec="MJPG")
     chosen = select_kmeans(still, 5)
     assert len(chosen) == 5 and len(np.unique(chosen)) == 5 and chosen.max() < 20
+
+
+@pytest.fixture(scope="module")
+def walk_then_hold(tmp_path_factory):
+    """30 frames of a square crossing the frame (each frame different), then 30 of it held still."""
+    rng = np.random.default_rng(4)
+    frames = []
+    for i in range(60):
+        frame = np.full((H, W, 3), 60, np.uint8)
+        x = 2 + (i * 2) % (W - 10) if i < 30 else 30
+        frame[20:28, x:x + 8] = 230
+        frames.append(np.clip(frame.astype(int) + rng.integers(-3, 4, frame.shape), 0, 255).astype(np.uint8))
+    return write_video(tmp_path_factory.mktemp("frames") / "walk_then_hold.mp4", frames, fps=30.0)
+
+
+def test_kmeans_uniform_covers_a_held_posture(walk_then_hold):
+    """k-means spends its clusters on the moving half; half evenly spaced frames cover the held half."""
+    distinct = select_kmeans(walk_then_hold, 8)
+    mixed = select_kmeans_uniform(walk_then_hold, 8)
+    assert np.sum(distinct >= 30) <= 2
+    assert np.sum(mixed >= 30) >= 3
+    assert len(mixed) == 8 and mixed.dtype == np.int64 and np.all(np.diff(mixed) > 0)
+    # The two ends of the mix are the two methods.
+    np.testing.assert_array_equal(select_kmeans_uniform(walk_then_hold, 8, uniform_share=0.0), distinct)
+    np.testing.assert_array_equal(select_kmeans_uniform(walk_then_hold, 8, uniform_share=1.0),
+                                  select_uniform(60, 8))
+    # Half of them k-means frames (same seed), the other half evenly spaced among the rest, none
+    # within 60 / (4 * 8) = 1 frame of a k-means frame.
+    distinct_half = select_kmeans(walk_then_hold, 4)
+    assert set(distinct_half.tolist()) <= set(mixed.tolist())
+    spaced = np.setdiff1d(mixed, distinct_half)
+    assert np.abs(spaced[:, None] - distinct_half[None]).min() >= 2
+    # Where no room is left for that, only the k-means frames themselves are avoided.
+    crowded = select_kmeans_uniform(walk_then_hold, 12, exclude=np.arange(20, 60))
+    assert len(np.unique(crowded)) == 12 and crowded.max() < 20
+    exclude = np.arange(0, 60, 3)
+    again = select_kmeans_uniform(walk_then_hold, 8, exclude=exclude, seed=2)
+    assert len(np.unique(again)) == 8 and not set(again.tolist()) & set(exclude.tolist())
+    with pytest.raises(FrameSelectionError, match="uniform_share must be between 0 and 1"):
+        select_kmeans_uniform(walk_then_hold, 8, uniform_share=1.5)
+    with pytest.raises(FrameSelectionError, match="at most 40"):
+        select_kmeans_uniform(walk_then_hold, 41, exclude=exclude)
 
 
 def test_extract_frames_are_exact_pngs(scenes, tmp_path):

@@ -70,6 +70,10 @@ def test_select_frames_kmeans_then_uniform_never_repeats(tmp_path, video):
     records = {r.image: r for r in project.labels.images()}
     assert not {records[i].frame for i in first} & {records[i].frame for i in second}
     assert len(project.labels.images()) == 14
+    third = project.select_frames(n=6, method="kmeans+uniform")
+    records = {r.image: r for r in project.labels.images()}
+    assert len(third) == 6 and not {records[i].frame for i in third} & {records[i].frame for i in first + second}
+    assert len(project.labels.images()) == 20
     # The extracted PNG equals the video frame.
     import cv2
 
