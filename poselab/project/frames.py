@@ -292,7 +292,7 @@ def select_kmeans_uniform(
     share = float(uniform_share)
     if not 0.0 <= share <= 1.0:
         raise FrameSelectionError(f"uniform_share must be between 0 and 1; got {uniform_share!r}")
-    n_uniform = int(round(n * share))
+    n_uniform = round(n * share)
     excluded = np.asarray(list(exclude), np.int64).ravel()
     with _reader(video) as reader:
         n_free = len(_available(len(reader), excluded))
