@@ -44,6 +44,17 @@ def _available(n_total: int, exclude: Iterable[int]) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+def _free_frames(n_total: int, n: int, exclude: Iterable[int]) -> np.ndarray:
+    """The frames not excluded, after checking that ``n`` of them can be chosen."""
+    available = _available(n_total, exclude)
+    if n > len(available):
+        raise FrameSelectionError(
+            f"cannot choose {n} frames: only {len(available)} of the video's {n_total} frames are not excluded; "
+            f"ask for at most {len(available)}"
+        )
+    return available
+
+
 def _spread(available: np.ndarray, n: int, span: int) -> np.ndarray:
     """``n`` distinct elements of sorted ``available``, each as near as possible to evenly spaced targets.
 
@@ -90,13 +101,7 @@ def select_uniform(n_total: int, n: int, *, exclude: Iterable[int] = ()) -> np.n
         ``n`` exceeds the frames that are not excluded.
     """
     n_total, n = _as_count(n_total, "n_total"), _as_count(n, "n")
-    available = _available(n_total, exclude)
-    if n > len(available):
-        raise FrameSelectionError(
-            f"cannot choose {n} frames: only {len(available)} of the video's {n_total} frames are not excluded; "
-            f"ask for at most {len(available)}"
-        )
-    return _spread(available, n, n_total)
+    return _spread(_free_frames(n_total, n, exclude), n, n_total)
 
 
 def kmeans(
@@ -212,12 +217,7 @@ def select_kmeans(
     if width < 1 or height < 1:
         raise FrameSelectionError(f"size must be (width, height) in pixels, both >= 1; got {size!r}")
     with _reader(video) as reader:
-        available = _available(len(reader), exclude)
-        if n > len(available):
-            raise FrameSelectionError(
-                f"cannot choose {n} frames: only {len(available)} of the video's {len(reader)} frames are not "
-                f"excluded; ask for at most {len(available)}"
-            )
+        available = _free_frames(len(reader), n, exclude)
         if n == 0:
             return np.zeros(0, np.int64)
         pool = available if step is None else available[::int(step)]
@@ -295,13 +295,8 @@ def select_kmeans_uniform(
     n_uniform = round(n * share)
     excluded = np.asarray(list(exclude), np.int64).ravel()
     with _reader(video) as reader:
-        n_free = len(_available(len(reader), excluded))
-        if n > n_free:
-            raise FrameSelectionError(
-                f"cannot choose {n} frames: only {n_free} of the video's {len(reader)} frames are not excluded; "
-                f"ask for at most {n_free}"
-            )
         n_total = len(reader)
+        _free_frames(n_total, n, excluded)
         distinct = select_kmeans(reader, n - n_uniform, exclude=excluded, seed=seed, progress=progress)
     # An evenly spaced frame next to a k-means frame would show the same pose twice: keep them
     # apart by a quarter of the even spacing where enough frames are left for that.
