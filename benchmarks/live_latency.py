@@ -11,8 +11,9 @@ window that follows the animal (``--crop-sizes``, centred on the labels' centroi
 mode centres it on the previous pose).
 
 Then, for each crop size (0: the whole frame), the model exported to ONNX (ONNX Runtime, the
-fastest CPU path, ``benchmarks/cpu_fast_path.py``) runs live on the first ``--seconds`` of the
-video as a camera would deliver it (frame i released at i/30 s): frames/s kept, frames dropped,
+fastest CPU path, ``benchmarks/cpu_fast_path.py``) runs live (on all cores but one, unless
+``--live-threads``) on the first ``--seconds`` of the video as a camera would deliver it
+(frame i released at i/30 s): frames/s kept, frames dropped,
 latency from capture to pose (median, 99th percentile), the effective latency with forward
 prediction to the moment the pose is ready, and the live poses against the offline analysis of
 the same frames (``analyze_video``, whole frames, same model): median and 99th percentile of the
@@ -82,10 +83,11 @@ def test_rmse(model, crop_size: int) -> float:
     return evaluate(model, test_set, predictions=(np.stack(xy), np.stack(likelihood)))["rmse_px"]
 
 
-def live_run(model, crop_size: int, seconds: float, record: Path) -> dict:
+def live_run(model, crop_size: int, seconds: float, record: Path, threads: int | None) -> dict:
     shutil.rmtree(record, ignore_errors=True)  # a new record, not the continuation of an earlier one
     source = VideoFileSource(VIDEO, frames=(0, int(round(seconds * 30))))
-    config = LiveConfig(crop_size=crop_size or None, predict_ahead_s=0.0, history=int(seconds * 30) + 10)
+    config = LiveConfig(crop_size=crop_size or None, predict_ahead_s=0.0, history=int(seconds * 30) + 10,
+                        threads=threads)
     session = LiveSession(model, source, config, record=record)
     stats = session.run()
     predicted = np.stack([pose.predicted_xy for pose in session.results]).transpose(1, 0, 2)  # (P, F, 2)
@@ -113,7 +115,9 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--crop-sizes", type=int, nargs="+", default=None,
                         help="0: the whole frame (default: the size chosen from the training labels, then 0)")
     parser.add_argument("--repeats", type=int, default=1, help="live runs per crop size (the p99 varies by run)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="for training and the offline analysis")
+    parser.add_argument("--live-threads", type=int, default=None,
+                        help="network threads in the live session (default: LiveConfig's, all cores but one)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = args.out or Path(tempfile.mkdtemp(prefix="live-"))
@@ -121,8 +125,9 @@ def main(argv: list[str] | None = None) -> float:
     model = load_model(args.model, device="cpu") if args.model else train_model(args.train_epochs, out, args.threads)
     model.card["flip_test"] = False  # the live mode runs one pass
     onnx = load_onnx_model(export_onnx(model, out / "live.onnx"), threads=args.threads, spinning=False)
+    live_threads = LiveConfig(threads=args.live_threads).network_threads()
     print(f"video {VIDEO.name} (640x480, 30 frames/s), first {args.seconds:g} s; model {model}; "
-          f"ONNX Runtime with {args.threads} threads")
+          f"ONNX Runtime with {args.threads} threads offline, {live_threads} live")
     n_frames = int(round(args.seconds * 30))
     start = time.perf_counter()
     offline = analyze_video(onnx, VIDEO, frames=(0, n_frames), batch_size=8, progress=False, device="cpu")
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> float:
     for crop in crop_sizes:
         rmse = test_rmse(model, crop)
         for _ in range(args.repeats):
-            result = live_run(onnx, crop, args.seconds, out / f"live-crop{crop}.zarr")
+            result = live_run(onnx, crop, args.seconds, out / f"live-crop{crop}.zarr", args.live_threads)
             stats, record = result["stats"], result["record"]
             agreement = compare(record, offline)
             prediction = prediction_errors(record, offline, result)

@@ -124,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--predict-ahead", type=float, default=None,
                    help="forward prediction: the pose this many seconds after it is ready")
     p.add_argument("--duration", type=float, default=None, help="seconds to run (default: until the source ends)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for the network (default: all cores but one, left to the camera)")
     p.set_defaults(run=_live)
 
     p = commands.add_parser("export", help="export a model to ONNX, for ONNX Runtime on the CPU")
@@ -324,7 +326,7 @@ def _live(args: argparse.Namespace) -> int:
 
     source = int(args.source) if args.source.isdigit() else args.source
     session = LiveSession(args.model, source, crop_size=args.crop_size, predict_ahead_s=args.predict_ahead,
-                          record=args.record)
+                          threads=args.threads, record=args.record)
     try:
         stats = session.run(duration_s=args.duration)
     except KeyboardInterrupt:  # Ctrl-C ends a session the normal way: the record is complete

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from poselab._version import __version__
+from poselab.core.resources import cpu_limit
 from poselab.inference import follow_window
 from poselab.live.predict import ConstantVelocityKalman, KalmanConfig
 from poselab.live.record import LiveRecorder
@@ -76,6 +77,12 @@ class LiveConfig:
     history
         Poses kept in memory (``session.results``, without their frames; ``session.latest``
         keeps its frame for display).
+    threads
+        CPU threads the network runs on. None: all the cores this process may use but one, which
+        is left to the camera, the recorder and the processors. A network split over every core
+        waits for its slowest thread whenever another thread takes a core: on 2 cores, the 99th
+        percentile latency of a 192-px window fell from 25-30 ms to 20-22 ms with one network
+        thread, at the same median (BENCHMARKS.md).
     """
 
     downscale: float = 1.0
@@ -87,6 +94,7 @@ class LiveConfig:
     flush_frames: int = 30
     history: int = 300
     drop_frames: bool = True
+    threads: int | None = None
 
     def checked(self) -> LiveConfig:
         if not float(self.downscale) > 0:
@@ -95,7 +103,15 @@ class LiveConfig:
             raise LiveError(f"crop_size is the side of the window in pixels (>= 32) or None; got {self.crop_size}")
         if self.predict_ahead_s is not None and not float(self.predict_ahead_s) >= 0:
             raise LiveError(f"predict_ahead_s must be >= 0 seconds (or None); got {self.predict_ahead_s}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise LiveError(f"threads is a number of CPU threads (>= 1) or None; got {self.threads}")
         return self
+
+    def network_threads(self) -> int:
+        """The threads the network runs on: ``threads``, or all usable cores but one (at least 1)."""
+        if self.threads is not None:
+            return int(self.threads)
+        return max(1, int(cpu_limit()) - 1)
 
 
 @dataclass(frozen=True)
@@ -318,7 +334,7 @@ class LiveSession:
         if unknown:
             raise TypeError(f"LiveSession got unknown setting(s) {unknown}; LiveConfig has {sorted(known)}")
         self.config = dataclasses.replace(config or LiveConfig(), **settings).checked()
-        self.model = _load(model, device)
+        self.model = _load(model, device, self.config.network_threads())
         self.parts = tuple(self.model.parts)
         self.source: FrameSource = open_source(source)
         self.processors = as_processors(processors)
@@ -358,8 +374,9 @@ class LiveSession:
         self._started = start = time.perf_counter()
         try:
             model.net.eval()
-            if isinstance(model, OnnxPoseModel):  # ONNX Runtime has its own threads: the few torch
-                torch.set_num_threads(1)  # operations around it must not compete with them
+            # ONNX Runtime has its own threads (set when the model was loaded): the few torch
+            # operations around it must not compete with them
+            torch.set_num_threads(1 if isinstance(model, OnnxPoseModel) else self.config.network_threads())
             recorder = self._recorder()
             width, height = int(getattr(self.source, "width", 0) or 0), int(getattr(self.source, "height", 0) or 0)
             if width and height:
@@ -524,12 +541,16 @@ class LiveSession:
         return LiveRecorder(self.record_path, list(self.parts), attrs, self.config.flush_frames)
 
 
-def _load(model: Any, device: str | None) -> Any:
-    from poselab.model import PoseModel, load_model, load_onnx_model
+def _load(model: Any, device: str | None, threads: int) -> Any:
+    from poselab.model import OnnxPoseModel, PoseModel, load_model, load_onnx_model
 
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
-        model = load_onnx_model(path, spinning=False) if path.suffix.lower() == ".onnx" else load_model(path)
+        model = load_onnx_model(path, threads=threads, spinning=False) if path.suffix.lower() == ".onnx" \
+            else load_model(path)
+    elif isinstance(model, OnnxPoseModel) and (model.net.threads, model.net.spinning) != (threads, False):
+        # an ONNX Runtime session's threads are fixed when it is made: the same file, made again
+        model = load_onnx_model(model.net.path, threads=threads, spinning=False)
     if not isinstance(model, PoseModel):
         raise LiveError(f"expected a poselab PoseModel or a model file; got {type(model).__name__}")
     return model.to(device) if device is not None else model

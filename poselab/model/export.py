@@ -101,7 +101,9 @@ class OnnxNet(nn.Module):
         super().__init__()
         ort = _require("onnxruntime")
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads or torch.get_num_threads())
+        self.threads = int(threads or torch.get_num_threads())
+        self.spinning = bool(spinning)
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if not spinning:  # idle threads sleep at once instead of spinning for more work

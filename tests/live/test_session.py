@@ -107,6 +107,31 @@ def test_live_poses_from_the_onnx_model_match_torch(tmp_path, model, one_thread)
     assert np.ptp(xy_torch[:, 0, 0]) > 0
 
 
+def test_the_network_runs_on_all_cores_but_one_unless_told(tmp_path, model, one_thread):
+    from poselab.core.resources import cpu_limit
+
+    assert LiveConfig().network_threads() == max(1, int(cpu_limit()) - 1)  # one core left to the camera
+    assert LiveConfig(threads=3).network_threads() == 3
+    with pytest.raises(LiveError, match="threads"):
+        LiveConfig(threads=0).checked()
+    seen = []
+    session = LiveSession(model, frames(3), drop_frames=False, threads=2,
+                          processors=lambda pose: seen.append(torch.get_num_threads()))
+    session.run()
+    assert seen == [2, 2, 2] and torch.get_num_threads() == 1  # set for the session, then restored
+
+    pytest.importorskip("onnxruntime", reason="the ONNX path needs the extra 'onnx'")
+    pytest.importorskip("onnx", reason="the ONNX export needs the extra 'onnx'")
+    from poselab.model import export_onnx, load_onnx_model
+
+    path = export_onnx(model, tmp_path / "model.onnx")
+    assert LiveSession(path, frames(1), threads=1).model.net.threads == 1
+    spinning_on_two = load_onnx_model(path, threads=2)  # as made for offline analysis
+    live = LiveSession(spinning_on_two, frames(1), threads=1).model.net
+    assert (live.threads, live.spinning, live.path) == (1, False, path)  # the same file, made again
+    assert LiveSession(spinning_on_two, frames(1), threads=2).model.net.spinning is False
+
+
 def test_the_crop_window_follows_the_animal_and_positions_stay_in_frame_pixels(model, one_thread):
     predictor = FramePredictor(model, LiveConfig(crop_size=64, crop_min_likelihood=0.5))
     xy = np.array([[100.0, 50.0], [110.0, 60.0], [np.nan, np.nan], [400.0, 400.0]])
