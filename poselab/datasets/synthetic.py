@@ -148,6 +148,17 @@ _HEAD = (0.45, 0.17, 0.095)  # centre u, semi-axis along, semi-axis across
 _TAIL_LENGTH = 0.75
 _TAIL_MID = 0.45  # tail_mid at this fraction of the tail
 _R_PAW, _R_EAR, _R_SNOUT, _R_TIP = 0.042, 0.046, 0.034, 0.034
+BODIES = ("standard", "varied")
+#: A build: where the ears sit (behind the snout along the spine, and to each side) and how wide
+#: the trunk and the head are (half-widths), in body lengths. ``body="varied"`` draws each
+#: animal's from :data:`BUILD_RANGES`: real mice differ by strain, age and camera, and a model
+#: that meets only the standard build learns its ears' place by heart (DeepLabCut's openfield
+#: training labels put the ears 0.06 body lengths behind the snout and 0.09 to its sides, where
+#: the standard build has 0.23 and 0.10: BENCHMARKS.md, issue 16).
+STANDARD_BUILD = {"ear_back": _U["snout"] - _U["left_ear"], "ear_side": _W["left_ear"],
+                   "trunk_half_width": _TRUNK[2], "head_half_width": _HEAD[2]}
+BUILD_RANGES = {"ear_back": (0.05, 0.25), "ear_side": (0.07, 0.11),
+                 "trunk_half_width": (0.13, 0.25), "head_half_width": (0.085, 0.12)}
 _TAIL_WIDTH = (0.07, 0.034)  # full thickness at base and tip
 _MIN_RADIUS = 2.6  # pixels: a part's 3x3 neighbourhood fits inside its disc at any size
 # Region codes of the identity map (per animal: 1 + 8 * animal + region).
@@ -252,6 +263,12 @@ class WorldConfig:
         of its own (:data:`PART_COLOURS`), easier than any real video: figures measured on it
         flatter a model (BENCHMARKS.md). The geometry, the truth and ``visible`` are the same
         either way.
+    body : str
+        ``"standard"`` (default): every animal has the same build. ``"varied"``: each animal's
+        build (where the ears sit behind the snout and to its sides, how wide the trunk and the
+        head are) is drawn from ranges that cover real mice, for models that must find the parts
+        by their look rather than by their usual place (the zoo's); the truth's ``build``
+        variables hold each animal's. The motion and the rest of the look are the same either way.
     marks : bool
         Mark the animals as a lab marks them to tell them apart (a spot of hair dye or marker
         pen on the back, the rump or the neck; :data:`MARKS`, in a shade that stands out from
@@ -269,6 +286,7 @@ class WorldConfig:
     behaviours: Sequence[str] | None = None
     appearance: str = "fur"
     marks: bool = False
+    body: str = "standard"
 
 
 def synthetic(
@@ -311,19 +329,22 @@ def synthetic(
                                                 config.appearance, config.marks)
     if appearance not in APPEARANCES:
         raise SyntheticWorldError(f"appearance must be one of {APPEARANCES}; got {appearance!r}")
+    if config.body not in BODIES:
+        raise SyntheticWorldError(f"body must be one of {BODIES}; got {config.body!r}")
     path, n_animals, n_frames, fps, size, allowed = _check_arguments(
         path, n_animals, n_frames, fps, size, seed, behaviours
     )
     width, height = size
     L = body_length(size)
-    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 4)  # children fixed by index
+    seeds = np.random.SeedSequence(int(seed)).spawn(n_animals + 5)  # children fixed by index
     arena = _arena_box(size)
     starts = _start_positions(np.random.default_rng(seeds[n_animals + 1]), n_animals, L, arena)
     motion = [
         _simulate(np.random.default_rng(seeds[a]), n_frames, fps, L, arena, allowed, starts[a])
         for a in range(n_animals)
     ]
-    geometry = _geometry(motion, L, fps)
+    builds = _builds(np.random.default_rng(seeds[n_animals + 4]), n_animals, config.body)
+    geometry = _geometry(motion, L, fps, builds)
     background = _background(np.random.default_rng(seeds[n_animals]), size, arena)
     visible = _render(
         path, geometry, background, fps, size, np.random.default_rng(seeds[n_animals + 2]),
@@ -340,8 +361,12 @@ def synthetic(
     ds = poses_mod.with_provenance(
         ds, "synthetic", n_animals=n_animals, n_frames=n_frames, fps=fps, size=list(size),
         seed=int(seed), nuisances=bool(nuisances), behaviours=[BEHAVIOURS[s] for s in allowed],
-        appearance=appearance, marks=bool(marks),
+        appearance=appearance, marks=bool(marks), body=config.body,
     )
+    if config.body != "standard":
+        for key in STANDARD_BUILD:
+            ds[f"build_{key}"] = ("animal", [build[key] for build in builds])
+            ds[f"build_{key}"].attrs["units"] = "body lengths"
     if marks:
         ds["mark"] = ("animal", [MARKS[a % len(MARKS)] for a in range(n_animals)])
         ds["mark"].attrs["description"] = "what tells the animal apart by sight"
@@ -626,8 +651,16 @@ def _body_points(m: dict, L: float, u: np.ndarray, w: np.ndarray, widen: bool = 
     return np.stack([px + lat * np.sin(tangent), py - lat * np.cos(tangent)], -1), tangent
 
 
-def _geometry(motion: list[dict], L: float, fps: float) -> dict:
+def _builds(rng: np.random.Generator, n_animals: int, body: str) -> list[dict[str, float]]:
+    """Each animal's build (:data:`STANDARD_BUILD` keys, body lengths)."""
+    if body == "standard":
+        return [dict(STANDARD_BUILD) for _ in range(n_animals)]
+    return [{key: float(rng.uniform(*span)) for key, span in BUILD_RANGES.items()} for _ in range(n_animals)]
+
+
+def _geometry(motion: list[dict], L: float, fps: float, builds: list[dict[str, float]] | None = None) -> dict:
     """Keypoints (animal, part, frame, 2) and the shapes to draw, for every frame."""
+    builds = builds or [STANDARD_BUILD] * len(motion)
     n_animals, n = len(motion), motion[0]["x"].shape[0]
     parts = np.zeros((n_animals, len(SYNTHETIC_PARTS), n, 2))
     trunk_k = 20
@@ -643,12 +676,18 @@ def _geometry(motion: list[dict], L: float, fps: float) -> dict:
     index = {p: i for i, p in enumerate(SYNTHETIC_PARTS)}
     for a, m in enumerate(motion):
         # Axial parts and ears.
+        build = builds[a]
         names = ["snout", "left_ear", "right_ear", "neck", "body_centre", "tail_base"]
-        pts, tangent = _body_points(m, L, [_U[p] for p in names], [_W.get(p, 0.0) for p in names])
+        ear_u = _U["snout"] - build["ear_back"]
+        if build["ear_back"] == STANDARD_BUILD["ear_back"]:  # bit for bit the worlds made before builds
+            ear_u = _U["left_ear"]
+        along = dict(_U, left_ear=ear_u, right_ear=ear_u)
+        side = {"left_ear": build["ear_side"], "right_ear": -build["ear_side"]}
+        pts, tangent = _body_points(m, L, [along[p] for p in names], [side.get(p, 0.0) for p in names])
         for k, p in enumerate(names):
             parts[a, index[p]] = pts[:, k]
         # Trunk outline: an ellipse profile along the bent spine.
-        s0, s1, half_w = _TRUNK
+        s0, s1, half_w = _TRUNK[0], _TRUNK[1], build["trunk_half_width"]
         u = np.linspace(s0, s1, trunk_k)
         mid, semi = (s0 + s1) / 2, (s1 - s0) / 2
         prof = half_w * np.sqrt(np.clip(1 - ((u - mid) / semi) ** 2, 0, 1))
@@ -658,7 +697,7 @@ def _geometry(motion: list[dict], L: float, fps: float) -> dict:
         hc, htan = _body_points(m, L, [_HEAD[0]], [0.0])
         shrink = 1 - 0.15 * m["rear"]
         shapes["head"][a] = np.stack(
-            [hc[:, 0, 0], hc[:, 0, 1], _HEAD[1] * L * shrink, np.full(n, _HEAD[2] * L),
+            [hc[:, 0, 0], hc[:, 0, 1], _HEAD[1] * L * shrink, np.full(n, build["head_half_width"] * L),
              htan[:, 0]], -1
         )
         # Tail: an arc from the tail base, trailing the body's bend.

@@ -5,8 +5,9 @@
 ``topview_mouse`` is trained on synthetic worlds only (:func:`poselab.datasets.synthetic`, seeds
 :data:`TRAINING_SEEDS`, which no test or benchmark uses), made as varied as real arenas are
 where the renderer allows: black, agouti and albino coats, three image sizes (so the animal is
-82 to 136 pixels long, and the zoom augmentation widens that to about 50-230 pixels), the
-renderer's sensor noise, lighting drift and motion blur, then colour and grey crops, any
+82 to 136 pixels long, and the zoom augmentation widens that to about 50-230 pixels), a build
+of its own for each world's mouse (``body="varied"``: ears 0.05-0.25 body lengths behind the
+snout, trunks 0.26-0.50 body lengths across), the renderer's sensor noise, lighting drift and motion blur, then colour and grey crops, any
 rotation and mirroring, and wide brightness and contrast changes at training time. No real
 labeled frame is used: the only real top-view mouse labels poselab may use (DeepLabCut's
 openfield) are what the zoo benchmark scores it on.
@@ -46,7 +47,8 @@ ZOO_AUGMENT = AugmentConfig(rotation=180.0, scale=(0.6, 1.7), translation=0.2, f
 
 
 def synthetic_images(folder: str | Path, seeds: Sequence[int], *, frames: int = 40,
-                     every: int = 3, sizes: Sequence[tuple[int, int]] = WORLD_SIZES) -> LabeledImages:
+                     every: int = 3, sizes: Sequence[tuple[int, int]] = WORLD_SIZES,
+                     body: str = "standard") -> LabeledImages:
     """Frames of one-animal synthetic worlds with their visible keypoints (hidden parts NaN).
 
     Parameters
@@ -58,6 +60,9 @@ def synthetic_images(folder: str | Path, seeds: Sequence[int], *, frames: int = 
     frames
         Frames taken from each world, ``every`` frames apart (the video is ``frames * every``
         frames long at 30 frames/s).
+    body
+        The animals' build (:class:`~poselab.datasets.WorldConfig`'s ``body``): ``"varied"``
+        draws each world's mouse from the range of real builds.
     """
     import cv2
 
@@ -65,7 +70,7 @@ def synthetic_images(folder: str | Path, seeds: Sequence[int], *, frames: int = 
     images, keypoints, names = [], [], []
     for seed in seeds:
         size = tuple(sizes[seed % len(sizes)])
-        world = synthetic(folder / f"world{seed}.mp4", n_frames=frames * every, seed=seed, size=size)
+        world = synthetic(folder / f"world{seed}.mp4", n_frames=frames * every, seed=seed, size=size, body=body)
         position = world.poses["position"].isel(animal=0).transpose("frame", "part", "coord").values
         visible = world.poses["visible"].isel(animal=0).transpose("frame", "part").values
         capture = cv2.VideoCapture(str(world.video))
@@ -108,7 +113,7 @@ def build_topview_mouse(out: str | Path, *, worlds: int = 24, frames: int = 40, 
     """
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
-        train_set = synthetic_images(tmp, list(TRAINING_SEEDS)[:worlds], frames=frames)
+        train_set = synthetic_images(tmp, list(TRAINING_SEEDS)[:worlds], frames=frames, body="varied")
         check_set = synthetic_images(tmp, list(VALIDATION_SEEDS)[:2], frames=20, every=7,
                                      sizes=((640, 480),))
     recipe = Recipe(input_size=256, scale=1.0, flip_test=True, train=TrainConfig(
@@ -122,7 +127,8 @@ def build_topview_mouse(out: str | Path, *, worlds: int = 24, frames: int = 40, 
     model.card["zoo"] = {
         "name": "topview_mouse",
         "training_data": (f"{len(train_set)} frames of {worlds} synthetic worlds (seeds "
-                          f"{TRAINING_SEEDS.start}-{TRAINING_SEEDS.start + worlds - 1}), no real frame"),
+                          f"{TRAINING_SEEDS.start}-{TRAINING_SEEDS.start + worlds - 1}, body='varied'), "
+                          f"no real frame"),
         "epochs": epochs,
         "training_minutes": round(minutes, 1),
         "synthetic_validation_rmse_px": round(float(result["rmse_px"]), 2),

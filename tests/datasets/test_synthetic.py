@@ -286,6 +286,7 @@ def test_restricted_behaviours(tmp_path) -> None:
         ({"size": (641, 480)}, "even"),
         ({"behaviours": ["walk", "fly"]}, "unknown behaviours"),
         ({"appearance": "cartoon"}, "appearance must be one of"),
+        ({"body": "giant"}, "body must be one of"),
         ({"n_animal": 2}, r"unknown settings \['n_animal'\]"),
         ({"config": 2}, "config must be a WorldConfig"),
     ],
@@ -329,3 +330,30 @@ def test_marks_tell_animals_apart_and_change_nothing_else(tmp_path) -> None:
     assert change_at(rump[2]) > 60 and change_at(back[2]) < 3  # animal 2: a spot on the rump
     changed = np.abs(b_frames - a_frames).max(axis=-1) > 8
     assert changed.mean() < 0.01  # only the spots: well under 1 % of the pixels
+
+
+def test_varied_builds_move_the_ears_and_nothing_else(tmp_path) -> None:
+    from poselab.datasets.synthetic import BUILD_RANGES, body_length
+
+    kwargs = dict(n_animals=2, n_frames=40, seed=6, nuisances=False, behaviours=["rest", "walk"])
+    standard = synthetic(tmp_path / "standard.mp4", **kwargs)
+    varied = synthetic(tmp_path / "varied.mp4", body="varied", **kwargs)
+    assert "build_ear_back" not in standard.poses  # standard worlds keep their truth files as they were
+    ears = ["left_ear", "right_ear"]
+    xr.testing.assert_equal(standard.poses["position"].drop_sel(part=ears),
+                            varied.poses["position"].drop_sel(part=ears))  # the same motion and parts
+    L = body_length((640, 480))
+    builds = {key: varied.poses[f"build_{key}"].values for key in BUILD_RANGES}
+    for key, (low, high) in BUILD_RANGES.items():
+        assert np.all((builds[key] >= low) & (builds[key] <= high)), key
+    assert builds["ear_back"][0] != builds["ear_back"][1]  # one build per animal
+    position = varied.poses["position"]
+    snout = position.sel(part="snout").values  # (animal, frame, xy)
+    for ear, sign in (("left_ear", 1), ("right_ear", -1)):
+        distance = np.linalg.norm(position.sel(part=ear).values - snout, axis=-1)  # px
+        expected = np.hypot(builds["ear_back"], builds["ear_side"]) * L
+        # measured along a gently bent spine, so within 3 % of the straight-body distance
+        np.testing.assert_allclose(np.median(distance, axis=1), expected, rtol=0.03)
+    apart = np.linalg.norm(position.sel(part="left_ear").values - position.sel(part="right_ear").values, axis=-1)
+    np.testing.assert_allclose(np.median(apart, axis=1), 2 * builds["ear_side"] * L, rtol=0.03)
+    assert load_synthetic(varied.video).poses["build_ear_side"].values.tolist() == builds["ear_side"].tolist()
