@@ -51,8 +51,11 @@ def _model(args, parts=None):
 
 def _line(name: str, result: dict) -> str:
     per = ", ".join(f"{p} {v:.1f}" for p, v in result["per_part"].items())
+    errors = result["errors_px"][np.isfinite(result["errors_px"])]
     return (f"{name}: RMSE {result['rmse_px']:.2f} px, median {result['median_error_px']:.2f} px, "
-            f"PCK@5 {result['pck'][5.0]:.1%}, PCK@10 {result['pck'][10.0]:.1%} ({per})")
+            f"PCK@5 {result['pck'][5.0]:.1%}, PCK@10 {result['pck'][10.0]:.1%} ({per}); "
+            f"{int((errors > 30).sum())} of {errors.size} points over 30 px off; above the "
+            f"{result['cutoff']:g} cut-off RMSE {result['rmse_px_cutoff']:.2f} px ({result['kept_fraction']:.0%} kept)")
 
 
 def zero_shot(args, data: LabeledImages, test_set: LabeledImages) -> float:
