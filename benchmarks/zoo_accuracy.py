@@ -10,7 +10,8 @@
 * ``synthetic``: the same on synthetic worlds whose seeds (6000-6002) no training used, all 12
   keypoints, every 10th frame, visible points only.
 * ``adapt``: :func:`poselab.zoo.adapt_to_video` on ``videos/m3v1mp4.mp4`` (another session of
-  the same arena, no labels), then zero-shot on all 116 labeled frames, before and after.
+  the same arena, no labels), then zero-shot on all 116 labeled frames, before and after, and
+  on the 23 test images after.
 * ``fine-tune``: the first 10 / 25 / 50 images of a fixed shuffle of the 93 training images,
   trained from the zoo model and from ImageNet with the same recipe (``Recipe.for_data``) and
   the same number of epochs (the same compute), scored on the 23 test images.
@@ -74,7 +75,7 @@ def on_synthetic(args) -> None:
           flush=True)
 
 
-def adapted(args, data: LabeledImages, root: Path) -> None:
+def adapted(args, data: LabeledImages, test_set: LabeledImages, root: Path) -> None:
     model = _model(args, data.parts)
     print(_line("before adaptation, all 116", evaluate(model, data)), flush=True)
     t0 = time.perf_counter()
@@ -86,6 +87,7 @@ def adapted(args, data: LabeledImages, root: Path) -> None:
           f"{report['mirror_agrees']:.0%}, small step {report['step_small']:.0%}); "
           f"{config.epochs} epochs, {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     print(_line("after adaptation, all 116", evaluate(better, data)), flush=True)
+    print(_line(f"after adaptation, the {len(test_set)} test images", evaluate(better, test_set)), flush=True)
 
 
 def fine_tuned(args, train_set: LabeledImages, test_set: LabeledImages) -> None:
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> float:
     if "synthetic" in args.parts:
         on_synthetic(args)
     if "adapt" in args.parts:
-        adapted(args, data, root)
+        adapted(args, data, test_set, root)
     if "fine-tune" in args.parts:
         fine_tuned(args, train_set, test_set)
     print(f"zoo_zero_shot_pck10: {pck10:.3f}")
