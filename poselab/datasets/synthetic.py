@@ -658,9 +658,9 @@ def _builds(rng: np.random.Generator, n_animals: int, body: str) -> list[dict[st
     return [{key: float(rng.uniform(*span)) for key, span in BUILD_RANGES.items()} for _ in range(n_animals)]
 
 
-def _geometry(motion: list[dict], L: float, fps: float, builds: list[dict[str, float]] | None = None) -> dict:
-    """Keypoints (animal, part, frame, 2) and the shapes to draw, for every frame."""
-    builds = builds or [STANDARD_BUILD] * len(motion)
+def _geometry(motion: list[dict], L: float, fps: float, builds: list[dict[str, float]]) -> dict:
+    """Keypoints (animal, part, frame, 2) and the shapes to draw, for every frame, for each
+    animal's build (:func:`_builds`)."""
     n_animals, n = len(motion), motion[0]["x"].shape[0]
     parts = np.zeros((n_animals, len(SYNTHETIC_PARTS), n, 2))
     trunk_k = 20
@@ -678,9 +678,7 @@ def _geometry(motion: list[dict], L: float, fps: float, builds: list[dict[str, f
         # Axial parts and ears.
         build = builds[a]
         names = ["snout", "left_ear", "right_ear", "neck", "body_centre", "tail_base"]
-        ear_u = _U["snout"] - build["ear_back"]
-        if build["ear_back"] == STANDARD_BUILD["ear_back"]:  # bit for bit the worlds made before builds
-            ear_u = _U["left_ear"]
+        ear_u = _U["snout"] - build["ear_back"]  # the standard build gives _U's ears exactly
         along = dict(_U, left_ear=ear_u, right_ear=ear_u)
         side = {"left_ear": build["ear_side"], "right_ear": -build["ear_side"]}
         pts, tangent = _body_points(m, L, [along[p] for p in names], [side.get(p, 0.0) for p in names])

@@ -81,7 +81,7 @@ class LiveConfig:
         CPU threads the network runs on. None: all the cores this process may use but one, which
         is left to the camera, the recorder and the processors. A network split over every core
         waits for its slowest thread whenever another thread takes a core: on 2 cores, the 99th
-        percentile latency of a 192-px window fell from 25-30 ms to 20-22 ms with one network
+        percentile latency of a 192-px window fell from 25-30 ms to 20-29 ms with one network
         thread, at the same median (BENCHMARKS.md).
     """
 

@@ -7,8 +7,8 @@
 where the renderer allows: black, agouti and albino coats, three image sizes (so the animal is
 82 to 136 pixels long, and the zoom augmentation widens that to about 50-230 pixels), a build
 of its own for each world's mouse (``body="varied"``: ears 0.05-0.25 body lengths behind the
-snout, trunks 0.26-0.50 body lengths across), the renderer's sensor noise, lighting drift and motion blur, then colour and grey crops, any
-rotation and mirroring, and wide brightness and contrast changes at training time. No real
+snout, trunks 0.26-0.50 body lengths across), the renderer's sensor noise, lighting drift and
+motion blur, then colour and grey crops, any rotation and mirroring, and wide brightness and contrast changes at training time. No real
 labeled frame is used: the only real top-view mouse labels poselab may use (DeepLabCut's
 openfield) are what the zoo benchmark scores it on.
 """

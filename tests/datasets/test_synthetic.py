@@ -349,7 +349,7 @@ def test_varied_builds_move_the_ears_and_nothing_else(tmp_path) -> None:
     assert builds["ear_back"][0] != builds["ear_back"][1]  # one build per animal
     position = varied.poses["position"]
     snout = position.sel(part="snout").values  # (animal, frame, xy)
-    for ear, sign in (("left_ear", 1), ("right_ear", -1)):
+    for ear in ("left_ear", "right_ear"):
         distance = np.linalg.norm(position.sel(part=ear).values - snout, axis=-1)  # px
         expected = np.hypot(builds["ear_back"], builds["ear_side"]) * L
         # measured along a gently bent spine, so within 3 % of the straight-body distance
